@@ -1,0 +1,3 @@
+module github.com/fdsm/fdsm
+
+go 1.26

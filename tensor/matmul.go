@@ -1,0 +1,57 @@
+package tensor
+
+import "fmt"
+
+// MatMul returns op(a)·op(b) for 2-D a and b, where op(a) is aᵀ when transA is
+// set and a otherwise (likewise for b). The transposes are never materialised:
+// the GEMM kernel reads the operands in place.
+func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	mustSameDType("MatMul", a, b)
+	if a.Rank() != 2 || b.Rank() != 2 {
+		panic(fmt.Sprintf("tensor: MatMul needs 2-D operands, got %v and %v", a.shape, b.shape))
+	}
+	m, ka := a.shape[0], a.shape[1]
+	if transA {
+		m, ka = ka, m
+	}
+	kb, n := b.shape[0], b.shape[1]
+	if transB {
+		kb, n = n, kb
+	}
+	if ka != kb {
+		panic(fmt.Sprintf("tensor: MatMul shapes %v (trans %v) x %v (trans %v): inner dimensions %d and %d differ",
+			a.shape, transA, b.shape, transB, ka, kb))
+	}
+	c := alloc(a.dtype, []int{m, n})
+	if a.dtype == Float32 {
+		gemm(transA, transB, m, n, ka, a.f32, a.shape[1], b.f32, b.shape[1], c.f32, n)
+	} else {
+		gemm(transA, transB, m, n, ka, a.f64, a.shape[1], b.f64, b.shape[1], c.f64, n)
+	}
+	return c
+}
+
+// gemm computes c = op(a)·op(b) (c is overwritten). It is a placeholder
+// triple loop that the blocked kernel in internal/gemm replaces.
+func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s T
+			for p := 0; p < k; p++ {
+				var av, bv T
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += av * bv
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
