@@ -1,0 +1,160 @@
+package autodiff
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fdsm/fdsm/tensor"
+)
+
+type gradConfig struct {
+	createGraph bool
+	seed        *Value
+}
+
+// Option configures Grad.
+type Option func(*gradConfig)
+
+// CreateGraph makes Grad record the backward pass itself, so that the
+// returned gradients can be differentiated again (gradients of gradients, to
+// any order). Without it, Grad runs every rule on detached values and records
+// nothing: the cheap first-order mode.
+func CreateGraph() Option { return func(c *gradConfig) { c.createGraph = true } }
+
+// WithSeed sets the output cotangent (the "v" of a vector-Jacobian product
+// vᵀ∂y/∂x). It must have y's shape. Without it, y must hold a single element
+// and the seed is 1.
+func WithSeed(g *Value) Option { return func(c *gradConfig) { c.seed = g } }
+
+// Grad returns ∂y/∂x for each x in xs (contracted with the seed, see
+// WithSeed), as new values of the shapes of xs. A gradient with respect to a
+// value y does not depend on is zero. Nothing is stored in the graph, so Grad
+// can be called any number of times, from any goroutine, on graphs that are
+// not being extended concurrently.
+func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
+	var cfg gradConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	seed := cfg.seed
+	if seed == nil {
+		if y.Len() != 1 {
+			panic(fmt.Sprintf("autodiff: Grad of a non-scalar value of shape %v needs WithSeed", y.t.Shape()))
+		}
+		seed = Const(tensor.OnesLike(y.t))
+	} else if !seed.t.SameShape(y.t) || seed.DType() != y.DType() {
+		panic(fmt.Sprintf("autodiff: Grad seed %v %v does not match output %v %v",
+			seed.DType(), seed.t.Shape(), y.DType(), y.t.Shape()))
+	}
+	if !cfg.createGraph {
+		seed = Detach(seed)
+	}
+
+	isX := make(map[*Value]bool, len(xs))
+	for _, x := range xs {
+		isX[x] = true
+	}
+	// Collect the nodes that depend on a variable and lead to y; walk
+	// iteratively so deep graphs cannot overflow the stack.
+	var nodes []*Value
+	seen := map[*Value]bool{}
+	if y.grad {
+		stack := []*Value{y}
+		seen[y] = true
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			nodes = append(nodes, v)
+			for _, in := range v.inputs {
+				if in.grad && !seen[in] {
+					seen[in] = true
+					stack = append(stack, in)
+				}
+			}
+		}
+	}
+	slices.SortFunc(nodes, func(a, b *Value) int {
+		switch {
+		case a.id < b.id:
+			return -1
+		case a.id > b.id:
+			return 1
+		}
+		return 0
+	})
+	// Prune to nodes on a path to some x: inputs come first in id order.
+	needed := make(map[*Value]bool, len(nodes))
+	for _, v := range nodes {
+		if isX[v] {
+			needed[v] = true
+			continue
+		}
+		for _, in := range v.inputs {
+			if needed[in] {
+				needed[v] = true
+				break
+			}
+		}
+	}
+
+	grads := map[*Value]*Value{}
+	if needed[y] {
+		grads[y] = seed
+	}
+	for i := len(nodes) - 1; i >= 0; i-- {
+		v := nodes[i]
+		g, ok := grads[v]
+		if !ok || v.rule == nil {
+			continue
+		}
+		if !isX[v] {
+			delete(grads, v) // no longer needed: let it be collected
+		}
+		need := make([]bool, len(v.inputs))
+		anyNeed := false
+		for j, in := range v.inputs {
+			need[j] = needed[in]
+			anyNeed = anyNeed || need[j]
+		}
+		if !anyNeed {
+			continue
+		}
+		out, ins := v, v.inputs
+		if !cfg.createGraph {
+			out = Const(v.t)
+			ins = make([]*Value, len(v.inputs))
+			for j, in := range v.inputs {
+				ins[j] = Const(in.t)
+			}
+		}
+		gin := v.rule(g, out, ins, need)
+		for j, in := range v.inputs {
+			if !need[j] || gin[j] == nil {
+				continue
+			}
+			if !gin[j].t.SameShape(in.t) {
+				panic(fmt.Sprintf("autodiff: internal error: cotangent shape %v for input shape %v", gin[j].t.Shape(), in.t.Shape()))
+			}
+			if prev, ok := grads[in]; ok {
+				grads[in] = Add(prev, gin[j])
+			} else {
+				grads[in] = gin[j]
+			}
+		}
+	}
+	out := make([]*Value, len(xs))
+	for i, x := range xs {
+		if g, ok := grads[x]; ok {
+			out[i] = g
+		} else {
+			out[i] = Const(tensor.ZerosLike(x.t))
+		}
+	}
+	return out
+}
+
+// GradT is Grad for a single x, returning the gradient's tensor: the common
+// first-order use.
+func GradT(y, x *Value, opts ...Option) *tensor.Tensor {
+	return Grad(y, []*Value{x}, opts...)[0].t
+}
