@@ -1,0 +1,32 @@
+// Package autodiff is a small reverse-mode automatic differentiation engine
+// whose gradients can themselves be differentiated, to any order.
+//
+// A Value is an immutable graph node: a tensor and, when it depends on a
+// variable (Var), the inputs it was computed from and a vector-Jacobian
+// product rule. Constants (Const, Detach) record nothing, so evaluating a
+// model on constants costs exactly its forward kernels.
+//
+// Grad(y, xs) walks the nodes between y and xs in reverse creation order
+// (creation ids are a topological order) and returns ∂y/∂x for each x as new
+// values; nothing is accumulated into the graph, so there is nothing to zero.
+// Two modes share one set of rules:
+//
+//   - first order (the default): every rule runs on detached copies of its
+//     inputs, so the backward pass records nothing. This is all the
+//     finite-difference objectives of package sm need.
+//   - CreateGraph: the rules run on the recorded values and are recorded in
+//     turn, so the result can be passed to Grad again. Exact, sliced and
+//     denoising score matching need this: their losses contain ∇x log p.
+//
+// The derivative of every order is right because every rule is written with
+// this package's differentiable operations, never with a raw kernel; package
+// adtest checks each primitive at order 2 (3 for several) against finite
+// differences.
+//
+// On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
+// passes) and RowHessianDiag / RowHessianTrace (one backward pass per input
+// coordinate, what exact score matching uses).
+//
+// There are no global modes: graphs built in different goroutines never
+// interfere. The only shared state is an atomic counter that numbers nodes.
+package autodiff
