@@ -10,6 +10,7 @@ import (
 type gradConfig struct {
 	createGraph bool
 	seed        *Value
+	stats       *GradStats
 }
 
 // Option configures Grad.
@@ -98,8 +99,14 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	}
 
 	grads := map[*Value]*Value{}
+	var live int64 // bytes of cotangents in grads, when tracking
 	if needed[y] {
 		grads[y] = seed
+		live = int64(seed.t.Bytes())
+	}
+	if cfg.stats != nil {
+		cfg.stats.Nodes = len(nodes)
+		cfg.stats.PeakCotangentBytes = live
 	}
 	for i := len(nodes) - 1; i >= 0; i-- {
 		v := nodes[i]
@@ -109,6 +116,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 		if !isX[v] {
 			delete(grads, v) // no longer needed: let it be collected
+			live -= int64(g.t.Bytes())
 		}
 		need := make([]bool, len(v.inputs))
 		anyNeed := false
@@ -139,7 +147,11 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				grads[in] = Add(prev, gin[j])
 			} else {
 				grads[in] = gin[j]
+				live += int64(gin[j].t.Bytes())
 			}
+		}
+		if cfg.stats != nil && live > cfg.stats.PeakCotangentBytes {
+			cfg.stats.PeakCotangentBytes = live
 		}
 	}
 	out := make([]*Value, len(xs))

@@ -1,0 +1,60 @@
+package autodiff
+
+import (
+	"unsafe"
+
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// Footprint returns the bytes of tensor storage held by the graph that the
+// given values were computed from: every distinct tensor reachable through
+// their inputs, themselves included. Views that share storage with the same
+// first element (Reshape, a leading slice) are counted once.
+//
+// It is the memory a backward pass through these values must keep alive: for
+// an objective that was built with CreateGraph it includes the recorded
+// first-order backward pass, which is where gradient-based score matching
+// pays in memory and finite-difference score matching does not.
+func Footprint(vs ...*Value) int64 {
+	seen := map[*Value]bool{}
+	storage := map[uintptr]bool{}
+	var total int64
+	stack := append([]*Value(nil), vs...)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if v == nil || seen[v] {
+			continue
+		}
+		seen[v] = true
+		if key := storageKey(v); key != 0 && !storage[key] {
+			storage[key] = true
+			total += int64(v.t.Bytes())
+		}
+		stack = append(stack, v.inputs...)
+	}
+	return total
+}
+
+func storageKey(v *Value) uintptr {
+	if v.t.Len() == 0 {
+		return 0
+	}
+	if v.t.DType() == tensor.Float32 {
+		return uintptr(unsafe.Pointer(&v.t.Float32s()[0]))
+	}
+	return uintptr(unsafe.Pointer(&v.t.Float64s()[0]))
+}
+
+// GradStats receives measurements from a Grad call (see TrackStats).
+type GradStats struct {
+	// PeakCotangentBytes is the largest total size of the cotangents held at
+	// once during the backward walk (those waiting to be propagated plus the
+	// results), not counting the forward graph.
+	PeakCotangentBytes int64
+	// Nodes is the number of graph nodes the walk visited.
+	Nodes int
+}
+
+// TrackStats makes Grad record its measurements into s.
+func TrackStats(s *GradStats) Option { return func(c *gradConfig) { c.stats = s } }

@@ -1,0 +1,132 @@
+package sm
+
+import (
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// rowDot returns Σ_j a_ij·b_ij, one value per row.
+func rowDot(a, b *ad.Value) *ad.Value { return ad.SumAxis(ad.Mul(a, b), 1) }
+
+// dsmScale is 1 (the authors' scale) or 1/σ².
+func dsmScale(o *Options) float64 {
+	if o.SigmaSquaredScale {
+		return 1 / (o.Sigma * o.Sigma)
+	}
+	return 1
+}
+
+// ExactSM is Hyvärinen's score matching loss, mean over the batch of
+// ½‖s(x)‖² + tr ∇x² log p(x). The trace costs one backward pass per input
+// coordinate (d in all), each recorded: use it for evaluation and as the
+// reference, not as a training loss at large d.
+func ExactSM(m Energy, x *tensor.Tensor) *ad.Value {
+	checkBatch("ExactSM", x)
+	xv := ad.Var(x)
+	lp := ad.Sum(logp(m, xv))
+	s := ad.Grad(lp, []*ad.Value{xv}, ad.CreateGraph())[0]
+	tr := ad.RowHessianTrace(lp, xv, ad.CreateGraph())
+	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), tr))
+}
+
+// SSM is sliced score matching (Song et al. 2019): mean over samples and M
+// projections of ½(vᵀs)² + vᵀ(∇x² log p)v, with v drawn from o.Projection
+// (Rademacher by default) or given in o.V. The Hessian-vector product is a
+// recorded second backward pass.
+func SSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
+	return ssm("SSM", m, x, o, false)
+}
+
+// SSMVR is sliced score matching with variance reduction: mean of
+// ½‖s‖² + vᵀ(∇x² log p)v.
+func SSMVR(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
+	return ssm("SSMVR", m, x, o, true)
+}
+
+func ssm(name string, m Energy, x *tensor.Tensor, o *Options, vr bool) *ad.Value {
+	checkBatch(name, x)
+	c := o.or()
+	v := ad.Const(c.projections(x, c.Projection))
+	xv := ad.Var(repeatRows(x, c.M))
+	s := scoreOf(m, xv)
+	sv := rowDot(s, v)
+	hv := ad.Grad(ad.Sum(sv), []*ad.Value{xv}, ad.CreateGraph())[0] // (∇²log p)·v per row
+	first := ad.Scale(ad.Square(sv), 0.5)
+	if vr {
+		first = ad.Scale(rowDot(s, s), 0.5)
+	}
+	return ad.Mean(ad.Add(first, rowDot(hv, v)))
+}
+
+// DSM is denoising score matching (Vincent 2011) in the authors' scale: with
+// x̃ = x + σn, n ~ N(0, I), the mean of ½‖σ²s(x̃) + (x̃ − x)‖². Its minimiser
+// matches the score of the data convolved with N(0, σ²I); o.SigmaSquaredScale
+// divides by σ².
+func DSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
+	checkBatch("DSM", x)
+	c := o.or()
+	diff := tensor.Scale(c.noise(x), c.Sigma) // x̃ − x = σn
+	xt := ad.Var(tensor.Add(x, diff))
+	s := scoreOf(m, xt)
+	r := ad.Add(ad.Scale(s, c.Sigma*c.Sigma), ad.Const(diff))
+	return ad.Scale(ad.Mean(rowDot(r, r)), 0.5*dsmScale(&c))
+}
+
+// SlicedDSM is the gradient-based counterpart of FDDSM with the same
+// directions: with u on the sphere of radius ε√d, the mean of
+// (σ²uᵀs(x̃) + uᵀ(x̃ − x))²/(2ε²). Its expectation over u is DSM; FD-DSM
+// converges to it as ε → 0 for fixed u.
+func SlicedDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
+	checkBatch("SlicedDSM", x)
+	c := o.or()
+	eps := c.eps(DefaultEpsDSM)
+	diff := tensor.Scale(c.noise(x), c.Sigma)
+	u := ad.Const(c.sphereProjections(x, eps*sqrtDim(x)))
+	xt := ad.Var(tensor.Add(x, diff))
+	s := scoreOf(m, xt)
+	a := ad.Add(ad.Scale(rowDot(s, u), c.Sigma*c.Sigma), rowDot(ad.Const(diff), u))
+	return ad.Scale(ad.Mean(ad.Square(a)), dsmScale(&c)/(2*eps*eps))
+}
+
+// mdsmSigmas returns the per-sample noise levels of MDSM: spaced linearly from
+// MDSMSigmaMin to MDSMSigmaMax across the batch, as a [B, 1] column.
+func mdsmSigmas(dt tensor.DType, b int) *tensor.Tensor {
+	s := tensor.Zeros(dt, b, 1)
+	for i := range b {
+		t := 0.0
+		if b > 1 {
+			t = float64(i) / float64(b-1)
+		}
+		s.Set(i, MDSMSigmaMin+(MDSMSigmaMax-MDSMSigmaMin)*t)
+	}
+	return s
+}
+
+// MDSM is multiscale denoising score matching (used for deep EBMs): per
+// sample σ_i (MDSMSigmaMin…MDSMSigmaMax across the batch), x̃ = x + σ_i·n, and
+// the mean of c·‖(x − x̃)/σ₀² + ∇x E(x̃)‖²/σ_i², σ₀ = MDSMSigma0,
+// c = MDSMCoefficient.
+func MDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
+	checkBatch("MDSM", x)
+	c := o.or()
+	sig := mdsmSigmas(x.DType(), x.Dim(0))
+	diff := tensor.Mul(c.noise(x), sig) // x̃ − x
+	xt := ad.Var(tensor.Add(x, diff))
+	s := scoreOf(m, xt) // −∇E(x̃)
+	// (x − x̃)/σ₀² + ∇E = −((x̃ − x)/σ₀² + s).
+	r := ad.Add(s, ad.Const(tensor.Scale(diff, 1/(MDSMSigma0*MDSMSigma0))))
+	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
+	return ad.Scale(ad.Mean(ad.Mul(rowDot(r, r), w)), MDSMCoefficient)
+}
+
+// ScoreSSMVR is sliced score matching with variance reduction for a score
+// network: the mean of ½‖s(x)‖² + vᵀ∇x(vᵀs(x)), one recorded backward pass.
+func ScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
+	checkBatch("ScoreSSMVR", x)
+	c := o.or()
+	v := ad.Const(c.projections(x, c.Projection))
+	xv := ad.Var(repeatRows(x, c.M))
+	s := m.Score(xv)
+	jv := ad.Grad(ad.Sum(rowDot(s, v)), []*ad.Value{xv}, ad.CreateGraph())[0] // per row ∇x(vᵀs)
+	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), rowDot(jv, v)))
+}
