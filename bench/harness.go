@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// Config is a benchmark configuration: an MLP's layer widths (the first is
+// the data dimension d) and a batch size.
+type Config struct {
+	Name  string
+	Sizes []int
+	Batch int
+}
+
+// Configs are the configurations of the PyTorch peer (../shared/peers):
+// softplus MLP energies; score networks use the same hidden widths with an
+// output of width d.
+var Configs = []Config{
+	{"toy", []int{2, 128, 128, 1}, 256},
+	{"mnist-mlp", []int{784, 512, 512, 1}, 128},
+	{"mnist-large", []int{784, 1024, 1024, 1024, 1}, 64},
+}
+
+// LookupConfig finds a configuration by name.
+func LookupConfig(name string) (Config, error) {
+	var names []string
+	for _, c := range Configs {
+		if c.Name == name {
+			return c, nil
+		}
+		names = append(names, c.Name)
+	}
+	return Config{}, fmt.Errorf("bench: unknown configuration %q (want one of %s)", name, strings.Join(names, ", "))
+}
+
+// Step is one objective on one configuration, ready to run training steps.
+type Step struct {
+	Objective sm.Objective
+	Config    Config
+	Options   sm.Options
+	model     *nn.MLP
+	params    []*ad.Value
+	x         *tensor.Tensor
+	score     bool
+}
+
+// NewStep builds the model (seeded, PyTorch initialisation) and a batch of
+// standard normal data for an objective on a configuration. Objectives that
+// take only score networks get an MLP whose output width is d.
+func NewStep(cfg Config, objective string, dt tensor.DType, seed uint64) (*Step, error) {
+	obj, err := sm.Lookup(objective)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	sizes := append([]int(nil), cfg.Sizes...)
+	score := obj.Energy == nil
+	if score {
+		sizes[len(sizes)-1] = sizes[0]
+	}
+	m := nn.NewMLP(dt, sizes, nn.Softplus, rng)
+	s := &Step{
+		Objective: obj, Config: cfg, model: m, params: nn.Values(m), score: score,
+		x:       tensor.RandN(dt, rng, cfg.Batch, cfg.Sizes[0]),
+		Options: sm.Options{Rand: rand.New(rand.NewPCG(seed, 2))},
+	}
+	return s, nil
+}
+
+// Result is what one training step measured.
+type Result struct {
+	Loss      float64
+	PeakBytes int64 // graph footprint at the backward pass plus peak cotangents
+	Grads     []*tensor.Tensor
+}
+
+// Run performs one training step: the objective on the batch, then the
+// backward pass to the parameters.
+func (s *Step) Run() Result {
+	var loss *ad.Value
+	if s.score {
+		loss = s.Objective.Score(s.model, s.x, &s.Options)
+	} else {
+		loss = s.Objective.Energy(s.model, s.x, &s.Options)
+	}
+	graph := ad.Footprint(loss)
+	var st ad.GradStats
+	gs := ad.Grad(loss, s.params, ad.TrackStats(&st))
+	out := Result{Loss: loss.Item(), PeakBytes: graph + st.PeakCotangentBytes, Grads: make([]*tensor.Tensor, len(gs))}
+	for i, g := range gs {
+		out.Grads[i] = g.T()
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+// Package sm turns models into score-matching objectives: the gradient-based
+// ones, whose losses contain ∇x log p and so need gradients of gradients, and
+// the finite-difference ones of Pang et al. (NeurIPS 2020), which need only
+// function evaluations run as one batch and one ordinary backward pass.
+//
+// Notation: a batch x of B rows in d dimensions; an energy model E with
+// log p(x) = −E(x) − log Z, written g = log p (Z drops out of every
+// objective); the score s = ∇x g; the Hessian H = ∇x² g. Every loss is the
+// mean over the batch (and over M projections per sample) of a per-sample
+// loss:
+//
+//	ExactSM       ½‖s(x)‖² + tr H(x)                       (d recorded backward passes)
+//	SSM           ½(vᵀs)² + vᵀHv,   v Rademacher/Gaussian/sphere(√d), E[vvᵀ] = I
+//	SSMVR         ½‖s‖² + vᵀHv
+//	DSM           ½‖σ²s(x̃) + (x̃ − x)‖²,   x̃ = x + σn, n ~ N(0, I)   (÷σ² optional)
+//	MDSM          c·‖(x − x̃)/σ₀² + ∇x E(x̃)‖²/σ_i²,   x̃ = x + σ_i n,
+//	              σ_i linear in 0.05…1.2 across the batch, σ₀ = 0.1, c = 1e-4
+//	ScoreSSMVR    ½‖s(x)‖² + vᵀ∇x(vᵀs(x))                  (score network s)
+//
+// and their finite-difference forms, with ‖v‖ = ε (u for FD-DSM has ‖u‖ = ε√d):
+//
+//	FDSSM         (d/ε²)·[⅛(g(x+v) − g(x−v))² + g(x+v) + g(x−v) − 2g(x)]
+//	FDDSM         (σ²·½(g(x̃+u) − g(x̃−u)) + uᵀ(x̃ − x))² / (2ε²)
+//	FDMDSM        c·(d/ε²)·(½(g(x̃+v) − g(x̃−v)) + vᵀ(x̃ − x)/σ₀²)² / σ_i²
+//	FDScoreSSMVR  ⅛‖s(x+v) + s(x−v)‖² + (d/(2ε²))·(s(x+v) − s(x−v))ᵀv
+//
+// They rest on g(x+v) − g(x−v) = 2vᵀs + O(ε³) and
+// g(x+v) + g(x−v) − 2g(x) = vᵀHv + O(ε⁴): each FD objective equals its
+// gradient-based counterpart (SSM with v' = (√d/ε)v, the sliced DSM of
+// SlicedDSM, …) up to O(ε²), in value and in parameter gradient, and in
+// expectation over the directions equals SSM, DSM or MDSM. The stencils are
+// options (Options.First, Options.Second): fd.D1Acc4 and fd.D2Acc4 make the
+// error O(ε⁴) at the cost of five evaluations.
+//
+// Randomness is drawn from Options.Rand (noise first, then projections) or
+// passed explicitly (Options.V, Options.Noise), so a loss can be reproduced
+// exactly and cross-checked against another framework.
+//
+// The package also evaluates models (ExactSMLoss over a data set) and samples
+// from them (Langevin, AnnealedLangevin).
+package sm
