@@ -208,3 +208,34 @@ func TestCheckCatchesWrongRule(t *testing.T) {
 		t.Fatal("adtest.Check accepted a detached gradient")
 	}
 }
+
+func TestDenseGradients(t *testing.T) {
+	acts := []tensor.Act{tensor.ActNone, tensor.ActSoftplus, tensor.ActTanh, tensor.ActSigmoid, tensor.ActELU}
+	for _, act := range acts {
+		for _, bias := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/bias=%v", act, bias), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(9, 10))
+				dom := anyReal
+				x, w := input(rng, dom, 4, 3), input(rng, dom, 5, 3)
+				ins := []*tensor.Tensor{x, w}
+				if bias {
+					ins = append(ins, input(rng, dom, 5))
+				}
+				f := func(xs []*ad.Value) *ad.Value {
+					var b *ad.Value
+					if bias {
+						b = xs[2]
+					}
+					return ad.Square(ad.Dense(xs[0], xs[1], b, act))
+				}
+				order := 3
+				if act == tensor.ActELU {
+					order = 2 // the kink at 0 would need inputs kept away from it at every order
+				}
+				if err := adtest.Check(f, ins, order, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}

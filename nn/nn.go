@@ -49,7 +49,7 @@ func NewLinear(dt tensor.DType, in, out int, rng *rand.Rand) *Linear {
 
 // Forward applies the layer to a batch [N, in], giving [N, out].
 func (l *Linear) Forward(x *ad.Value) *ad.Value {
-	return ad.Add(ad.MatMul(x, l.W, false, true), l.B)
+	return ad.Dense(x, l.W, l.B, tensor.ActNone)
 }
 
 // Activation names a smooth elementwise nonlinearity. ReLU is absent on
@@ -72,6 +72,21 @@ func ParseActivation(s string) (Activation, error) {
 		return a, nil
 	}
 	return "", fmt.Errorf("nn: unknown activation %q (want softplus, elu, tanh, swish or sigmoid)", s)
+}
+
+// fused returns the tensor kernel's activation, if there is one.
+func (a Activation) fused() (tensor.Act, bool) {
+	switch a {
+	case Softplus:
+		return tensor.ActSoftplus, true
+	case ELU:
+		return tensor.ActELU, true
+	case Tanh:
+		return tensor.ActTanh, true
+	case Sigmoid:
+		return tensor.ActSigmoid, true
+	}
+	return 0, false
 }
 
 // Apply applies the activation.
@@ -111,13 +126,19 @@ func NewMLP(dt tensor.DType, sizes []int, act Activation, rng *rand.Rand) *MLP {
 	return m
 }
 
-// Forward maps a batch [N, in] to [N, out].
+// Forward maps a batch [N, in] to [N, out]. Layers whose activation has a
+// fused kernel (all but swish) run as one autodiff.Dense node each.
 func (m *MLP) Forward(x *ad.Value) *ad.Value {
 	h := x
+	fused, ok := m.Act.fused()
 	for i, l := range m.Layers {
-		h = l.Forward(h)
-		if i+1 < len(m.Layers) {
-			h = m.Act.Apply(h)
+		switch {
+		case i+1 == len(m.Layers):
+			h = ad.Dense(h, l.W, l.B, tensor.ActNone)
+		case ok:
+			h = ad.Dense(h, l.W, l.B, fused)
+		default:
+			h = m.Act.Apply(ad.Dense(h, l.W, l.B, tensor.ActNone))
 		}
 	}
 	return h

@@ -1,6 +1,10 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	igemm "github.com/fdsm/fdsm/internal/gemm"
+)
 
 // MatMul returns op(a)·op(b) for 2-D a and b, where op(a) is aᵀ when transA is
 // set and a otherwise (likewise for b). The transposes are never materialised:
@@ -31,27 +35,8 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	return c
 }
 
-// gemm computes c = op(a)·op(b) (c is overwritten). It is a placeholder
-// triple loop that the blocked kernel in internal/gemm replaces.
-func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s T
-			for p := 0; p < k; p++ {
-				var av, bv T
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				if transB {
-					bv = b[j*ldb+p]
-				} else {
-					bv = b[p*ldb+j]
-				}
-				s += av * bv
-			}
-			c[i*ldc+j] = s
-		}
-	}
+// gemm computes c = op(a)·op(b), overwriting c, with the packed, blocked
+// kernel of internal/gemm.
+func gemm[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	igemm.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 }

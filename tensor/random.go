@@ -17,7 +17,13 @@ func RandN(dt DType, r *rand.Rand, shape ...int) *Tensor {
 func RandU(dt DType, r *rand.Rand, lo, hi float64, shape ...int) *Tensor {
 	t := alloc(dt, shape)
 	for i := range t.Len() {
-		t.Set(i, lo+(hi-lo)*r.Float64())
+		v := lo + (hi-lo)*r.Float64()
+		// Rounding to float32 can reach hi itself; redraw so the interval
+		// stays half-open (about one draw in 3e7).
+		for dt == Float32 && float32(v) >= float32(hi) && hi > lo {
+			v = lo + (hi-lo)*r.Float64()
+		}
+		t.Set(i, v)
 	}
 	return t
 }

@@ -61,11 +61,12 @@ func Mean(t *Tensor) *Tensor {
 // the shape. float32 data are accumulated in float64.
 func SumAxis(t *Tensor, axis int) *Tensor {
 	r := len(t.shape)
+	orig := axis
 	if axis < 0 {
 		axis += r
 	}
 	if axis < 0 || axis >= r {
-		panic(fmt.Sprintf("tensor: SumAxis(%d) of shape %v", axis, t.shape))
+		panic(fmt.Sprintf("tensor: SumAxis(%d) of shape %v", orig, t.shape))
 	}
 	outer := numel(t.shape[:axis])
 	n := t.shape[axis]
