@@ -81,6 +81,13 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 			run(t, func(xs []*ad.Value) *ad.Value { return c.f(xs[0], xs[1]) }, []*tensor.Tensor{a, b})
 		})
 	}
+	for _, act := range []tensor.Act{tensor.ActNone, tensor.ActSoftplus, tensor.ActTanh, tensor.ActSigmoid, tensor.ActELU} {
+		t.Run("Dense/"+act.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(17, 18))
+			x, w, b := round32(input(rng, anyReal, 6, 5)), round32(input(rng, anyReal, 4, 5)), round32(input(rng, anyReal, 4))
+			run(t, func(xs []*ad.Value) *ad.Value { return ad.Dense(xs[0], xs[1], xs[2], act) }, []*tensor.Tensor{x, w, b})
+		})
+	}
 	t.Run("MatMul", func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(15, 16))
 		a, b := round32(input(rng, anyReal, 7, 9)), round32(input(rng, anyReal, 5, 9))
