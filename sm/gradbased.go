@@ -80,9 +80,11 @@ func SlicedDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("SlicedDSM", x)
 	c := o.or()
 	eps := c.eps(DefaultEpsDSM)
-	diff := tensor.Scale(c.noise(x), c.Sigma)
+	noise := c.noise(x) // drawn before the projections (the documented order)
 	u := ad.Const(c.sphereProjections(x, eps*sqrtDim(x)))
-	xt := ad.Var(tensor.Add(x, diff))
+	// M projections per sample share the sample's noise: repeat x and x̃ − x.
+	diff := repeatRows(tensor.Scale(noise, c.Sigma), c.M)
+	xt := ad.Var(tensor.Add(repeatRows(x, c.M), diff))
 	s := scoreOf(m, xt)
 	a := ad.Add(ad.Scale(rowDot(s, u), c.Sigma*c.Sigma), rowDot(ad.Const(diff), u))
 	return ad.Scale(ad.Mean(ad.Square(a)), dsmScale(&c)/(2*eps*eps))
