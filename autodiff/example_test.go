@@ -17,7 +17,7 @@ func ExampleGrad() {
 }
 
 // A second derivative is a gradient of a gradient: for f(x) = x³,
-// f'(x) = 3x² and f''(x) = 6x.
+// f'(x) = 3x² and f”(x) = 6x.
 func ExampleGrad_secondDerivative() {
 	x := ad.Var(tensor.Scalar(tensor.Float64, 2))
 	f := ad.Pow(x, 3)

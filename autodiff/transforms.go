@@ -8,7 +8,7 @@ import (
 
 // VJP returns the vector-Jacobian product vᵀ·∂y/∂x, shaped like x.
 func VJP(y, x, v *Value, opts ...Option) *Value {
-	return Grad(y, []*Value{x}, append(opts, WithSeed(v))...)[0]
+	return Grad(y, []*Value{x}, append(opts[:len(opts):len(opts)], WithSeed(v))...)[0]
 }
 
 // HVP returns the Hessian-vector product (∇²y)·v of a scalar y with respect to
@@ -41,8 +41,8 @@ func RowHessianDiag(y, x *Value, opts ...Option) *Value {
 			e.Set(r*d+j, 1)
 		}
 		ej := Const(e)
-		hj := Grad(g, []*Value{x}, append(opts, WithSeed(ej))...)[0] // row b: ∂g_bj/∂x_b
-		col := Mul(hj, ej)                                             // keep H_jj only
+		hj := Grad(g, []*Value{x}, append(opts[:len(opts):len(opts)], WithSeed(ej))...)[0] // row b: ∂g_bj/∂x_b
+		col := Mul(hj, ej)                                                                 // keep H_jj only
 		if diag == nil {
 			diag = col
 		} else {
