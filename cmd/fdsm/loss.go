@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/fd"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+func init() {
+	register("loss", "evaluate one objective of a PyTorch-style MLP on given arrays (cross-checking)", cmdLoss)
+}
+
+func cmdLoss(args []string, out, errw io.Writer) error {
+	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
+	model := fs.String("model", "", "MLP weights as safetensors: layers.<i>.weight [out, in], layers.<i>.bias; a last layer of width 1 is an energy (log p = −E), of width d a score network")
+	actName := fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid")
+	objName := fs.String("objective", "fd-ssm", "objective: sm, ssm, ssm-vr, dsm, mdsm, fd-ssm, fd-dsm, fd-mdsm, fd-ssm-vr")
+	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
+	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
+	nPath := fs.String("noise", "", "DSM noise n, a .npy array [B, d] (x̃ = x + σn)")
+	eps := fs.Float64("eps", 0, "finite-difference step ε (0: the objective's default)")
+	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ")
+	m := fs.Int("m", 1, "projections per sample")
+	proj := fs.String("proj", "rademacher", "projection distribution for ssm and ssm-vr when -v is not given: rademacher, gaussian or sphere")
+	acc := fs.Int("accuracy", 2, "stencil accuracy order for FD objectives: 2 or 4")
+	nobatch := fs.Bool("nobatch", false, "evaluate FD stencil points in separate model calls")
+	dtName := fs.String("dtype", "float32", "float32 or float64")
+	seed := fs.Uint64("seed", 1, "seed for whatever randomness is not given")
+	gradPath := fs.String("grad", "", "write the parameter gradients here (safetensors, same names)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *xPath == "" {
+		return usageError{"-model and -x are required"}
+	}
+	act, err := nn.ParseActivation(*actName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	obj, err := sm.Lookup(*objName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	dt, err := tensor.ParseDType(*dtName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	projection, err := sm.ParseProjection(*proj)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *acc != 2 && *acc != 4 {
+		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
+	}
+	if *m < 1 {
+		return usageError{fmt.Sprintf("-m %d: want at least 1", *m)}
+	}
+
+	weights, _, err := tensor.LoadSafetensors(*model)
+	if err != nil {
+		return err
+	}
+	mlp, err := nn.MLPFromTensors(weights, act, dt)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *model, err)
+	}
+	x, err := loadBatch(*xPath, dt)
+	if err != nil {
+		return err
+	}
+	d := x.Dim(1)
+	if in := mlp.Layers[0].W.Dim(1); in != d {
+		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", *model, in, *xPath, d)
+	}
+	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
+		Projection: projection, NonBatched: *nobatch}
+	if *acc == 4 {
+		opts.First, opts.Second = fd.D1Acc4, fd.D2Acc4
+	}
+	if *vPath != "" {
+		if opts.V, err = loadBatch(*vPath, dt); err != nil {
+			return err
+		}
+		if opts.V.Dim(0) != *m*x.Dim(0) || opts.V.Dim(1) != d {
+			return fmt.Errorf("%s: shape %v, want [%d %d] (-m × the rows of -x, its columns)", *vPath, opts.V.Shape(), *m*x.Dim(0), d)
+		}
+	}
+	if *nPath != "" {
+		if opts.Noise, err = loadBatch(*nPath, dt); err != nil {
+			return err
+		}
+		if !opts.Noise.SameShape(x) {
+			return fmt.Errorf("%s: shape %v, want %v (the shape of -x)", *nPath, opts.Noise.Shape(), x.Shape())
+		}
+	}
+
+	out1 := mlp.Layers[len(mlp.Layers)-1].W.Dim(0)
+	var loss *ad.Value
+	switch {
+	case out1 == 1 && obj.Energy != nil:
+		loss = obj.Energy(sm.EnergyFunc(mlp.Energy), x, opts)
+	case out1 == d && obj.Score != nil:
+		loss = obj.Score(sm.ScoreFunc(mlp.Score), x, opts)
+	case out1 == 1:
+		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", *model, obj.Name, d)
+	case out1 == d:
+		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", *model, obj.Name)
+	default:
+		return fmt.Errorf("%s: the last layer has width %d: want 1 (energy) or %d (score network)", *model, out1, d)
+	}
+	if *gradPath != "" {
+		ps := mlp.Params()
+		gs := ad.Grad(loss, nn.Values(mlp))
+		named := map[string]*tensor.Tensor{}
+		for i, p := range ps {
+			named[p.Name] = gs[i].T()
+		}
+		if err := tensor.SaveSafetensors(*gradPath, named, map[string]string{"objective": obj.Name}); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
+	}
+	fmt.Fprintf(out, "%s loss %.10g over %d rows\n", obj.Name, loss.Item(), x.Dim(0))
+	return nil
+}
+
+// loadBatch reads a 2-D .npy array as dtype dt.
+func loadBatch(path string, dt tensor.DType) (*tensor.Tensor, error) {
+	t, err := tensor.LoadNpy(path)
+	if err != nil {
+		return nil, err
+	}
+	if t.Rank() != 2 || t.Dim(0) == 0 {
+		return nil, fmt.Errorf("%s: shape %v, want a 2-D array [rows, columns] with at least one row", path, t.Shape())
+	}
+	return t.AsType(dt), nil
+}
