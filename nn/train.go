@@ -1,0 +1,225 @@
+package nn
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// CheckpointName is the file Train writes in TrainConfig.CheckpointDir. The
+// name is fixed so that each checkpoint atomically replaces the previous
+// one: the directory always holds the last good checkpoint.
+const CheckpointName = "ckpt.safetensors"
+
+// RandSource is a random source whose state can be saved and restored, so a
+// run can resume exactly: math/rand/v2's *PCG and *ChaCha8 are.
+type RandSource interface {
+	rand.Source
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}
+
+// ErrStop, returned by TrainConfig.Eval, ends training early without an
+// error (early stopping).
+var ErrStop = errors.New("nn: stop training")
+
+// StepInfo describes one completed training step.
+type StepInfo struct {
+	Step     int     // the step's index, from 0
+	Loss     float64 // the loss the step was computed from
+	GradNorm float64 // the global gradient norm, before clipping
+	LR       float64 // the learning rate applied
+}
+
+// TrainConfig configures Train. Model, Loss, Optimizer, Schedule and Source
+// are required.
+type TrainConfig struct {
+	// Model holds the parameters to train.
+	Model Module
+	// Loss returns the scalar loss of step (from 0), drawing every random
+	// number it needs (batches, noise, projections) from rng. For an sm
+	// objective: func(_ int, r *rand.Rand) *autodiff.Value {
+	// return sm.FDSSM(model, sample(r), &sm.Options{Rand: r}) }.
+	Loss func(step int, rng *rand.Rand) *ad.Value
+	// Optimizer applies the updates.
+	Optimizer Optimizer
+	// Schedule gives each step's learning rate.
+	Schedule Schedule
+	// ClipNorm, if positive, clips the global gradient norm to it (see
+	// ClipGradNorm).
+	ClipNorm float64
+	// Steps is the total number of steps of the run, counting those before
+	// a resumed checkpoint; the schedule sees it as total.
+	Steps int
+	// Source is the run's only randomness: Loss receives rand.New(Source),
+	// and Source's state is checkpointed and restored.
+	Source RandSource
+	// Eval, if not nil, is called after every EvalEvery-th step (counting
+	// completed steps, so EvalEvery = 100 calls it after steps 99, 199, …)
+	// and after the last; EvalEvery ≤ 0 means after the last only. It
+	// runs after that step's checkpoint is written. Returning ErrStop ends
+	// training without error; another error ends it with that error.
+	Eval      func(StepInfo) error
+	EvalEvery int
+	// CheckpointDir, if not empty, is the directory (created if needed)
+	// where the checkpoint CheckpointName is written after every
+	// CheckpointEvery-th step and after the last; CheckpointEvery ≤ 0
+	// means after the last only.
+	CheckpointDir   string
+	CheckpointEvery int
+	// Meta is written into each checkpoint; Train sets its Step, RNG and
+	// DType.
+	Meta Metadata
+	// ResumeFrom, if not empty, is a checkpoint to resume from: its
+	// parameters, optimizer state, step count and generator state are
+	// restored before the first step, which is then Meta.Step of the
+	// checkpoint.
+	ResumeFrom string
+}
+
+// TrainResult summarises a call to Train.
+type TrainResult struct {
+	// Steps is the number of steps completed by the run, including those
+	// before a resumed checkpoint.
+	Steps int
+	// Last describes the last step this call completed (its Step is −1 if
+	// there was none).
+	Last StepInfo
+	// Checkpoint is the path of the last checkpoint written ("" if none).
+	Checkpoint string
+}
+
+// Train runs the training loop: for each step, the loss and its gradient
+// with respect to the model's parameters, optional clipping, then an
+// optimizer update with the schedule's learning rate; checkpoints and
+// evaluations as configured.
+//
+// If the loss or the gradient norm of a step is NaN or ±Inf, Train stops
+// with an error naming the step, before the update is applied and before any
+// checkpoint for that step, so the parameters and the last checkpoint are
+// those of the last good step.
+//
+// Given the same configuration and Source state, Train is deterministic:
+// running N steps, then resuming from the checkpoint for the remaining M
+// gives bit for bit the parameters of N+M uninterrupted steps.
+func Train(cfg TrainConfig) (TrainResult, error) {
+	res := TrainResult{Last: StepInfo{Step: -1}}
+	switch {
+	case cfg.Model == nil:
+		return res, errors.New("nn: TrainConfig.Model is nil")
+	case cfg.Loss == nil:
+		return res, errors.New("nn: TrainConfig.Loss is nil")
+	case cfg.Optimizer == nil:
+		return res, errors.New("nn: TrainConfig.Optimizer is nil")
+	case cfg.Schedule == nil:
+		return res, errors.New("nn: TrainConfig.Schedule is nil")
+	case cfg.Source == nil:
+		return res, errors.New("nn: TrainConfig.Source is nil")
+	case cfg.Steps < 0:
+		return res, fmt.Errorf("nn: TrainConfig.Steps is %d", cfg.Steps)
+	}
+	params := cfg.Model.Params()
+	vals := make([]*ad.Value, len(params))
+	for i, p := range params {
+		vals[i] = p.Value
+	}
+	rng := rand.New(cfg.Source)
+
+	start := 0
+	if cfg.ResumeFrom != "" {
+		meta, err := loadCheckpoint(cfg.ResumeFrom, params, cfg.Optimizer, cfg.Source)
+		if err != nil {
+			return res, err
+		}
+		if meta.Step > cfg.Steps {
+			return res, fmt.Errorf("%s: metadata %q: the checkpoint is at step %d, past TrainConfig.Steps = %d", cfg.ResumeFrom, metaStep, meta.Step, cfg.Steps)
+		}
+		start = meta.Step
+	}
+	res.Steps = start
+	var ckpt string
+	if cfg.CheckpointDir != "" {
+		if err := os.MkdirAll(cfg.CheckpointDir, 0o777); err != nil {
+			return res, fmt.Errorf("nn: checkpoint directory: %w", err)
+		}
+		ckpt = filepath.Join(cfg.CheckpointDir, CheckpointName)
+	}
+	due := func(done, every int) bool {
+		return done == cfg.Steps || (every > 0 && done%every == 0)
+	}
+
+	for step := start; step < cfg.Steps; step++ {
+		lr := cfg.Schedule(step, cfg.Steps)
+		loss := cfg.Loss(step, rng)
+		l := loss.Item()
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return res, fmt.Errorf("nn: step %d: loss is %v; the step was not applied and not checkpointed", step, l)
+		}
+		gv := ad.Grad(loss, vals)
+		grads := make([]*tensor.Tensor, len(gv))
+		for i, g := range gv {
+			grads[i] = g.T()
+		}
+		var norm float64
+		if cfg.ClipNorm > 0 {
+			norm = ClipGradNorm(grads, cfg.ClipNorm)
+		} else {
+			norm = GradNorm(grads)
+		}
+		if math.IsNaN(norm) || math.IsInf(norm, 0) {
+			return res, fmt.Errorf("nn: step %d: gradient norm is %v (first in %s); the step was not applied and not checkpointed", step, norm, firstNonFinite(params, grads))
+		}
+		cfg.Optimizer.Step(params, grads, lr)
+		done := step + 1
+		res.Steps = done
+		res.Last = StepInfo{Step: step, Loss: l, GradNorm: norm, LR: lr}
+
+		if ckpt != "" && due(done, cfg.CheckpointEvery) {
+			if err := saveTrainCheckpoint(ckpt, params, &cfg, done); err != nil {
+				return res, fmt.Errorf("nn: step %d: checkpoint: %w", step, err)
+			}
+			res.Checkpoint = ckpt
+		}
+		if cfg.Eval != nil && due(done, cfg.EvalEvery) {
+			if err := cfg.Eval(res.Last); err != nil {
+				if errors.Is(err, ErrStop) {
+					return res, nil
+				}
+				return res, fmt.Errorf("nn: step %d: eval: %w", step, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// saveTrainCheckpoint writes the checkpoint of the state after done steps.
+func saveTrainCheckpoint(path string, params []Param, cfg *TrainConfig, done int) error {
+	state, err := cfg.Source.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("generator state: %w", err)
+	}
+	meta := cfg.Meta
+	meta.Step = done
+	meta.RNG = state
+	if len(params) > 0 {
+		meta.DType = params[0].Value.DType()
+	}
+	return SaveCheckpoint(path, params, cfg.Optimizer, meta)
+}
+
+// firstNonFinite names the first parameter whose gradient holds a NaN or ±Inf.
+func firstNonFinite(params []Param, grads []*tensor.Tensor) string {
+	for i, g := range grads {
+		if g.HasNaNOrInf() {
+			return fmt.Sprintf("the gradient of %q", params[i].Name)
+		}
+	}
+	return "the sum of squares (overflow)"
+}
