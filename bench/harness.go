@@ -45,10 +45,13 @@ type Step struct {
 	Objective sm.Objective
 	Config    Config
 	Options   sm.Options
-	model     *nn.MLP
-	params    []*ad.Value
-	x         *tensor.Tensor
-	score     bool
+	// LR is the Adam learning rate of the update (default 1e-3).
+	LR     float64
+	model  *nn.MLP
+	params []*ad.Value
+	opt    nn.Optimizer
+	x      *tensor.Tensor
+	score  bool
 }
 
 // NewStep builds the model (seeded, PyTorch initialisation) and a batch of
@@ -67,12 +70,19 @@ func NewStep(cfg Config, objective string, dt tensor.DType, seed uint64) (*Step,
 	}
 	m := nn.NewMLP(dt, sizes, nn.Softplus, rng)
 	s := &Step{
-		Objective: obj, Config: cfg, model: m, params: nn.Values(m), score: score,
+		Objective: obj, Config: cfg, model: m, params: nn.Values(m), score: score, LR: 1e-3, opt: nn.NewAdam(),
 		x:       tensor.RandN(dt, rng, cfg.Batch, cfg.Sizes[0]),
 		Options: sm.Options{Rand: rand.New(rand.NewPCG(seed, 2))},
 	}
 	return s, nil
 }
+
+// Model returns the model being trained.
+func (s *Step) Model() *nn.MLP { return s.model }
+
+// IsScore reports whether the model is a score network (output width d)
+// rather than an energy.
+func (s *Step) IsScore() bool { return s.score }
 
 // Result is what one training step measured.
 type Result struct {
@@ -81,14 +91,18 @@ type Result struct {
 	Grads     []*tensor.Tensor
 }
 
-// Run performs one training step: the objective on the batch, then the
-// backward pass to the parameters.
-func (s *Step) Run() Result {
+// Run performs one training step, as the PyTorch peer times it: the
+// objective on the batch, the backward pass to the parameters, and an Adam
+// update.
+func (s *Step) Run() Result { return s.RunOn(s.x) }
+
+// RunOn performs one training step on the given batch.
+func (s *Step) RunOn(x *tensor.Tensor) Result {
 	var loss *ad.Value
 	if s.score {
-		loss = s.Objective.Score(s.model, s.x, &s.Options)
+		loss = s.Objective.Score(s.model, x, &s.Options)
 	} else {
-		loss = s.Objective.Energy(s.model, s.x, &s.Options)
+		loss = s.Objective.Energy(s.model, x, &s.Options)
 	}
 	graph := ad.Footprint(loss)
 	var st ad.GradStats
@@ -97,5 +111,6 @@ func (s *Step) Run() Result {
 	for i, g := range gs {
 		out.Grads[i] = g.T()
 	}
+	s.opt.Step(s.model.Params(), out.Grads, s.LR)
 	return out
 }

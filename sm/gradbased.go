@@ -132,3 +132,45 @@ func ScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	jv := ad.Grad(ad.Sum(rowDot(s, v)), []*ad.Value{xv}, ad.CreateGraph())[0] // per row ∇x(vᵀs)
 	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), rowDot(jv, v)))
 }
+
+// ExactScoreSM is exact score matching for a score network: the mean of
+// ½‖s(x)‖² + tr ∇x s(x), the trace by one recorded backward pass per input
+// coordinate. Like ExactSM it is for evaluation and reference.
+func ExactScoreSM(m Score, x *tensor.Tensor) *ad.Value {
+	checkBatch("ExactScoreSM", x)
+	b, d := x.Dim(0), x.Dim(1)
+	xv := ad.Var(x)
+	s := m.Score(xv)
+	var tr *ad.Value
+	for j := range d {
+		e := tensor.Zeros(x.DType(), b, d)
+		for r := range b {
+			e.Set(r*d+j, 1)
+		}
+		ej := ad.Const(e)
+		// Row b of the VJP with e_j is ∂s_bj/∂x_b; its j-th entry is J_jj.
+		col := rowDot(ad.Grad(s, []*ad.Value{xv}, ad.CreateGraph(), ad.WithSeed(ej))[0], ej)
+		if tr == nil {
+			tr = col
+		} else {
+			tr = ad.Add(tr, col)
+		}
+	}
+	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), tr))
+}
+
+// ExactScoreSMLoss is ExactScoreSM over a data set in batches, averaged over
+// all rows.
+func ExactScoreSMLoss(m Score, data *tensor.Tensor, batch int) float64 {
+	checkBatch("ExactScoreSMLoss", data)
+	if batch <= 0 {
+		panic("sm: ExactScoreSMLoss batch size must be positive")
+	}
+	n := data.Dim(0)
+	var total float64
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		total += ExactScoreSM(m, tensor.SliceRows(data, lo, hi)).Item() * float64(hi-lo)
+	}
+	return total / float64(n)
+}

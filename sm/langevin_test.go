@@ -102,3 +102,18 @@ func TestExactSMLossBatches(t *testing.T) {
 		t.Fatalf("ExactSMLoss in batches = %.15g, whole batch %.15g", got, whole)
 	}
 }
+
+// TestExactScoreSMMatchesEnergy: a score network that is the gradient of an
+// energy has the same exact SM loss as the energy (the trace of ∇s is the
+// trace of the Hessian of log p).
+func TestExactScoreSMMatchesEnergy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m := nn.NewMLP(tensor.Float64, []int{3, 8, 1}, nn.Softplus, rng)
+	e := sm.EnergyFunc(m.Energy)
+	data := tensor.RandN(tensor.Float64, rng, 6, 3)
+	want := sm.ExactSM(e, data).Item()
+	got := sm.ExactScoreSMLoss(sm.AsScore(e), data, 4)
+	if math.Abs(got-want) > 1e-12*math.Abs(want) {
+		t.Fatalf("ExactScoreSM of ∇log p = %.15g, ExactSM = %.15g", got, want)
+	}
+}

@@ -1,0 +1,92 @@
+package plot
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"math"
+)
+
+// ImageGridOptions control ImageGrid. The zero value draws one pixel per
+// image pixel with mid-gray separators.
+type ImageGridOptions struct {
+	// Scale is the side in pixels of one image pixel; 0 means 1.
+	Scale int
+	// Separator is the colour of the separator lines and of the empty cells
+	// in the last row; nil means mid-gray (#808080).
+	Separator color.Color
+}
+
+// NaNPixelColor is the colour in which ImageGrid draws NaN pixels: red, which
+// no grayscale value can be mistaken for.
+var NaNPixelColor = color.NRGBA{0xff, 0x00, 0x00, 0xff}
+
+// ImageGrid writes a PNG of grayscale images tiled cols to a row (fewer if
+// there are fewer images), with a 1-pixel separator line between neighbouring
+// images and none around the border. Each image is h×wdt values in row-major
+// order, top row first, with 0 black and 1 white; values outside [0, 1] are
+// clamped and NaN pixels are drawn in NaNPixelColor. With r rows, c columns
+// and scale s, the picture is c·wdt·s + c − 1 pixels wide and r·h·s + r − 1
+// high.
+func ImageGrid(w io.Writer, images [][]float64, h, wdt, cols int, opts ImageGridOptions) error {
+	if len(images) == 0 {
+		return errors.New("plot: ImageGrid: no images")
+	}
+	if h <= 0 || wdt <= 0 || cols <= 0 {
+		return fmt.Errorf("plot: ImageGrid: image size %d×%d or %d columns is not positive", h, wdt, cols)
+	}
+	n := mulSize(h, wdt)
+	if n < 0 {
+		return fmt.Errorf("plot: ImageGrid: image size %d×%d is too large", h, wdt)
+	}
+	for k, im := range images {
+		if len(im) != n {
+			return fmt.Errorf("plot: ImageGrid: image %d has %d values, want %d×%d = %d", k, len(im), h, wdt, n)
+		}
+	}
+	scale := opts.Scale
+	if scale < 0 {
+		return fmt.Errorf("plot: ImageGrid: negative scale %d", scale)
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	cols = min(cols, len(images))
+	rows := (len(images) + cols - 1) / cols
+	cw, ch := mulSize(wdt, scale), mulSize(h, scale) // cell size in pixels
+	W, H := mulSize(cols, cw+1)-1, mulSize(rows, ch+1)-1
+	if cw < 0 || ch < 0 || W < 0 || H < 0 {
+		return fmt.Errorf("plot: ImageGrid: picture exceeds %d pixels", maxPixels)
+	}
+	if err := checkImageSize("ImageGrid", W, H); err != nil {
+		return err
+	}
+
+	img := image.NewNRGBA(image.Rect(0, 0, W, H))
+	sep := color.NRGBA{0x80, 0x80, 0x80, 0xff}
+	if opts.Separator != nil {
+		sep = color.NRGBAModel.Convert(opts.Separator).(color.NRGBA)
+		sep.A = 0xff
+	}
+	for p := 0; p < len(img.Pix); p += 4 {
+		img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = sep.R, sep.G, sep.B, sep.A
+	}
+	for k, im := range images {
+		x0, y0 := (k%cols)*(cw+1), (k/cols)*(ch+1)
+		for y := range ch {
+			row := im[(y/scale)*wdt : (y/scale+1)*wdt]
+			pix := img.Pix[(y0+y)*img.Stride+4*x0:]
+			for x := range cw {
+				c := NaNPixelColor
+				if v := row[x/scale]; !math.IsNaN(v) {
+					g := uint8(math.Round(255 * min(max(v, 0), 1)))
+					c = color.NRGBA{g, g, g, 0xff}
+				}
+				pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = c.R, c.G, c.B, c.A
+			}
+		}
+	}
+	return encodePNG(w, img)
+}

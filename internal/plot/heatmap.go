@@ -1,0 +1,115 @@
+package plot
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+)
+
+// HeatmapOptions control Heatmap. The zero value draws one pixel per cell,
+// with the colour range taken from the data, on a linear scale.
+type HeatmapOptions struct {
+	// Scale is the side of a cell in pixels; 0 means 1.
+	Scale int
+	// Min and Max give the value range mapped onto the colormap when
+	// Min < Max; values outside it take the end colours. Otherwise (the zero
+	// value) the range is the smallest and largest finite value, ignoring
+	// non-positive values when Log is set.
+	Min, Max float64
+	// Log maps ln v instead of v, for densities spanning many orders of
+	// magnitude. Values ≤ 0 (a density that underflowed) take the start
+	// colour. A given range must then be positive.
+	Log bool
+}
+
+// Heatmap writes a PNG of the nx×ny grid of values, stored row-major with
+// y up: values[j*nx+i] is column i of row j, and row 0 is the bottom row of
+// the picture. Cells are coloured by Viridis over the value range of opts
+// (the start colour for the smallest value, the end colour for the largest);
+// NaN cells are drawn in NaNColor, +Inf and −Inf in the end colours. If all
+// values are equal, or none is usable for the range, cells take the middle
+// colour. The image is nx·Scale × ny·Scale pixels.
+//
+// For a density exp(−E) on a grid, pass the density with Log set, or −E
+// without it.
+func Heatmap(w io.Writer, values []float64, nx, ny int, opts HeatmapOptions) error {
+	if nx <= 0 || ny <= 0 {
+		return fmt.Errorf("plot: Heatmap: grid %d×%d is not positive", nx, ny)
+	}
+	if n := mulSize(nx, ny); n != len(values) {
+		return fmt.Errorf("plot: Heatmap: %d values for a %d×%d grid", len(values), nx, ny)
+	}
+	scale := opts.Scale
+	if scale < 0 {
+		return fmt.Errorf("plot: Heatmap: negative scale %d", scale)
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	W, H := mulSize(nx, scale), mulSize(ny, scale)
+	if err := checkImageSize("Heatmap", W, H); err != nil {
+		return err
+	}
+
+	// tr is the transform of a value before linear scaling.
+	tr := func(v float64) float64 { return v }
+	if opts.Log {
+		tr = func(v float64) float64 {
+			if v <= 0 {
+				return math.Inf(-1)
+			}
+			return math.Log(v)
+		}
+	}
+	var lo, hi float64
+	if opts.Min < opts.Max {
+		if opts.Log && opts.Min <= 0 {
+			return fmt.Errorf("plot: Heatmap: log scale needs a positive range, got [%g, %g]", opts.Min, opts.Max)
+		}
+		lo, hi = tr(opts.Min), tr(opts.Max)
+	} else if opts.Min > opts.Max || math.IsNaN(opts.Min) || math.IsNaN(opts.Max) {
+		return errors.New("plot: Heatmap: Min > Max or NaN in the value range")
+	} else {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, v := range values {
+			t := tr(v)
+			if math.IsNaN(t) || math.IsInf(t, 0) {
+				continue
+			}
+			lo, hi = min(lo, t), max(hi, t)
+		}
+	}
+
+	img := image.NewNRGBA(image.Rect(0, 0, W, H))
+	for j := range ny {
+		// Row j of the grid is drawn at the bottom for j = 0.
+		y0 := (ny - 1 - j) * scale
+		for i := range nx {
+			v := values[j*nx+i]
+			c := NaNColor
+			if !math.IsNaN(v) {
+				t := tr(v)
+				switch {
+				case math.IsInf(t, 1):
+					c = Viridis(1)
+				case math.IsInf(t, -1):
+					c = Viridis(0)
+				case !(lo < hi): // constant field, or no finite value
+					c = Viridis(0.5)
+				default:
+					c = Viridis((t - lo) / (hi - lo))
+				}
+			}
+			x0 := i * scale
+			for y := y0; y < y0+scale; y++ {
+				row := img.Pix[y*img.Stride+4*x0 : y*img.Stride+4*(x0+scale)]
+				for k := 0; k < len(row); k += 4 {
+					row[k], row[k+1], row[k+2], row[k+3] = c.R, c.G, c.B, c.A
+				}
+			}
+		}
+	}
+	return encodePNG(w, img)
+}
