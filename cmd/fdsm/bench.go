@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fdsm/fdsm/bench"
+	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/internal/progress"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+func init() {
+	register("bench", "print the poster's SM vs FD-SM table (SM loss, time, memory) for one configuration", cmdBench)
+}
+
+// defaultMNISTDir is where `fdsm data mnist` puts MNIST unless told otherwise.
+func defaultMNISTDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "fdsm", "mnist")
+	}
+	return "mnist"
+}
+
+func cmdBench(args []string, out, errw io.Writer) error {
+	names := make([]string, len(bench.Configs))
+	for i, c := range bench.Configs {
+		names[i] = c.Name
+	}
+	fs := newFlags("bench", "bench -config NAME [-objectives a,b,…] [-steps N] [-json]", errw)
+	cfgName := fs.String("config", "toy", "configuration: "+strings.Join(names, ", "))
+	objs := fs.String("objectives", strings.Join(bench.DefaultObjectives, ","), "comma-separated objectives (exact SM \"sm\" costs d backward passes per step: leave it out at d = 784)")
+	steps := fs.Int("steps", 50, "training steps per objective, from the same initialisation and minibatches")
+	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches and objective randomness")
+	dtName := fs.String("dtype", "float32", "float32 or float64")
+	evalRows := fs.Int("eval-rows", 0, "held-out rows for the exact SM loss (0: 512 for toy, 64 at d = 784)")
+	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
+	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory for the mnist-* configurations (fetch with 'fdsm data mnist')")
+	asJSON := fs.Bool("json", false, "print one JSON object per objective")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := bench.LookupConfig(*cfgName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	dt, err := tensor.ParseDType(*dtName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *steps < 1 {
+		return usageError{fmt.Sprintf("-steps %d: want at least 1", *steps)}
+	}
+	list := strings.Split(*objs, ",")
+	rng := rand.New(rand.NewPCG(*seed, 9))
+	var train, test *tensor.Tensor
+	rows := *evalRows
+	if cfg.Sizes[0] == 2 {
+		toy, err := data.NewToy("8gaussians")
+		if err != nil {
+			return err
+		}
+		train, test = toy.Sample(tensor.Float64, rng, 10000), toy.Sample(tensor.Float64, rng, 2000)
+		if rows == 0 {
+			rows = 512
+		}
+	} else {
+		tr, _, err := data.LoadMNIST(*mnistDir, true, tensor.Float64)
+		if err != nil {
+			return fmt.Errorf("%w (fetch it with 'fdsm data mnist -dir %s')", err, *mnistDir)
+		}
+		te, _, err := data.LoadMNIST(*mnistDir, false, tensor.Float64)
+		if err != nil {
+			return err
+		}
+		// Dequantised pixels in [0, 1]: a continuous density to match.
+		train, test = data.DequantizePixels(tr, rng), data.DequantizePixels(te, rng)
+		if rows == 0 {
+			rows = 64
+		}
+	}
+	var bar *progress.Bar
+	current := ""
+	opts := bench.TableOptions{Objectives: list, Steps: *steps, Seed: *seed, DType: dt, EvalRows: rows, LR: *lr,
+		Progress: func(obj string, step int, loss float64) {
+			if obj != current {
+				if bar != nil {
+					bar.Finish()
+				}
+				fmt.Fprintf(errw, "%s:\n", obj)
+				bar = progress.New(errw, *steps, progress.IsTerminal(os.Stderr))
+				current = obj
+			}
+			bar.Update(step+1, loss)
+		}}
+	table, err := bench.RunTable(cfg, train, test, opts)
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		for _, r := range table {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(out, "configuration %s (%v, batch %d, %s), %d steps of Adam (lr %g) from the same initialisation; SM loss on %d held-out rows\n\n",
+		cfg.Name, cfg.Sizes, cfg.Batch, dt, *steps, *lr, rows)
+	fmt.Fprintln(out, "| Algorithm | SM loss | Time (ms/step, median) | Mem (peak tensor MB) | process peak RSS (MB) |")
+	fmt.Fprintln(out, "|---|---|---|---|---|")
+	for _, r := range table {
+		fmt.Fprintf(out, "| %s | %.4g | %.2f | %.2f | %.0f |\n", strings.ToUpper(r.Objective), r.SMLoss, r.MsPerStep,
+			float64(r.PeakBytes)/(1<<20), float64(r.PeakRSS)/(1<<20))
+	}
+	return nil
+}
