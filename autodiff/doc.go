@@ -23,6 +23,11 @@
 // adtest checks each primitive at order 2 (3 for several) against finite
 // differences.
 //
+// Besides the elementwise, reduction, shape and MatMul primitives there are
+// two fused ones: Dense (act(x·Wᵀ + b), whose backward rule needs only its
+// output, so a layer keeps one tensor alive instead of three) and Solve (a
+// symmetric positive definite linear solve, for DKEF).
+//
 // On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
 // passes) and RowHessianDiag / RowHessianTrace (one backward pass per input
 // coordinate, what exact score matching uses).

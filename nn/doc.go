@@ -8,6 +8,15 @@
 // optimizer step writes new numbers into them between training steps, when no
 // graph that uses them is alive.
 //
+// The models: MLP (an energy with output width 1, or a score network with
+// output width d; layers run as fused autodiff.Dense nodes), NICE (a flow
+// with exact log-likelihood), Quadratic (the paper's deep-EBM head
+// E = l1(h)·l2(h) + lq(h²)) and DKEF (deep kernel exponential family, kernel
+// weights solved in closed form through autodiff.Solve). Training: SGD, Adam,
+// RMSProp, weight decay, global-norm clipping, schedules, Train (a loop that
+// checkpoints atomically, stops on a NaN or Inf with the step number and
+// resumes bit-identically), and safetensors checkpoints.
+//
 // Models expose the two views package sm needs: an energy E(x), one value per
 // row of a batch with log p(x) = −E(x) − log Z, or a score s(x) ≈ ∇x log p(x),
 // one vector per row.

@@ -36,6 +36,10 @@
 // passed explicitly (Options.V, Options.Noise), so a loss can be reproduced
 // exactly and cross-checked against another framework.
 //
-// The package also evaluates models (ExactSMLoss over a data set) and samples
-// from them (Langevin, AnnealedLangevin).
+// The package also evaluates models: ExactSMLoss (and ExactScoreSMLoss) over
+// a data set; log-likelihoods by quadrature on a grid for 2-D models
+// (LogLikelihoodGrid2D) and by importance-sampled log Z for unnormalised ones
+// (LogZImportance, LogLikelihoodIS, proposal N(0, 4I) as in the reference);
+// AUROC for out-of-distribution scores. It samples from them with Langevin
+// and AnnealedLangevin.
 package sm
