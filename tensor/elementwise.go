@@ -246,9 +246,59 @@ const (
 	opGreaterScalar
 )
 
+// unary32 runs the float32 transcendental ops with the float32 kernels of
+// math32.go; it reports false for ops it leaves to the generic loop.
+func unary32(op unOp, d, x []float32, p float64) bool {
+	switch op {
+	case opExp:
+		for i, v := range x {
+			d[i] = exp32(v)
+		}
+	case opLog:
+		for i, v := range x {
+			d[i] = log32(v)
+		}
+	case opLog1p:
+		for i, v := range x {
+			d[i] = log1p32(v)
+		}
+	case opExpm1:
+		for i, v := range x {
+			d[i] = expm1_32(v)
+		}
+	case opTanh:
+		for i, v := range x {
+			d[i] = tanh32(v)
+		}
+	case opSigmoid:
+		for i, v := range x {
+			d[i] = sigmoid32(v)
+		}
+	case opSoftplus:
+		for i, v := range x {
+			d[i] = softplus32(v)
+		}
+	case opELU:
+		a := float32(p)
+		for i, v := range x {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = a * expm1_32(v)
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 func unaryLoop[T float](op unOp, dst, src []T, p float64) {
 	parallel.For(len(dst), grain, func(lo, hi int) {
 		d, x := dst[lo:hi], src[lo:hi]
+		if d32, ok := any(d).([]float32); ok && unary32(op, d32, any(x).([]float32), p) {
+			return
+		}
 		pt := T(p)
 		switch op {
 		case opNeg:

@@ -78,6 +78,10 @@ func biasAct[T float](c, bias []T, w int, act Act) {
 					row[j] += bias[j]
 				}
 			}
+			if r32, ok := any(row).([]float32); ok && act != ActNone {
+				act32(r32, act)
+				continue
+			}
 			switch act {
 			case ActSoftplus:
 				for j, v := range row {
@@ -102,6 +106,30 @@ func biasAct[T float](c, bias []T, w int, act Act) {
 	})
 }
 
+// act32 applies act in place with the float32 kernels.
+func act32(row []float32, act Act) {
+	switch act {
+	case ActSoftplus:
+		for j, v := range row {
+			row[j] = softplus32(v)
+		}
+	case ActTanh:
+		for j, v := range row {
+			row[j] = tanh32(v)
+		}
+	case ActSigmoid:
+		for j, v := range row {
+			row[j] = sigmoid32(v)
+		}
+	case ActELU:
+		for j, v := range row {
+			if v <= 0 {
+				row[j] = expm1_32(v)
+			}
+		}
+	}
+}
+
 // ActDerivFromOutput returns act′(x) computed from y = act(x) alone:
 // softplus 1 − e^−y, tanh 1 − y², sigmoid y(1 − y), ELU 1 or y + 1, none 1.
 func ActDerivFromOutput(y *Tensor, act Act) *Tensor {
@@ -123,6 +151,12 @@ func actDeriv[T float](dst, y []T, act Act) {
 				d[i] = 1
 			}
 		case ActSoftplus:
+			if d32, ok := any(d).([]float32); ok {
+				for i, v := range any(x).([]float32) {
+					d32[i] = -expm1_32(-v)
+				}
+				return
+			}
 			for i, v := range x {
 				d[i] = T(-math.Expm1(-float64(v)))
 			}
