@@ -62,9 +62,25 @@ func NewStep(cfg Config, objective string, dt tensor.DType, seed uint64) (*Step,
 	if err != nil {
 		return nil, err
 	}
+	return newStep(cfg, obj, obj.Energy == nil, dt, seed)
+}
+
+// NewScoreStep is NewStep for a score network (an MLP whose output width is
+// d), for the objectives that take one (ssm-vr and fd-ssm-vr).
+func NewScoreStep(cfg Config, objective string, dt tensor.DType, seed uint64) (*Step, error) {
+	obj, err := sm.Lookup(objective)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Score == nil {
+		return nil, fmt.Errorf("bench: objective %s takes no score network", objective)
+	}
+	return newStep(cfg, obj, true, dt, seed)
+}
+
+func newStep(cfg Config, obj sm.Objective, score bool, dt tensor.DType, seed uint64) (*Step, error) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	sizes := append([]int(nil), cfg.Sizes...)
-	score := obj.Energy == nil
 	if score {
 		sizes[len(sizes)-1] = sizes[0]
 	}

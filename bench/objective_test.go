@@ -1,25 +1,53 @@
 package bench
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
 
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/fd"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// BenchmarkObjective times one training step (objective + backward to the
-// parameters) for every objective on every configuration, float32, and
-// reports ms/step, the step's peak tensor bytes, and the tensor bytes it
-// allocates. Exact SM runs only on the toy configuration unless FDSM_LONG=1
-// (at d = 784 it costs 784 recorded backward passes per step).
+var long = os.Getenv("FDSM_LONG") == "1"
+
+// runSteps times b.N training steps of s and reports ms/step, the step's peak
+// tensor bytes and the tensor bytes it allocates (B/op and allocs/op come
+// from -benchmem).
+func runSteps(b *testing.B, s *Step) {
+	s.Run() // warm up: first-use allocations, page faults
+	b.ReportAllocs()
+	var peak int64
+	start := tensor.AllocatedBytes()
+	t0 := time.Now()
+	b.ResetTimer()
+	for range b.N {
+		peak = max(peak, s.Run().PeakBytes)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
+	b.ReportMetric(float64(peak), "peak-bytes")
+	b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensor-B/op")
+}
+
+// BenchmarkObjective times one training step (objective, backward to the
+// parameters, Adam update) for every objective of an energy MLP on every
+// configuration, float32, and the score-network pair (score-ssm-vr vs
+// fd-ssm-vr) on a score MLP of the same hidden sizes. Exact SM runs only on
+// the toy configuration unless FDSM_LONG=1 (at d = 784 it costs 784 recorded
+// backward passes per step).
 //
 //	go test -run XXX -bench Objective -benchmem ./bench
 func BenchmarkObjective(b *testing.B) {
-	long := os.Getenv("FDSM_LONG") == "1"
-	for _, name := range []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm", "fd-ssm-vr"} {
-		for _, cfg := range Configs {
-			if name == "sm" && cfg.Name != "toy" && !long {
+	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}
+	for _, cfg := range Configs {
+		for _, name := range energy {
+			if name == "sm" && cfg.Sizes[0] > 2 && !long {
 				continue
 			}
 			b.Run(name+"/"+cfg.Name, func(b *testing.B) {
@@ -27,20 +55,113 @@ func BenchmarkObjective(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s.Run() // warm up
-				b.ReportAllocs()
-				var peak int64
-				start := tensor.AllocatedBytes()
-				t0 := time.Now()
-				b.ResetTimer()
-				for range b.N {
-					peak = max(peak, s.Run().PeakBytes)
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
-				b.ReportMetric(float64(peak), "peak-bytes")
-				b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensor-B/op")
+				runSteps(b, s)
 			})
+		}
+		for _, name := range []string{"ssm-vr", "fd-ssm-vr"} {
+			b.Run("score-"+name+"/"+cfg.Name, func(b *testing.B) {
+				s, err := NewScoreStep(cfg, name, tensor.Float32, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runSteps(b, s)
+			})
+		}
+	}
+}
+
+// BenchmarkFDBatching compares each FD objective with its stencil points
+// stacked into one batch (one model call) and evaluated one call per point
+// (the paper's non-parallel ablation).
+func BenchmarkFDBatching(b *testing.B) {
+	for _, cfg := range Configs {
+		for _, name := range []string{"fd-ssm", "fd-dsm"} {
+			for _, nobatch := range []bool{false, true} {
+				mode := "batched"
+				if nobatch {
+					mode = "nonbatched"
+				}
+				b.Run(name+"/"+cfg.Name+"/"+mode, func(b *testing.B) {
+					s, err := NewStep(cfg, name, tensor.Float32, 1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.Options.NonBatched = nobatch
+					runSteps(b, s)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkScalingDim sweeps the data dimension d with the hidden layers
+// fixed (d-256-256-1, batch 64): exact SM costs d recorded backward passes
+// and grows with d; SSM and FD-SSM cost a fixed number of passes whatever d.
+func BenchmarkScalingDim(b *testing.B) {
+	for _, d := range []int{2, 8, 32, 128, 512} {
+		for _, name := range []string{"sm", "ssm", "fd-ssm"} {
+			if name == "sm" && d > 128 && !long {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/d=%d", name, d), func(b *testing.B) {
+				s, err := NewStep(Config{fmt.Sprintf("d%d", d), []int{d, 256, 256, 1}, 64}, name, tensor.Float32, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runSteps(b, s)
+			})
+		}
+	}
+}
+
+// BenchmarkScalingOrder compares two ways of getting a T-th order
+// directional derivative D_vᵀ E(x) of a 64-256-256-1 softplus energy (batch
+// 64) and backpropagating it to the parameters: autodiff nested T times
+// (each level a recorded backward pass of ⟨∇x(previous), v⟩), against the
+// central O(ε²) stencil of fd (T + 1 or T + 2 evaluations in one batch, one
+// ordinary backward pass).
+func BenchmarkScalingOrder(b *testing.B) {
+	const d, batch = 64, 64
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := nn.NewMLP(tensor.Float32, []int{d, 256, 256, 1}, nn.Softplus, rng)
+	params := nn.Values(m)
+	x := tensor.RandN(tensor.Float32, rng, batch, d)
+	v := tensor.Scale(tensor.RandN(tensor.Float32, rng, batch, d), 0.1)
+	for _, order := range []int{1, 2, 3, 4} {
+		b.Run(fmt.Sprintf("autodiff/T=%d", order), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				xv := ad.Var(x)
+				y := m.Energy(xv) // [B]
+				for range order {
+					g := ad.Grad(ad.Sum(y), []*ad.Value{xv}, ad.CreateGraph())[0]
+					y = ad.SumAxis(ad.Mul(g, ad.Const(v)), 1) // ⟨∇x y, v⟩ per row
+				}
+				ad.Grad(ad.Sum(y), params)
+			}
+		})
+		b.Run(fmt.Sprintf("stencil/T=%d", order), func(b *testing.B) {
+			st := fd.Must(fd.Central(order, 2))
+			b.ReportAllocs()
+			for range b.N {
+				y := fd.Directional(st, m.Energy, ad.Const(x), ad.Const(v))
+				ad.Grad(ad.Sum(y), params)
+			}
+		})
+	}
+}
+
+// Ensure the objectives the suite names exist (a renamed objective must
+// fail here, not silently drop out of the benchmarks).
+func TestBenchmarkObjectivesExist(t *testing.T) {
+	for _, n := range append([]string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}, DefaultObjectives...) {
+		if _, err := sm.Lookup(n); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, n := range []string{"ssm-vr", "fd-ssm-vr"} {
+		if _, err := NewScoreStep(Configs[0], n, tensor.Float32, 1); err != nil {
+			t.Error(err)
 		}
 	}
 }
