@@ -69,12 +69,14 @@ var barrier = [8]int{-1, -1, -1, -1, -1, -1, -1, -1}
 // multiply-adds ends the block, so at most three products are alive and the
 // loop runs without spilling accumulators.
 //
-// Measured on one Zen 5 core at about 3.4 GHz, plain Go (GOAMD64=v1), kc=252,
-// panels in L1: this kernel ≈ 10.5-11.5 GFLOP/s in float32 and float64,
-// against a scalar peak of ≈ 13.5 (two multiplies and two adds per cycle).
-// The same loop without the branches: 4×4 ≈ 4, 3×4 and 4×3 ≈ 4.5, 5×2 ≈ 5.7,
-// 3×3 ≈ 5.4. With the branches: 4×3 and 3×4 ≈ 7-9 (twelve accumulators still
-// spill), 4×2, 2×4, 5×2 and 2×5 ≈ 9.5-11.
+// Measured on one core of a shared 2-vCPU Zen 5 VM, plain Go (GOAMD64=v1),
+// kc=252, panels in L1, all variants in the same run: this kernel ≈ 10.5-11.5
+// GFLOP/s in float32 and float64. The same loop without the branches: 4×4
+// ≈ 4, 3×4 and 4×3 ≈ 4.5, 5×2 ≈ 5.7, 3×3 ≈ 5.4. With the branches: 4×3 and
+// 3×4 ≈ 7-9 (twelve accumulators still spill), 4×2, 2×4, 5×2 and 2×5
+// ≈ 9.5-11. (Absolute numbers on that VM swing between about 6 and 17 with
+// the host's load; the ranking held.) The scalar peak is two multiplies and
+// two adds per cycle.
 func kernel3x3[T float32 | float64](kc int, a, b, c []T) {
 	var c00, c01, c02, c10, c11, c12, c20, c21, c22 T
 	s0, s1, s2, s3 := barrier[0], barrier[1], barrier[2], barrier[3]
