@@ -10,8 +10,8 @@ import "math"
 // package math.
 
 const (
-	ln2Hi32  = 0.693359375     // ln 2 split so that n·ln2Hi is exact (Cephes C1)
-	ln2Lo32  = -2.12194440e-4  // ln 2 − ln2Hi (Cephes C2)
+	ln2Hi32  = 0.693359375    // ln 2 split so that n·ln2Hi is exact (Cephes C1)
+	ln2Lo32  = -2.12194440e-4 // ln 2 − ln2Hi (Cephes C2)
 	log2e32  = 1.44269504088896341
 	expMax32 = 88.72283905206835 // ln(MaxFloat32): above, e^x overflows
 	expMin32 = -87.33654475      // ln(smallest normal float32): below, e^x is flushed to 0

@@ -1513,3 +1513,19 @@ func TestOpsDoNotModifyInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitRows(t *testing.T) {
+	x := tensor.FromFloat64(tensor.Float64, []float64{1, 2, 3, 4, 5, 6}, 3, 2)
+	parts := tensor.SplitRows(x, 3)
+	for i, p := range parts {
+		if got := p.ToFloat64(); got[0] != float64(2*i+1) || got[1] != float64(2*i+2) || p.Dim(0) != 1 {
+			t.Fatalf("part %d = %v %v", i, p.Shape(), got)
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("SplitRows into unequal parts did not panic")
+		}
+	}()
+	tensor.SplitRows(x, 2)
+}

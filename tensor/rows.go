@@ -145,3 +145,18 @@ func transpose[T float](dst, src []T, m, n int) {
 		}
 	}
 }
+
+// SplitRows splits t along the first axis into n equal parts, each sharing
+// t's storage.
+func SplitRows(t *Tensor, n int) []*Tensor {
+	rows := t.Dim(0)
+	if n <= 0 || rows%n != 0 {
+		panic(fmt.Sprintf("tensor: SplitRows of shape %v into %d equal parts", t.shape, n))
+	}
+	k := rows / n
+	out := make([]*Tensor, n)
+	for i := range out {
+		out[i] = SliceRows(t, i*k, (i+1)*k)
+	}
+	return out
+}

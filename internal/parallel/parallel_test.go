@@ -1,0 +1,43 @@
+package parallel
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// TestForCoversOnceWithFixedChunks: every index is visited exactly once, in
+// chunks whose boundaries are multiples of the grain whatever GOMAXPROCS is.
+func TestForCoversOnceWithFixedChunks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 8} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range []struct{ n, grain int }{{0, 4}, {1, 4}, {10, 3}, {1000, 64}, {7, 0}} {
+			seen := make([]int, c.n)
+			var mu sync.Mutex
+			var chunks [][2]int
+			For(c.n, c.grain, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					seen[i]++
+				}
+				mu.Lock()
+				chunks = append(chunks, [2]int{lo, hi})
+				mu.Unlock()
+			})
+			for i, v := range seen {
+				if v != 1 {
+					t.Fatalf("procs %d n %d: index %d visited %d times", procs, c.n, i, v)
+				}
+			}
+			g := max(c.grain, 1)
+			if len(chunks) != Chunks(c.n, c.grain) {
+				t.Fatalf("procs %d n %d grain %d: %d chunks, Chunks says %d", procs, c.n, c.grain, len(chunks), Chunks(c.n, c.grain))
+			}
+			for _, ch := range chunks {
+				if ch[0]%g != 0 || (ch[1] != c.n && ch[1]-ch[0] != g) {
+					t.Fatalf("procs %d: chunk %v is not aligned to grain %d", procs, ch, g)
+				}
+			}
+		}
+	}
+}
