@@ -16,24 +16,49 @@ import (
 // first-order backward pass, which is where gradient-based score matching
 // pays in memory and finite-difference score matching does not.
 func Footprint(vs ...*Value) int64 {
+	return newGraphMeter(vs...).live
+}
+
+// graphMeter counts the bytes of distinct storage held by a graph, and how
+// many of its values hold each storage, so that releasing values (Grad's
+// ReleaseGraph) can be accounted for.
+type graphMeter struct {
+	holders map[uintptr]int
+	live    int64
+}
+
+func newGraphMeter(vs ...*Value) *graphMeter {
+	m := &graphMeter{holders: map[uintptr]int{}}
 	seen := map[*Value]bool{}
-	storage := map[uintptr]bool{}
-	var total int64
 	stack := append([]*Value(nil), vs...)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if v == nil || seen[v] {
+		if v == nil || seen[v] || v.t == nil {
 			continue
 		}
 		seen[v] = true
-		if key := storageKey(v); key != 0 && !storage[key] {
-			storage[key] = true
-			total += int64(v.t.Bytes())
+		if key := storageKey(v); key != 0 {
+			if m.holders[key] == 0 {
+				m.live += int64(v.t.Bytes())
+			}
+			m.holders[key]++
 		}
 		stack = append(stack, v.inputs...)
 	}
-	return total
+	return m
+}
+
+// drop records that v no longer holds its storage.
+func (m *graphMeter) drop(v *Value) {
+	key := storageKey(v)
+	if key == 0 || m.holders[key] == 0 {
+		return
+	}
+	m.holders[key]--
+	if m.holders[key] == 0 {
+		m.live -= int64(v.t.Bytes())
+	}
 }
 
 func storageKey(v *Value) uintptr {
@@ -48,6 +73,13 @@ func storageKey(v *Value) uintptr {
 
 // GradStats receives measurements from a Grad call (see TrackStats).
 type GradStats struct {
+	// GraphBytes is the Footprint of y when the walk starts.
+	GraphBytes int64
+	// PeakBytes is the largest total of graph bytes still held plus
+	// cotangent bytes, sampled after each node: the peak tensor memory of
+	// the backward pass. Without ReleaseGraph it is GraphBytes plus at most
+	// PeakCotangentBytes.
+	PeakBytes int64
 	// PeakCotangentBytes is the largest total size of the cotangents held at
 	// once during the backward walk (those waiting to be propagated plus the
 	// results), not counting the forward graph.

@@ -11,6 +11,7 @@ type gradConfig struct {
 	createGraph bool
 	seed        *Value
 	stats       *GradStats
+	release     bool
 }
 
 // Option configures Grad.
@@ -21,6 +22,16 @@ type Option func(*gradConfig)
 // any order). Without it, Grad runs every rule on detached values and records
 // nothing: the cheap first-order mode.
 func CreateGraph() Option { return func(c *gradConfig) { c.createGraph = true } }
+
+// ReleaseGraph makes Grad tear the graph down as it walks it: once a node's
+// rule has run, its tensor and its links to its inputs are dropped, so the
+// memory of the forward pass (and of any recorded backward pass) can be
+// reclaimed during the backward pass instead of after it, as PyTorch does
+// without retain_graph. Variables, constants and y's own tensor are kept.
+// Afterwards the intermediate values between y and xs must not be used
+// again (their T is nil); it is meant for the last backward pass of a
+// training step. It cannot be combined with CreateGraph.
+func ReleaseGraph() Option { return func(c *gradConfig) { c.release = true } }
 
 // WithSeed sets the output cotangent (the "v" of a vector-Jacobian product
 // vᵀ∂y/∂x). It must have y's shape. Without it, y must hold a single element
@@ -49,6 +60,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	}
 	if !cfg.createGraph {
 		seed = Detach(seed)
+	}
+	if cfg.release && cfg.createGraph {
+		panic("autodiff: Grad with both ReleaseGraph and CreateGraph (a recorded backward pass needs the graph it releases)")
 	}
 
 	isX := make(map[*Value]bool, len(xs))
@@ -104,14 +118,51 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		grads[y] = seed
 		live = int64(seed.t.Bytes())
 	}
+	// graph tracks the bytes the graph holds, for the stats: all of it
+	// unless nodes are released during the walk.
+	var graph *graphMeter
 	if cfg.stats != nil {
+		graph = newGraphMeter(y)
 		cfg.stats.Nodes = len(nodes)
+		cfg.stats.GraphBytes = graph.live
 		cfg.stats.PeakCotangentBytes = live
+		cfg.stats.PeakBytes = graph.live + live
+	}
+	// Leaves and constants that are not among xs stop being held by the
+	// graph once every node that uses them is released (the batch, noise and
+	// stacked FD inputs an objective builds); their tensors are not touched.
+	consumers := map[*Value]int{}
+	if cfg.release {
+		for _, v := range nodes {
+			for _, in := range v.inputs {
+				if in.rule == nil && !isX[in] {
+					consumers[in]++
+				}
+			}
+		}
+	}
+	release := func(v *Value) {
+		if !cfg.release || v == y || v.rule == nil || isX[v] {
+			return
+		}
+		if graph != nil {
+			graph.drop(v)
+			for _, in := range v.inputs {
+				if n, ok := consumers[in]; ok {
+					consumers[in] = n - 1
+					if n == 1 {
+						graph.drop(in)
+					}
+				}
+			}
+		}
+		v.t, v.inputs, v.rule = nil, nil, nil
 	}
 	for i := len(nodes) - 1; i >= 0; i-- {
 		v := nodes[i]
 		g, ok := grads[v]
 		if !ok || v.rule == nil {
+			release(v)
 			continue
 		}
 		if !isX[v] {
@@ -125,6 +176,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			anyNeed = anyNeed || need[j]
 		}
 		if !anyNeed {
+			release(v)
 			continue
 		}
 		out, ins := v, v.inputs
@@ -150,9 +202,14 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				live += int64(gin[j].t.Bytes())
 			}
 		}
-		if cfg.stats != nil && live > cfg.stats.PeakCotangentBytes {
-			cfg.stats.PeakCotangentBytes = live
+		release(v)
+		if cfg.stats != nil {
+			cfg.stats.PeakCotangentBytes = max(cfg.stats.PeakCotangentBytes, live)
+			cfg.stats.PeakBytes = max(cfg.stats.PeakBytes, graph.live+live)
 		}
+	}
+	if cfg.release {
+		y.inputs, y.rule = nil, nil
 	}
 	out := make([]*Value, len(xs))
 	for i, x := range xs {

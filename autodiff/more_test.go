@@ -260,3 +260,52 @@ func TestConcurrentGraphs(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseGraph: releasing the graph during the walk gives the same
+// gradients bit for bit, drops the intermediate tensors, lowers the measured
+// peak, and refuses CreateGraph.
+func TestReleaseGraph(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	ps := mlpParams(rng, 3, 16)
+	xt := tensor.RandN(tensor.Float64, rng, 32, 3)
+	build := func() (*ad.Value, []*ad.Value, *ad.Value) {
+		params := make([]*ad.Value, len(ps))
+		for i, p := range ps {
+			params[i] = ad.Var(p)
+		}
+		x := ad.Var(xt)
+		gx := ad.Grad(ad.Sum(mlpEnergy(x, params)), []*ad.Value{x}, ad.CreateGraph())[0]
+		h := ad.Square(gx) // an intermediate node to check release on
+		return ad.Sum(h), params, h
+	}
+	loss, params, _ := build()
+	var keep ad.GradStats
+	want := ad.Grad(loss, params, ad.TrackStats(&keep))
+	loss2, params2, h := build()
+	var rel ad.GradStats
+	got := ad.Grad(loss2, params2, ad.ReleaseGraph(), ad.TrackStats(&rel))
+	for i := range want {
+		a, b := want[i].T().ToFloat64(), got[i].T().ToFloat64()
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("gradient %d differs with ReleaseGraph at %d: %v vs %v", i, j, b[j], a[j])
+			}
+		}
+	}
+	if h.T() != nil {
+		t.Error("an intermediate value kept its tensor after ReleaseGraph")
+	}
+	if loss2.T() == nil || params2[0].T() == nil {
+		t.Error("ReleaseGraph dropped the output or a variable")
+	}
+	if rel.GraphBytes != keep.GraphBytes || rel.PeakBytes >= keep.PeakBytes {
+		t.Errorf("peak with release %d, without %d (graph %d, %d): want a lower peak", rel.PeakBytes, keep.PeakBytes, rel.GraphBytes, keep.GraphBytes)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("ReleaseGraph with CreateGraph did not panic")
+		}
+	}()
+	l3, p3, _ := build()
+	ad.Grad(l3, p3, ad.ReleaseGraph(), ad.CreateGraph())
+}

@@ -13,25 +13,25 @@ import (
 
 // Add returns a + b with broadcasting.
 func Add(a, b *Value) *Value {
-	return newOp(tensor.Add(a.t, b.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Add(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
-	}, a, b)
+	}, addDiff2), a, b)
 }
 
 // Sub returns a − b with broadcasting.
 func Sub(a, b *Value) *Value {
-	return newOp(tensor.Sub(a.t, b.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sub(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var gb *Value
 		if need[1] {
 			gb = SumTo(Neg(g), in[1].t.Shape()...)
 		}
 		return []*Value{sumToIf(need[0], g, in[0]), gb}
-	}, a, b)
+	}, subDiff), a, b)
 }
 
 // Mul returns a · b elementwise with broadcasting.
 func Mul(a, b *Value) *Value {
-	return newOp(tensor.Mul(a.t, b.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Mul(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var ga, gb *Value
 		if need[0] {
 			ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
@@ -40,12 +40,12 @@ func Mul(a, b *Value) *Value {
 			gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
 		}
 		return []*Value{ga, gb}
-	}, a, b)
+	}, mulDiff), a, b)
 }
 
 // Div returns a / b elementwise with broadcasting.
 func Div(a, b *Value) *Value {
-	return newOp(tensor.Div(a.t, b.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Div(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var ga, gb *Value
 		if need[0] {
 			ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
@@ -55,7 +55,7 @@ func Div(a, b *Value) *Value {
 			gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
 		}
 		return []*Value{ga, gb}
-	}, a, b)
+	}, divDiff), a, b)
 }
 
 func sumToIf(need bool, g, x *Value) *Value {
@@ -67,113 +67,113 @@ func sumToIf(need bool, g, x *Value) *Value {
 
 // Neg returns −a.
 func Neg(a *Value) *Value {
-	return newOp(tensor.Neg(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Neg(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Neg(g)}
-	}, a)
+	}, unaryDiff(Neg)), a)
 }
 
 // Scale returns s·a for a constant s.
 func Scale(a *Value, s float64) *Value {
-	return newOp(tensor.Scale(a.t, s), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Scale(a.t, s), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Scale(g, s)}
-	}, a)
+	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) })), a)
 }
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
-	return newOp(tensor.AddScalar(a.t, s), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.AddScalar(a.t, s), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{g}
-	}, a)
+	}, unaryDiff(func(d *Value) *Value { return d })), a)
 }
 
 // Exp returns eᵃ.
 func Exp(a *Value) *Value {
-	return newOp(tensor.Exp(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Exp(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, out)}
-	}, a)
+	}, expDiff), a)
 }
 
 // Log returns log a.
 func Log(a *Value) *Value {
-	return newOp(tensor.Log(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Log(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, in[0])}
-	}, a)
+	}, logDiff), a)
 }
 
 // Log1p returns log(1 + a).
 func Log1p(a *Value) *Value {
-	return newOp(tensor.Log1p(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Log1p(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, AddScalar(in[0], 1))}
-	}, a)
+	}, log1pDiff), a)
 }
 
 // Expm1 returns eᵃ − 1.
 func Expm1(a *Value) *Value {
-	return newOp(tensor.Expm1(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Expm1(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, AddScalar(out, 1))}
-	}, a)
+	}, expm1Diff), a)
 }
 
 // Tanh returns tanh a.
 func Tanh(a *Value) *Value {
-	return newOp(tensor.Tanh(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Tanh(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// tanh' = 1 − tanh².
 		return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
-	}, a)
+	}, tanhDiff), a)
 }
 
 // Sigmoid returns 1/(1 + e^−a).
 func Sigmoid(a *Value) *Value {
-	return newOp(tensor.Sigmoid(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sigmoid(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// σ' = σ(1 − σ).
 		return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
-	}, a)
+	}, sigmoidDiff), a)
 }
 
 // Softplus returns log(1 + eᵃ), computed without overflow.
 func Softplus(a *Value) *Value {
-	return newOp(tensor.Softplus(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Softplus(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Sigmoid(in[0]))}
-	}, a)
+	}, softplusDiff), a)
 }
 
 // ELU returns a for a > 0 and α(eᵃ − 1) otherwise.
 func ELU(a *Value, alpha float64) *Value {
-	return newOp(tensor.ELU(a.t, alpha), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.ELU(a.t, alpha), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
 		// its derivative is zero almost everywhere.
 		pos := Const(tensor.GreaterScalar(in[0].t, 0))
 		neg := Const(tensor.AddScalar(tensor.Neg(pos.t), 1))
 		return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
-	}, a)
+	}, eluDiff(alpha)), a)
 }
 
 // Square returns a².
 func Square(a *Value) *Value {
-	return newOp(tensor.Square(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Square(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Scale(in[0], 2))}
-	}, a)
+	}, squareDiff), a)
 }
 
 // Sqrt returns √a.
 func Sqrt(a *Value) *Value {
-	return newOp(tensor.Sqrt(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sqrt(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, Scale(out, 2))}
-	}, a)
+	}, sqrtDiff), a)
 }
 
 // Pow returns aᵖ for a constant exponent p.
 func Pow(a *Value, p float64) *Value {
-	return newOp(tensor.Pow(a.t, p), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Pow(a.t, p), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Scale(Pow(in[0], p-1), p))}
-	}, a)
+	}, powDiff(p)), a)
 }
 
 // Sum returns the sum of all elements as a rank-0 value.
 func Sum(a *Value) *Value {
-	return newOp(tensor.Sum(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sum(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, a)
+	}, sumDiff), a)
 }
 
 // Mean returns the mean of all elements as a rank-0 value.
@@ -186,12 +186,12 @@ func SumAxis(a *Value, axis int) *Value {
 	if axis < 0 {
 		axis += a.t.Rank()
 	}
-	return newOp(tensor.SumAxis(a.t, axis), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SumAxis(a.t, axis), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		shape := in[0].t.Shape()
 		kept := append([]int(nil), shape...)
 		kept[axis] = 1
 		return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
-	}, a)
+	}, sumAxisDiff(axis)), a)
 }
 
 // MeanAxis averages over one axis, removing it.
@@ -204,9 +204,9 @@ func BroadcastTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.BroadcastTo(a.t, shape...), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.BroadcastTo(a.t, shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{SumTo(g, in[0].t.Shape()...)}
-	}, a)
+	}, broadcastDiff), a)
 }
 
 // SumTo sums a down to shape: the adjoint of BroadcastTo.
@@ -214,9 +214,9 @@ func SumTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.SumTo(a.t, shape...), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SumTo(a.t, shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, a)
+	}, sumToDiff), a)
 }
 
 func shapeEqual(a, b []int) bool {
@@ -233,21 +233,21 @@ func shapeEqual(a, b []int) bool {
 
 // Reshape returns a with a new shape of the same size (one -1 is inferred).
 func Reshape(a *Value, shape ...int) *Value {
-	return newOp(a.t.Reshape(shape...), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(a.t.Reshape(shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Reshape(g, in[0].t.Shape()...)}
-	}, a)
+	}, reshapeDiff), a)
 }
 
 // Transpose returns the transpose of a 2-D value.
 func Transpose(a *Value) *Value {
-	return newOp(tensor.Transpose(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Transpose(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Transpose(g)}
-	}, a)
+	}, transposeDiff), a)
 }
 
 // MatMul returns op(a)·op(b), op being a transpose when the flag is set.
 func MatMul(a, b *Value, transA, transB bool) *Value {
-	return newOp(tensor.MatMul(a.t, b.t, transA, transB), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.MatMul(a.t, b.t, transA, transB), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
 		// operand receives the transpose, expressed through the flags.
 		var ga, gb *Value
@@ -266,7 +266,7 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 			}
 		}
 		return []*Value{ga, gb}
-	}, a, b)
+	}, matMulDiff(transA, transB)), a, b)
 }
 
 // ConcatRows stacks values along the first axis.
@@ -275,7 +275,7 @@ func ConcatRows(vs ...*Value) *Value {
 	for i, v := range vs {
 		ts[i] = v.t
 	}
-	return newOp(tensor.ConcatRows(ts...), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.ConcatRows(ts...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		gs := make([]*Value, len(in))
 		off := 0
 		for i, v := range in {
@@ -286,14 +286,14 @@ func ConcatRows(vs ...*Value) *Value {
 			off += n
 		}
 		return gs
-	}, vs...)
+	}, concatDiff), vs...)
 }
 
 // SliceRows returns rows [lo, hi) of a.
 func SliceRows(a *Value, lo, hi int) *Value {
-	return newOp(tensor.SliceRows(a.t, lo, hi), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SliceRows(a.t, lo, hi), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{PadRows(g, lo, in[0].t.Dim(0)-hi)}
-	}, a)
+	}, sliceRowsDiff(lo, hi)), a)
 }
 
 // SplitRows splits a along the first axis into n equal parts.
@@ -312,21 +312,305 @@ func SplitRows(a *Value, n int) []*Value {
 
 // PadRows adds rows of zeros above and below a.
 func PadRows(a *Value, before, after int) *Value {
-	return newOp(tensor.PadRows(a.t, before, after), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.PadRows(a.t, before, after), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
-	}, a)
+	}, padRowsDiff(before, after)), a)
 }
 
 // GatherRows returns the rows of a at the given indices.
 func GatherRows(a *Value, idx []int) *Value {
-	return newOp(tensor.GatherRows(a.t, idx), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.GatherRows(a.t, idx), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{ScatterAddRows(g, idx, in[0].t.Dim(0))}
-	}, a)
+	}, gatherDiff(idx)), a)
 }
 
 // ScatterAddRows adds row i of a into row idx[i] of an n-row zero value.
 func ScatterAddRows(a *Value, idx []int, n int) *Value {
-	return newOp(tensor.ScatterAddRows(a.t, idx, n), func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.ScatterAddRows(a.t, idx, n), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{GatherRows(g, idx)}
-	}, a)
+	}, scatterDiff(idx, n)), a)
+}
+
+// Difference rules (see Delta): out(in + dIn) − out(in) for K stacked input
+// differences, written without subtracting nearly equal numbers.
+
+// unaryDiff is the rule of a linear unary op: Δy = op(Δa).
+func unaryDiff(op func(*Value) *Value) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value { return op(dIn[0]) }
+}
+
+// binary returns the two differences expanded to broadcast against [K]+out.
+func binary(out *Value, dIn []*Value) (da, db *Value) {
+	r := out.t.Rank()
+	return expandK(dIn[0], r), expandK(dIn[1], r)
+}
+
+func addDiff2(out *Value, in, dIn []*Value, k int) *Value {
+	da, db := binary(out, dIn)
+	return fitK(addDiff(da, db), k, out.Shape())
+}
+
+func subDiff(out *Value, in, dIn []*Value, k int) *Value {
+	da, db := binary(out, dIn)
+	var d *Value
+	switch {
+	case db == nil:
+		d = da
+	case da == nil:
+		d = Neg(db)
+	default:
+		d = Sub(da, db)
+	}
+	return fitK(d, k, out.Shape())
+}
+
+// (a + α)(b + β) − ab = α(b + β) + aβ.
+func mulDiff(out *Value, in, dIn []*Value, k int) *Value {
+	da, db := binary(out, dIn)
+	var d *Value
+	switch {
+	case db == nil:
+		d = Mul(da, in[1])
+	case da == nil:
+		d = Mul(in[0], db)
+	default:
+		d = Add(Mul(da, Add(in[1], db)), Mul(in[0], db))
+	}
+	return fitK(d, k, out.Shape())
+}
+
+// (a + α)/(b + β) − a/b = (α − (a/b)β)/(b + β).
+func divDiff(out *Value, in, dIn []*Value, k int) *Value {
+	da, db := binary(out, dIn)
+	if db == nil {
+		return fitK(Div(da, in[1]), k, out.Shape())
+	}
+	num := Neg(Mul(out, db))
+	if da != nil {
+		num = Sub(da, Mul(out, db))
+	}
+	return fitK(Div(num, Add(in[1], db)), k, out.Shape())
+}
+
+// e^(a+α) − eᵃ = eᵃ·expm1(α).
+func expDiff(out *Value, in, dIn []*Value, k int) *Value { return Mul(out, Expm1(dIn[0])) }
+
+// log(a + α) − log a = log1p(α/a).
+func logDiff(out *Value, in, dIn []*Value, k int) *Value { return Log1p(Div(dIn[0], in[0])) }
+
+// log1p(a + α) − log1p(a) = log1p(α/(1 + a)).
+func log1pDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return Log1p(Div(dIn[0], AddScalar(in[0], 1)))
+}
+
+// expm1(a + α) − expm1(a) = eᵃ·expm1(α) = (out + 1)·expm1(α).
+func expm1Diff(out *Value, in, dIn []*Value, k int) *Value {
+	return Mul(AddScalar(out, 1), Expm1(dIn[0]))
+}
+
+// tanh(a + α) − tanh a = t(1 − y²)/(1 + y·t) with y = tanh a, t = tanh α
+// (exact; the denominator is at least 1 − |t| > 0, so it cancels only when
+// |α| is large and of the sign opposite to a's).
+func tanhDiff(out *Value, in, dIn []*Value, k int) *Value {
+	t := Tanh(dIn[0])
+	return Div(Mul(t, oneMinusSq(out)), AddScalar(Mul(out, t), 1))
+}
+
+// oneMinusSq returns 1 − y² as (1 − y)(1 + y), accurate for |y| near 1.
+func oneMinusSq(y *Value) *Value { return Mul(oneMinus(y), AddScalar(y, 1)) }
+
+// σ(a + α) − σ(a) is the tanh rule at half scale (σ(a) = (1 + tanh(a/2))/2):
+// 2σ(1 − σ)·T/(1 + (2σ − 1)T) with T = tanh(α/2).
+func sigmoidDiff(out *Value, in, dIn []*Value, k int) *Value {
+	t := Tanh(Scale(dIn[0], 0.5))
+	num := Mul(Scale(Mul(out, oneMinus(out)), 2), t)
+	return Div(num, AddScalar(Mul(AddScalar(Scale(out, 2), -1), t), 1))
+}
+
+// softplus(a + α) − softplus(a) = log1p(σ(a)·expm1(α)): exact for every α;
+// in floating point it is accurate while σ(a)·expm1(α) stays well above −1
+// and below overflow (|α| up to about 80 in float32 when a is moderate).
+// The fused Dense rule switches to a direct form for |α| > 1.
+func softplusDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return Log1p(Mul(Sigmoid(in[0]), Expm1(dIn[0])))
+}
+
+// ELU: α where a and a + α are both positive, (out + c)·expm1(α) where both
+// are negative (c the ELU's α), and the direct difference where the sign
+// changes (there |a| < |α|, so nothing large cancels). The masks are
+// constants; the masked-out difference is fed as 0 so that no branch
+// overflows.
+func eluDiff(alpha float64) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		a, da := in[0], dIn[0]
+		pa := tensor.GreaterScalar(a.t, 0)                    // a > 0
+		pb := tensor.GreaterScalar(tensor.Add(a.t, da.t), 0)  // a + α > 0, [K]+S
+		pp := tensor.Mul(pb, pa)                              // both positive
+		nn := tensor.Mul(tensor.AddScalar(tensor.Neg(pb), 1), // both non-positive
+			tensor.AddScalar(tensor.Neg(pa), 1))
+		mix := tensor.AddScalar(tensor.Neg(tensor.Add(pp, nn)), 1)
+		d := Add(Mul(mask(pp), da), Mul(AddScalar(out, alpha), Expm1(Mul(mask(nn), da))))
+		if anyNonZero(mix) {
+			d = Add(d, Sub(ELU(Add(a, Mul(mask(mix), da)), alpha), out))
+		}
+		return d
+	}
+}
+
+// anyNonZero reports whether t has a non-zero element.
+func anyNonZero(t *tensor.Tensor) bool {
+	for _, v := range t.ToFloat64() {
+		if v != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// (a + α)² − a² = (2a + α)α.
+func squareDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return Mul(Add(Scale(in[0], 2), dIn[0]), dIn[0])
+}
+
+// √(a + α) − √a = α/(√(a + α) + √a).
+func sqrtDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return Div(dIn[0], Add(Sqrt(Add(in[0], dIn[0])), out))
+}
+
+// (a + α)ᵖ − aᵖ = aᵖ·expm1(p·log1p(α/a)) where a and a + α have one sign;
+// where the sign changes (or a = 0) nothing large cancels and the direct
+// difference is used.
+func powDiff(p float64) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		a, da := in[0], dIn[0]
+		// 1 where a(a + α) ≤ 0 (a sign change, a zero, or a NaN).
+		cross := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Mul(a.t, tensor.Add(a.t, da.t)), 0)), 1)
+		if !anyNonZero(cross) {
+			return Mul(out, Expm1(Scale(Log1p(Div(da, a)), p)))
+		}
+		ok := tensor.AddScalar(tensor.Neg(cross), 1)
+		safeA := Add(Mul(a, mask(ok)), mask(cross)) // 1 where the sign changes
+		d := Mul(out, Expm1(Scale(Log1p(Div(Mul(mask(ok), da), safeA)), p)))
+		direct := Sub(Pow(Add(a, Mul(mask(cross), da)), p), out)
+		return Add(d, Mul(mask(cross), direct))
+	}
+}
+
+// Σ(a + α) − Σa = Σα, per difference.
+func sumDiff(out *Value, in, dIn []*Value, k int) *Value {
+	d := dIn[0]
+	if d.Len() == 0 {
+		return Const(tensor.Zeros(out.DType(), k))
+	}
+	return SumAxis(Reshape(d, k, d.Len()/k), 1)
+}
+
+func sumAxisDiff(axis int) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value { return SumAxis(dIn[0], axis+1) }
+}
+
+func broadcastDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return BroadcastTo(expandK(dIn[0], out.t.Rank()), withK(k, out.Shape())...)
+}
+
+func sumToDiff(out *Value, in, dIn []*Value, k int) *Value {
+	src, dst := in[0].Shape(), out.Shape()
+	pad := make([]int, 0, len(src))
+	for range len(src) - len(dst) {
+		pad = append(pad, 1)
+	}
+	pad = append(pad, dst...)
+	return Reshape(SumTo(dIn[0], withK(k, pad)...), withK(k, dst)...)
+}
+
+func reshapeDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return Reshape(dIn[0], withK(k, out.Shape())...)
+}
+
+func transposeDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return stackK(k, out.Shape(), func(i int) *Value { return Transpose(sliceK(dIn[0], i)) })
+}
+
+// op(A + ΔA)·op(B + ΔB) − op(A)·op(B) = op(ΔA)·op(B + ΔB) + op(A)·op(ΔB). With
+// only A changing and A not transposed, the K differences are one product.
+func matMulDiff(transA, transB bool) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		a, b, da, db := in[0], in[1], dIn[0], dIn[1]
+		if db == nil && !transA {
+			m, n := out.Dim(0), out.Dim(1)
+			return Reshape(MatMul(Reshape(da, k*m, a.Dim(1)), b, false, transB), k, m, n)
+		}
+		return stackK(k, out.Shape(), func(i int) *Value {
+			var d *Value
+			if da != nil {
+				bb := b
+				if db != nil {
+					bb = Add(b, sliceK(db, i))
+				}
+				d = MatMul(sliceK(da, i), bb, transA, transB)
+			}
+			if db != nil {
+				d = addDiff(d, MatMul(a, sliceK(db, i), transA, transB))
+			}
+			return d
+		})
+	}
+}
+
+func concatDiff(out *Value, in, dIn []*Value, k int) *Value {
+	parts := make([]*Value, 0, k*len(in))
+	for i := range k {
+		for j, v := range in {
+			if dIn[j] == nil {
+				parts = append(parts, zerosLike(v))
+			} else {
+				parts = append(parts, sliceK(dIn[j], i))
+			}
+		}
+	}
+	return Reshape(ConcatRows(parts...), withK(k, out.Shape())...)
+}
+
+func sliceRowsDiff(lo, hi int) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		n := in[0].Dim(0)
+		if k == 1 {
+			return Reshape(SliceRows(sliceK(dIn[0], 0), lo, hi), withK(1, out.Shape())...)
+		}
+		rows := rowsK(dIn[0])
+		parts := make([]*Value, k)
+		for i := range parts {
+			parts[i] = SliceRows(rows, i*n+lo, i*n+hi)
+		}
+		return Reshape(ConcatRows(parts...), withK(k, out.Shape())...)
+	}
+}
+
+func padRowsDiff(before, after int) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		return stackK(k, out.Shape(), func(i int) *Value { return PadRows(sliceK(dIn[0], i), before, after) })
+	}
+}
+
+// stackedIndex repeats idx for each of k blocks of n rows: k·n + idx[j].
+func stackedIndex(idx []int, k, n int) []int {
+	out := make([]int, 0, k*len(idx))
+	for i := range k {
+		for _, r := range idx {
+			out = append(out, i*n+r)
+		}
+	}
+	return out
+}
+
+func gatherDiff(idx []int) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		return Reshape(GatherRows(rowsK(dIn[0]), stackedIndex(idx, k, in[0].Dim(0))), withK(k, out.Shape())...)
+	}
+}
+
+func scatterDiff(idx []int, n int) diffRule {
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		return Reshape(ScatterAddRows(rowsK(dIn[0]), stackedIndex(idx, k, n), k*n), withK(k, out.Shape())...)
+	}
 }

@@ -96,6 +96,15 @@ func newStep(cfg Config, obj sm.Objective, score bool, dt tensor.DType, seed uin
 // Model returns the model being trained.
 func (s *Step) Model() *nn.MLP { return s.model }
 
+// ParamBytes returns the bytes of the model's parameters.
+func (s *Step) ParamBytes() int64 {
+	var n int64
+	for _, p := range s.params {
+		n += int64(p.T().Bytes())
+	}
+	return n
+}
+
 // IsScore reports whether the model is a score network (output width d)
 // rather than an energy.
 func (s *Step) IsScore() bool { return s.score }
@@ -103,8 +112,11 @@ func (s *Step) IsScore() bool { return s.score }
 // Result is what one training step measured.
 type Result struct {
 	Loss      float64
-	PeakBytes int64 // graph footprint at the backward pass plus peak cotangents
-	Grads     []*tensor.Tensor
+	PeakBytes int64 // peak of graph bytes still held plus cotangents during the backward pass
+	// ActivationBytes is PeakBytes less the parameters and one full set of
+	// gradients (2 × ParamBytes): the part of the peak the objective decides.
+	ActivationBytes int64
+	Grads           []*tensor.Tensor
 }
 
 // Run performs one training step, as the PyTorch peer times it: the
@@ -120,10 +132,10 @@ func (s *Step) RunOn(x *tensor.Tensor) Result {
 	} else {
 		loss = s.Objective.Energy(s.model, x, &s.Options)
 	}
-	graph := ad.Footprint(loss)
 	var st ad.GradStats
-	gs := ad.Grad(loss, s.params, ad.TrackStats(&st))
-	out := Result{Loss: loss.Item(), PeakBytes: graph + st.PeakCotangentBytes, Grads: make([]*tensor.Tensor, len(gs))}
+	gs := ad.Grad(loss, s.params, ad.TrackStats(&st), ad.ReleaseGraph())
+	out := Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, ActivationBytes: st.PeakBytes - 2*s.ParamBytes(),
+		Grads: make([]*tensor.Tensor, len(gs))}
 	for i, g := range gs {
 		out.Grads[i] = g.T()
 	}

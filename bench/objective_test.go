@@ -17,21 +17,24 @@ import (
 var long = os.Getenv("FDSM_LONG") == "1"
 
 // runSteps times b.N training steps of s and reports ms/step, the step's peak
-// tensor bytes and the tensor bytes it allocates (B/op and allocs/op come
-// from -benchmem).
+// tensor bytes (and that peak less the parameters and their gradients, the
+// part the objective decides), and the tensor bytes it allocates (B/op and
+// allocs/op come from -benchmem).
 func runSteps(b *testing.B, s *Step) {
 	s.Run() // warm up: first-use allocations, page faults
 	b.ReportAllocs()
-	var peak int64
+	var peak, act int64
 	start := tensor.AllocatedBytes()
 	t0 := time.Now()
 	b.ResetTimer()
 	for range b.N {
-		peak = max(peak, s.Run().PeakBytes)
+		r := s.Run()
+		peak, act = max(peak, r.PeakBytes), max(act, r.ActivationBytes)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
 	b.ReportMetric(float64(peak), "peak-bytes")
+	b.ReportMetric(float64(act), "act-peak-bytes")
 	b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensor-B/op")
 }
 

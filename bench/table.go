@@ -32,10 +32,11 @@ type Row struct {
 	MsPerStep float64 `json:"ms_per_step"` // median over the steps
 	MsMin     float64 `json:"ms_min"`
 	MsMax     float64 `json:"ms_max"`
-	PeakBytes int64   `json:"peak_bytes"`     // peak tensor bytes of a step
-	PeakRSS   int64   `json:"peak_rss_bytes"` // process peak RSS after this objective
-	TrainLoss float64 `json:"train_loss"`     // the objective's own loss at the last step
-	SMLoss    float64 `json:"sm_loss"`        // exact SM loss on held-out rows after training
+	PeakBytes int64   `json:"peak_bytes"`       // peak tensor bytes of a step
+	ActBytes  int64   `json:"activation_bytes"` // the peak less parameters and gradients
+	PeakRSS   int64   `json:"peak_rss_bytes"`   // process peak RSS after this objective
+	TrainLoss float64 `json:"train_loss"`       // the objective's own loss at the last step
+	SMLoss    float64 `json:"sm_loss"`          // exact SM loss on held-out rows after training
 	EvalRows  int     `json:"eval_rows"`
 }
 
@@ -81,7 +82,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		s.LR = o.LR
 		batches := rand.New(rand.NewPCG(o.Seed, 3))
 		times := make([]float64, o.Steps)
-		var peak int64
+		var peak, act int64
 		var last float64
 		for i := range o.Steps {
 			idx := make([]int, cfg.Batch)
@@ -92,7 +93,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 			t0 := time.Now()
 			r := s.RunOn(x)
 			times[i] = float64(time.Since(t0).Microseconds()) / 1e3
-			peak = max(peak, r.PeakBytes)
+			peak, act = max(peak, r.PeakBytes), max(act, r.ActivationBytes)
 			last = r.Loss
 			if o.Progress != nil {
 				o.Progress(name, i, r.Loss)
@@ -108,7 +109,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		rows = append(rows, Row{
 			Objective: name, Config: cfg.Name, Steps: o.Steps,
 			MsPerStep: median(times), MsMin: times[0], MsMax: times[len(times)-1],
-			PeakBytes: peak, PeakRSS: PeakRSS(), TrainLoss: last, SMLoss: smLoss, EvalRows: eval.Dim(0),
+			PeakBytes: peak, ActBytes: act, PeakRSS: PeakRSS(), TrainLoss: last, SMLoss: smLoss, EvalRows: eval.Dim(0),
 		})
 	}
 	return rows, nil

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+func init() {
+	register("energy", "print the energy of each row of a CSV or .npy file (anomaly scores)", cmdEnergy)
+}
+
+const energySynopsis = `energy -ckpt DIR|FILE -in FILE.csv|FILE.npy [-out FILE]
+
+Prints E(x), the energy of the model of a checkpoint, for each row x of the
+input, one number per line (or writes them as a .npy vector): low energy is
+typical of the training data, high energy is an anomaly. Rows are in the
+data's units and go through the transform the model was trained with; a CSV
+needs a header row and, for a model trained on a CSV, the columns it was
+trained on (others are ignored). The energy is that of the model's space, so
+it differs from −log p(x) in the data's units by log Z and, under a
+transform, by the transform's log-determinant.
+
+Flags:`
+
+func cmdEnergy(args []string, out, errw io.Writer) error {
+	fs := newFlags("energy", energySynopsis, errw)
+	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
+	in := fs.String("in", "", "input rows: a .csv file with a header, or a 2-D .npy array [N, d] (required)")
+	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *ckpt == "" || *in == "" {
+		return usageError{"-ckpt and -in are required"}
+	}
+	inExt := outExt(*in)
+	if inExt != ".csv" && inExt != ".npy" {
+		return usageError{fmt.Sprintf("-in %s: want a .csv or .npy file", *in)}
+	}
+	m, err := loadModel(*ckpt)
+	if err != nil {
+		return err
+	}
+	if m.isScore() {
+		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.spec.Kind)
+	}
+	dt := m.meta.DType
+	if dt == 0 {
+		dt = tensor.Float32
+	}
+	var x *tensor.Tensor
+	if inExt == ".csv" {
+		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.columns})
+		if err != nil {
+			return err
+		}
+		x = t.Data
+	} else {
+		if x, err = tensor.LoadNpy(*in); err != nil {
+			return err
+		}
+		if x.Rank() == 1 && x.Dim(0) == m.spec.Dim {
+			x = x.Reshape(1, m.spec.Dim)
+		}
+	}
+	if err := checkDim(*in, x, m.spec.Dim); err != nil {
+		return err
+	}
+	x = x.AsType(dt)
+	if m.tr.kind == transformLogit {
+		if err := checkUnit(*in, x); err != nil {
+			return err
+		}
+	}
+	y, _ := m.tr.apply(x)
+	e := m.energies(y)
+
+	if outExt(*outPath) == ".npy" {
+		return tensor.SaveNpy(*outPath, tensor.WrapFloat64(e, len(e)))
+	}
+	var b strings.Builder
+	for _, v := range e {
+		b.WriteString(strconv.FormatFloat(v, 'g', 9, 64))
+		b.WriteByte('\n')
+	}
+	if *outPath == "" {
+		_, err := io.WriteString(out, b.String())
+		return err
+	}
+	return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+func init() {
+	register("eval", "evaluate a trained model: exact SM loss, log-likelihood, OOD AUROC", cmdEval)
+}
+
+const evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-rows N] [-ood SPEC] [-json]
+
+Evaluates the model of a checkpoint on held-out data (by default the data it
+was trained on: fresh samples of a toy, the MNIST test set, or the CSV file):
+
+  exact SM loss   ½‖s(x)‖² + tr ∇x s(x) averaged over the rows, in the model's
+                  space (d backward passes per batch)
+  log-likelihood  mean log p(x) in the data's units (the log-determinant of the
+                  training transform included): exact for NICE, quadrature on
+                  a grid for 2-D energies, importance sampling with a standard
+                  error otherwise; none for a score network
+  AUROC           with -ood, how well |E(x) − mean training energy| (‖s(x)‖²
+                  for a score network) tells the -ood rows from the -data rows
+
+Flags:`
+
+// evalResult is what eval prints.
+type evalResult struct {
+	Checkpoint     string   `json:"checkpoint"`
+	Model          string   `json:"model"`
+	Objective      string   `json:"objective,omitempty"`
+	Step           int      `json:"step"`
+	Data           string   `json:"data"`
+	Rows           int      `json:"rows"`
+	ExactSM        float64  `json:"exact_sm"`
+	LogLik         *float64 `json:"loglik,omitempty"`
+	LogLikStderr   *float64 `json:"loglik_stderr,omitempty"`
+	LogLikMethod   string   `json:"loglik_method"`
+	BitsPerDim     *float64 `json:"bits_per_dim,omitempty"`
+	TrueLogLik     *float64 `json:"true_loglik,omitempty"`
+	OOD            string   `json:"ood,omitempty"`
+	OODRows        int      `json:"ood_rows,omitempty"`
+	AUROC          *float64 `json:"auroc,omitempty"`
+	EnergyInMean   *float64 `json:"energy_mean,omitempty"`
+	EnergyOODMean  *float64 `json:"ood_energy_mean,omitempty"`
+	TrainEnergyRef *float64 `json:"train_energy_mean,omitempty"`
+}
+
+func cmdEval(args []string, out, errw io.Writer) error {
+	fs := newFlags("eval", evalSynopsis, errw)
+	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
+	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
+	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
+	ood := fs.String("ood", "", "out-of-distribution data (same forms as -data) for the AUROC")
+	batch := fs.Int("batch", 500, "rows per batch of the exact SM loss")
+	grid := fs.Int("grid", 300, "2-D: grid points per axis for the quadrature of log Z")
+	isSamples := fs.Int("is-samples", 100000, "importance samples for log Z when d > 2 (not NICE)")
+	propStd := fs.Float64("proposal-std", sm.DefaultProposalStd, "standard deviation of the importance-sampling proposal N(0, σ²I), in the model's space")
+	seed := fs.Uint64("seed", 7, "seed of toy samples, dequantisation noise and importance samples")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *ckpt == "" {
+		return usageError{"-ckpt is required"}
+	}
+	if *rows < 0 || *batch < 1 || *grid < 2 || *grid > 4000 || *isSamples < 1 || !(*propStd > 0) {
+		return usageError{"-rows must not be negative; -batch, -is-samples and -proposal-std must be positive; -grid 2…4000"}
+	}
+	var ds, oodSpec dataSpec
+	var err error
+	if *dataFlag != "" {
+		if ds, err = parseDataSpec(*dataFlag); err != nil {
+			return err
+		}
+	}
+	if *ood != "" {
+		if oodSpec, err = parseDataSpec(*ood); err != nil {
+			return usageError{strings.Replace(err.Error(), "-data", "-ood", 1)}
+		}
+	}
+
+	m, err := loadModel(*ckpt)
+	if err != nil {
+		return err
+	}
+	if *dataFlag == "" {
+		stored := m.meta.Extra[extraData]
+		if stored == "" {
+			return usageError{fmt.Sprintf("%s records no training data: give -data", m.path)}
+		}
+		if ds, err = parseDataSpec(stored); err != nil {
+			return fmt.Errorf("%s: metadata %q: %v", m.path, "extra."+extraData, err)
+		}
+	}
+	dt := m.meta.DType
+	if dt == 0 {
+		dt = tensor.Float32
+	}
+	rng := rand.New(rand.NewPCG(*seed, 8))
+	x, logDet, err := evalRows(m, ds, dt, *rows, rng)
+	if err != nil {
+		return err
+	}
+	res := evalResult{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
+		Data: ds.String(), Rows: x.Dim(0)}
+	d := m.spec.Dim
+
+	// Exact SM loss in the model's space.
+	if m.isScore() {
+		res.ExactSM = sm.ExactScoreSMLoss(m.score, x, *batch)
+	} else {
+		res.ExactSM = sm.ExactSMLoss(m.energy, x, *batch)
+	}
+
+	// Log-likelihood in the model's space, then in the data's units.
+	var ll, stderr float64
+	switch {
+	case m.isScore():
+		res.LogLikMethod = "none (score network)"
+	case m.nice != nil:
+		res.LogLikMethod = "exact"
+		lp := m.nice.LogProb(ad.Const(x)).T().ToFloat64()
+		for _, v := range lp {
+			ll += v
+		}
+		ll /= float64(len(lp))
+	case d == 2:
+		res.LogLikMethod = fmt.Sprintf("grid %d×%d", *grid, *grid)
+		lo, hi := gridBox(x)
+		ll, _ = sm.LogLikelihoodGrid2D(m.energy, lo, hi, *grid, x)
+	default:
+		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
+		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd))
+		res.LogLikStderr = &stderr
+	}
+	if !m.isScore() {
+		var ld float64
+		for _, v := range logDet {
+			ld += v
+		}
+		ll += ld / float64(len(logDet))
+		res.LogLik = &ll
+		if ds.kind == "mnist" {
+			b := nn.BitsPerDim(ll, d) + 8
+			res.BitsPerDim = &b
+		}
+	}
+	if ds.kind == "toy" && m.tr.kind == transformNone {
+		if dens, ok := mustToy(ds).(data.Density); ok {
+			var t float64
+			for _, v := range dens.LogDensity(x) {
+				t += v
+			}
+			t /= float64(x.Dim(0))
+			res.TrueLogLik = &t
+		}
+	}
+
+	// AUROC against the -ood rows.
+	if *ood != "" {
+		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng)
+		if err != nil {
+			return err
+		}
+		res.OOD, res.OODRows = oodSpec.String(), xo.Dim(0)
+		var in, outS []float64
+		if m.isScore() {
+			in, outS = m.scoreNorms(x), m.scoreNorms(xo)
+		} else {
+			ein, eout := m.energies(x), m.energies(xo)
+			ref := mean(ein)
+			if v, err := parseFloats(m.meta.Extra[extraEnergy]); err == nil && len(v) == 1 {
+				ref = v[0]
+				res.TrainEnergyRef = &ref
+			}
+			mi, mo := mean(ein), mean(eout)
+			res.EnergyInMean, res.EnergyOODMean = &mi, &mo
+			in, outS = absDev(ein, ref), absDev(eout, ref)
+		}
+		a := sm.AUROC(in, outS)
+		res.AUROC = &a
+	}
+
+	if *asJSON {
+		return json.NewEncoder(out).Encode(jsonSafe(res))
+	}
+	fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
+	fmt.Fprintf(out, "data           %s, %d rows\n", res.Data, res.Rows)
+	fmt.Fprintf(out, "exact SM loss  %.6g\n", res.ExactSM)
+	switch {
+	case res.LogLik == nil:
+		fmt.Fprintf(out, "log-likelihood %s\n", res.LogLikMethod)
+	case res.LogLikStderr != nil:
+		fmt.Fprintf(out, "log-likelihood %.6g ± %.2g (%s)\n", *res.LogLik, *res.LogLikStderr, res.LogLikMethod)
+	default:
+		fmt.Fprintf(out, "log-likelihood %.6g (%s)\n", *res.LogLik, res.LogLikMethod)
+	}
+	if res.BitsPerDim != nil {
+		fmt.Fprintf(out, "bits/dim       %.4g (8-bit scale)\n", *res.BitsPerDim)
+	}
+	if res.TrueLogLik != nil {
+		fmt.Fprintf(out, "true log-lik.  %.6g (the data's density)\n", *res.TrueLogLik)
+	}
+	if res.AUROC != nil {
+		fmt.Fprintf(out, "AUROC          %.4f against %s (%d rows)\n", *res.AUROC, res.OOD, res.OODRows)
+	}
+	return nil
+}
+
+// evalRows loads up to n rows of data set s for model m, checks their width
+// and maps them into the model's space; it returns them with the transform's
+// per-row log-determinant.
+func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand) (*tensor.Tensor, []float64, error) {
+	var cols []string
+	if s.kind == "csv" {
+		cols = m.tr.columns
+	}
+	ds, err := loadData(s, dt, false, cols, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw := ds.rows(dt, rng, n)
+	if err := checkDim(s.String(), raw, m.spec.Dim); err != nil {
+		return nil, nil, err
+	}
+	if m.tr.kind == transformLogit {
+		if err := checkUnit(s.String(), raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	var r *rand.Rand
+	if s.kind == "mnist" {
+		r = rng
+	}
+	x, ld := m.tr.prepare(raw, r)
+	return x, ld, nil
+}
+
+// checkUnit checks that every value lies in [0, 1], as the logit transform
+// needs.
+func checkUnit(what string, x *tensor.Tensor) error {
+	for _, v := range x.ToFloat64() {
+		if !(v >= 0 && v <= 1) {
+			return fmt.Errorf("%s: the model's logit transform needs values in [0, 1], the data has %g", what, v)
+		}
+	}
+	return nil
+}
+
+// mustToy returns the toy of a toy data spec (parseDataSpec has checked it).
+func mustToy(s dataSpec) data.Toy {
+	t, err := data.NewToy(s.arg)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// gridBox returns the box for 2-D quadrature: the data's bounding box,
+// widened by half its size on each side (at least 1), so that it holds the
+// mass of a model fitted to the data.
+func gridBox(x *tensor.Tensor) (lo, hi [2]float64) { return dataBox(x, 0.5, 1) }
+
+// dataBox returns the bounding box of 2-D points x widened on each side by
+// frac of its size, and at least by minPad.
+func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
+	v := x.ToFloat64()
+	lo = [2]float64{math.Inf(1), math.Inf(1)}
+	hi = [2]float64{math.Inf(-1), math.Inf(-1)}
+	for i := 0; i+1 < len(v); i += 2 {
+		for j := range 2 {
+			lo[j], hi[j] = min(lo[j], v[i+j]), max(hi[j], v[i+j])
+		}
+	}
+	for j := range 2 {
+		pad := max(frac*(hi[j]-lo[j]), minPad)
+		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
+	}
+	return lo, hi
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func absDev(v []float64, ref float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Abs(x - ref)
+	}
+	return out
+}
+
+// jsonSafe replaces non-finite numbers, which encoding/json refuses, by nil
+// (null) in the pointer fields, and the exact SM loss by a string.
+func jsonSafe(r evalResult) any {
+	fix := func(p **float64) {
+		if *p != nil && (math.IsNaN(**p) || math.IsInf(**p, 0)) {
+			*p = nil
+		}
+	}
+	for _, p := range []**float64{&r.LogLik, &r.LogLikStderr, &r.BitsPerDim, &r.TrueLogLik, &r.AUROC, &r.EnergyInMean, &r.EnergyOODMean, &r.TrainEnergyRef} {
+		fix(p)
+	}
+	if math.IsNaN(r.ExactSM) || math.IsInf(r.ExactSM, 0) {
+		type alias evalResult
+		return struct {
+			alias
+			ExactSM string `json:"exact_sm"`
+		}{alias(r), fmt.Sprint(r.ExactSM)}
+	}
+	return r
+}

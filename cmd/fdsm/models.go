@@ -1,0 +1,482 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// Model kinds of -model.
+const (
+	kindMLP       = "mlp"       // softplus MLP energy d-w-…-w-1
+	kindScoreMLP  = "score-mlp" // MLP score network d-w-…-w-d
+	kindNICE      = "nice"      // NICE flow (normalised energy)
+	kindQuadratic = "quadratic" // MLP trunk with a quadratic head
+	kindDKEF      = "dkef"      // deep kernel exponential family
+)
+
+var modelKinds = []string{kindMLP, kindScoreMLP, kindNICE, kindQuadratic, kindDKEF}
+
+// Limits on what a model specification (from flags or from a checkpoint's
+// metadata) may ask for, so that a corrupt file cannot make us allocate
+// without bound before the parameters are even compared with the file.
+const (
+	maxDim      = 1 << 16
+	maxWidth    = 1 << 14
+	maxDepth    = 64
+	maxCoupling = 64
+	maxInducing = 1 << 14
+	maxKernels  = 64
+	maxParams   = 1 << 28
+)
+
+// modelSpec is everything needed to rebuild a model's parameters. Its
+// String form is stored in a checkpoint's Metadata.Model, e.g.
+//
+//	mlp d=2 width=64 depth=2 act=softplus
+//	nice d=784 width=1000 depth=5 act=softplus couplings=4 prior=logistic
+//	dkef d=11 width=30 depth=2 act=softplus inducing=100 kernels=3
+//
+// so that sample, eval and energy need nothing but the checkpoint.
+type modelSpec struct {
+	Kind      string
+	Dim       int
+	Width     int // hidden width (NICE: of each shift network; DKEF: of φ)
+	Depth     int // hidden layers
+	Act       nn.Activation
+	Couplings int      // NICE
+	Prior     nn.Prior // NICE
+	Inducing  int      // DKEF
+	Kernels   int      // DKEF
+}
+
+// String formats the specification as parseModelSpec reads it.
+func (s modelSpec) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s d=%d width=%d depth=%d act=%s", s.Kind, s.Dim, s.Width, s.Depth, s.Act)
+	switch s.Kind {
+	case kindNICE:
+		fmt.Fprintf(&b, " couplings=%d prior=%s", s.Couplings, s.Prior)
+	case kindDKEF:
+		fmt.Fprintf(&b, " inducing=%d kernels=%d", s.Inducing, s.Kernels)
+	}
+	return b.String()
+}
+
+// parseModelSpec reads what modelSpec.String writes.
+func parseModelSpec(str string) (modelSpec, error) {
+	f := strings.Fields(str)
+	if len(f) == 0 {
+		return modelSpec{}, fmt.Errorf("empty model specification")
+	}
+	s := modelSpec{Kind: f[0]}
+	want := map[string]bool{"d": true, "width": true, "depth": true, "act": true}
+	switch s.Kind {
+	case kindMLP, kindScoreMLP, kindQuadratic:
+	case kindNICE:
+		want["couplings"], want["prior"] = true, true
+	case kindDKEF:
+		want["inducing"], want["kernels"] = true, true
+	default:
+		return s, fmt.Errorf("unknown model kind %q (want one of %s)", s.Kind, strings.Join(modelKinds, ", "))
+	}
+	seen := map[string]bool{}
+	for _, kv := range f[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !want[k] || seen[k] {
+			return s, fmt.Errorf("model %s: unexpected field %q", s.Kind, kv)
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "act":
+			s.Act, err = nn.ParseActivation(v)
+		case "prior":
+			s.Prior = nn.Prior(v)
+			if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
+				err = fmt.Errorf("unknown prior %q", v)
+			}
+		default:
+			var n int
+			n, err = strconv.Atoi(v)
+			switch k {
+			case "d":
+				s.Dim = n
+			case "width":
+				s.Width = n
+			case "depth":
+				s.Depth = n
+			case "couplings":
+				s.Couplings = n
+			case "inducing":
+				s.Inducing = n
+			case "kernels":
+				s.Kernels = n
+			}
+		}
+		if err != nil {
+			return s, fmt.Errorf("model %s: field %q: %v", s.Kind, kv, err)
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			return s, fmt.Errorf("model %s: field %q is missing", s.Kind, k)
+		}
+	}
+	if err := s.validate(); err != nil {
+		return s, fmt.Errorf("model %s: %v", s.Kind, err)
+	}
+	return s, nil
+}
+
+// validate checks the sizes. The message starts with the field's name, so
+// that a caller can put a flag's dash or a file's name in front of it.
+func (s modelSpec) validate() error {
+	check := func(name string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("%s %d: want %d…%d", name, v, lo, hi)
+		}
+		return nil
+	}
+	minDim := 1
+	if s.Kind == kindNICE {
+		minDim = 2
+	}
+	errs := []error{
+		check("d", s.Dim, minDim, maxDim),
+		check("width", s.Width, 1, maxWidth),
+		check("depth", s.Depth, 1, maxDepth),
+	}
+	if s.Kind == kindNICE {
+		errs = append(errs, check("couplings", s.Couplings, 1, maxCoupling))
+	}
+	if s.Kind == kindDKEF {
+		errs = append(errs, check("inducing", s.Inducing, 1, maxInducing), check("kernels", s.Kernels, 1, maxKernels))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if n := s.paramCount(); n > maxParams {
+		return fmt.Errorf("width %d: about %.3g parameters, more than the %d this tool builds", s.Width, n, maxParams)
+	}
+	return nil
+}
+
+// paramCount estimates the number of parameters (as a float64: the product
+// of valid fields can exceed an int's range).
+func (s modelSpec) paramCount() float64 {
+	d, w, l := float64(s.Dim), float64(s.Width), float64(s.Depth)
+	n := (d+1)*w + (l-1)*(w+1)*w + (w+1)*d // the largest network of any kind
+	switch s.Kind {
+	case kindNICE:
+		n *= float64(s.Couplings)
+	case kindDKEF:
+		n += float64(s.Inducing) * d
+	}
+	return n
+}
+
+// hidden returns the hidden widths.
+func (s modelSpec) hidden() []int {
+	h := make([]int, s.Depth)
+	for i := range h {
+		h[i] = s.Width
+	}
+	return h
+}
+
+// model is a built model with the views the commands need.
+type model struct {
+	spec   modelSpec
+	mod    nn.Module
+	energy sm.Energy // nil for a score network
+	score  sm.Score  // set for a score network only
+	nice   *nn.NICE  // set for NICE
+	dkef   *nn.DKEF  // set for DKEF
+}
+
+// build creates the model of spec s with fresh, seeded parameters.
+func (s modelSpec) build(dt tensor.DType, rng *rand.Rand) *model {
+	m := &model{spec: s}
+	switch s.Kind {
+	case kindMLP, kindScoreMLP:
+		out := 1
+		if s.Kind == kindScoreMLP {
+			out = s.Dim
+		}
+		sizes := append(append([]int{s.Dim}, s.hidden()...), out)
+		mlp := nn.NewMLP(dt, sizes, s.Act, rng)
+		m.mod = mlp
+		if s.Kind == kindScoreMLP {
+			m.score = sm.ScoreFunc(mlp.Score)
+		} else {
+			m.energy = mlp
+		}
+	case kindNICE:
+		n := nn.NewNICE(dt, s.Dim, &nn.NICEConfig{Couplings: s.Couplings, Hidden: s.Width, Depth: s.Depth, Act: s.Act, Prior: s.Prior}, rng)
+		m.mod, m.energy, m.nice = n, n, n
+	case kindQuadratic:
+		q := nn.NewQuadratic(dt, s.Dim, &nn.QuadraticConfig{Hidden: s.hidden(), Act: s.Act}, rng)
+		m.mod, m.energy = q, q
+	case kindDKEF:
+		k := nn.NewDKEF(dt, s.Dim, &nn.DKEFConfig{Inducing: s.Inducing, Hidden: s.hidden(), Act: s.Act, Kernels: s.Kernels}, rng)
+		m.mod, m.energy, m.dkef = k, k, k
+	default:
+		panic("fdsm: unknown model kind " + s.Kind)
+	}
+	return m
+}
+
+// isScore reports whether the model is a score network.
+func (m *model) isScore() bool { return m.energy == nil }
+
+// compatible checks that objective obj can train the model, with a message
+// that says what would.
+func (m *model) compatible(obj sm.Objective) error {
+	switch {
+	case m.isScore() && obj.Score == nil:
+		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s or %s); %s is a score network, trained by %s",
+			obj.Name, kindMLP, kindNICE, kindQuadratic, kindDKEF, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
+	case !m.isScore() && obj.Energy == nil:
+		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, kindScoreMLP, m.spec.Kind)
+	}
+	return nil
+}
+
+// objectiveNames lists the names of the objectives keep accepts.
+func objectiveNames(keep func(sm.Objective) bool) []string {
+	var names []string
+	for _, o := range sm.Objectives() {
+		if keep == nil || keep(o) {
+			names = append(names, o.Name)
+		}
+	}
+	return names
+}
+
+// loss evaluates objective obj on batch x.
+func (m *model) loss(obj sm.Objective, x *tensor.Tensor, o *sm.Options) *ad.Value {
+	if m.isScore() {
+		return obj.Score(m.score, x, o)
+	}
+	return obj.Energy(m.energy, x, o)
+}
+
+// sampler returns what sm.Langevin takes: the energy or the score network.
+func (m *model) sampler() any {
+	if m.isScore() {
+		return m.score
+	}
+	return m.energy
+}
+
+// energies returns E(x) for each row of x, in chunks, as float64.
+func (m *model) energies(x *tensor.Tensor) []float64 {
+	out := make([]float64, 0, x.Dim(0))
+	for lo := 0; lo < x.Dim(0); lo += 4096 {
+		hi := min(lo+4096, x.Dim(0))
+		out = append(out, m.energy.Energy(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()...)
+	}
+	return out
+}
+
+// scoreNorms returns ‖s(x)‖² for each row of x: the anomaly score of a
+// score network, which has no energy.
+func (m *model) scoreNorms(x *tensor.Tensor) []float64 {
+	out := make([]float64, 0, x.Dim(0))
+	d := x.Dim(1)
+	for lo := 0; lo < x.Dim(0); lo += 4096 {
+		hi := min(lo+4096, x.Dim(0))
+		s := m.score.Score(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()
+		for i := range hi - lo {
+			var q float64
+			for _, v := range s[i*d : (i+1)*d] {
+				q += v * v
+			}
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// Keys of Metadata.Extra that fdsm train writes.
+const (
+	extraData      = "data"              // the -data specification
+	extraTransform = "data.transform"    // none, standardize or logit
+	extraMean      = "data.mean"         // standardize: column means
+	extraStd       = "data.std"          // standardize: column standard deviations
+	extraColumns   = "data.columns"      // CSV: the columns used, in order
+	extraAlpha     = "dkef.alpha"        // DKEF: the fitted α
+	extraEnergy    = "train.energy_mean" // mean energy of training rows, for OOD scores
+	extraFlagPref  = "flag."             // the train flags, for -resume
+)
+
+// formatFloats writes floats so that they read back exactly.
+func formatFloats(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+// parseFloats reads what formatFloats writes.
+func parseFloats(s string) ([]float64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]float64, len(parts))
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// loaded is a model rebuilt from a checkpoint, with what the checkpoint says
+// about the data it was trained on.
+type loaded struct {
+	*model
+	path string // the checkpoint file
+	meta nn.Metadata
+	tr   transform
+}
+
+// checkpointPath resolves -ckpt: a file, or a directory holding
+// nn.CheckpointName.
+func checkpointPath(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, unwrapPathError(err))
+	}
+	if st.IsDir() {
+		f := filepath.Join(p, nn.CheckpointName)
+		if _, err := os.Stat(f); err != nil {
+			return "", fmt.Errorf("%s: no checkpoint %s in this directory", p, nn.CheckpointName)
+		}
+		return f, nil
+	}
+	return p, nil
+}
+
+// unwrapPathError drops the path and operation of an *os.PathError, which
+// the caller names itself.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// loadModel rebuilds the model a checkpoint (file or directory) holds from
+// its metadata alone.
+func loadModel(ckpt string) (*loaded, error) {
+	path, err := checkpointPath(ckpt)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	meta := ck.Meta
+	if meta.Model == "" {
+		return nil, fmt.Errorf("%s: no model specification (metadata %q): not a checkpoint written by fdsm train", path, "model")
+	}
+	spec, err := parseModelSpec(meta.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%s: metadata %q: %v", path, "model", err)
+	}
+	// Refuse a specification far larger than the file before allocating it.
+	var elems float64
+	for _, t := range ck.Params {
+		elems += float64(t.Len())
+	}
+	if spec.paramCount() > 4*elems+1e6 {
+		return nil, fmt.Errorf("%s: metadata %q: the model %q needs about %.3g parameters, the file holds %.0f numbers", path, "model", meta.Model, spec.paramCount(), elems)
+	}
+	dt := meta.DType
+	if dt == 0 {
+		dt = tensor.Float32
+	}
+	m := spec.build(dt, rand.New(rand.NewPCG(0, 0)))
+	if _, err := nn.LoadCheckpoint(path, m.mod.Params(), nil); err != nil {
+		return nil, err
+	}
+	if m.dkef != nil {
+		alpha, err := parseFloats(meta.Extra[extraAlpha])
+		if err != nil || len(alpha) != spec.Inducing {
+			return nil, fmt.Errorf("%s: metadata %q: want the %d fitted coefficients α of the DKEF", path, "extra."+extraAlpha, spec.Inducing)
+		}
+		m.dkef.Alpha = ad.Const(tensor.FromFloat64(dt, alpha, len(alpha)))
+	}
+	tr, err := transformFromMeta(meta.Extra, spec.Dim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &loaded{model: m, path: path, meta: meta, tr: tr}, nil
+}
+
+// addModelFlags registers the model flags shared by train and demo.
+type modelFlags struct {
+	kind, act, prior        *string
+	width, depth, couplings *int
+	inducing, kernels       *int
+}
+
+func addModelFlags(fs *flag.FlagSet) *modelFlags {
+	return &modelFlags{
+		kind:      fs.String("model", kindMLP, "model: "+strings.Join(modelKinds, ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
+		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network)"),
+		depth:     fs.Int("depth", 2, "number of hidden layers (of each network)"),
+		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
+		couplings: fs.Int("couplings", 4, "nice: number of coupling layers"),
+		prior:     fs.String("prior", "gaussian", "nice: latent prior, gaussian or logistic"),
+		inducing:  fs.Int("inducing", 100, "dkef: number of inducing points"),
+		kernels:   fs.Int("kernels", 3, "dkef: number of Gaussian kernels in the mixture"),
+	}
+}
+
+// spec turns the flags into a specification for data of dimension d; errors
+// are usage errors.
+func (f *modelFlags) spec(d int) (modelSpec, error) {
+	s := modelSpec{Kind: *f.kind, Dim: d, Width: *f.width, Depth: *f.depth, Couplings: *f.couplings, Prior: nn.Prior(*f.prior),
+		Inducing: *f.inducing, Kernels: *f.kernels}
+	found := false
+	for _, k := range modelKinds {
+		found = found || k == s.Kind
+	}
+	if !found {
+		return s, usageError{fmt.Sprintf("-model %q: want one of %s", s.Kind, strings.Join(modelKinds, ", "))}
+	}
+	act, err := nn.ParseActivation(*f.act)
+	if err != nil {
+		return s, usageError{fmt.Sprintf("-act: %v", err)}
+	}
+	s.Act = act
+	if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
+		return s, usageError{fmt.Sprintf("-prior %q: want gaussian or logistic", *f.prior)}
+	}
+	if s.Dim < 1 || s.Dim > maxDim || (s.Kind == kindNICE && s.Dim < 2) {
+		return s, fmt.Errorf("-model %s cannot take data of %d columns", s.Kind, s.Dim)
+	}
+	if err := s.validate(); err != nil {
+		return s, usageError{"-" + err.Error()}
+	}
+	return s, nil
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/fd"
+	"github.com/fdsm/fdsm/internal/progress"
+	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
+	"github.com/fdsm/fdsm/tensor"
+)
+
+func init() {
+	register("train", "train a model on a data set with a score-matching objective", cmdTrain)
+}
+
+// Flags of train that -resume does not take from the checkpoint.
+var trainNotStored = map[string]bool{"resume": true, "out": true}
+
+const trainSynopsis = `train -data SPEC [-model KIND] [-objective NAME] [-out DIR [-resume]] [flags]
+
+Trains a model by a score-matching objective and, with -out, writes the
+checkpoint DIR/` + nn.CheckpointName + ` (every -every steps and at the end) and
+a metrics log DIR/metrics.csv or DIR/metrics.jsonl. The checkpoint records the
+model, the data's transform and these flags, so that sample, eval and energy
+need only the checkpoint, and -resume continues the run bit for bit (flags not
+given again are taken from the checkpoint; -steps may be raised).
+
+Objectives take energy models (mlp, nice, quadratic, dkef) except fd-ssm-vr,
+which takes a score network (score-mlp); ssm-vr takes either.
+
+Flags:`
+
+func cmdTrain(args []string, out, errw io.Writer) error {
+	fs := newFlags("train", trainSynopsis, errw)
+	dataFlag := fs.String("data", "", dataFlagHelp()+" (required)")
+	drop := fs.String("drop", "", "csv: comma-separated columns to leave out, e.g. quality")
+	trName := fs.String("transform", "auto", "map from the data to the model's space: none, standardize (per column, fitted to the training rows), logit (pixels in [0, 1]) or auto (standardize for csv, logit for mnist under nice, none otherwise); MNIST pixels are always dequantised")
+	mf := addModelFlags(fs)
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
+	nobatch := fs.Bool("nobatch", false, "evaluate the points of an FD stencil in separate model calls instead of one stacked batch (the paper's ablation)")
+	eps := fs.Float64("eps", 0, "finite-difference step ε (0: the objective's default)")
+	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ (dsm, fd-dsm)")
+	mproj := fs.Int("m", 1, "projections per sample (sliced objectives)")
+	proj := fs.String("proj", "rademacher", "projection distribution of ssm and ssm-vr: rademacher, gaussian or sphere")
+	acc := fs.Int("accuracy", 2, "FD stencil accuracy order: 2 (2 or 3 evaluations) or 4 (5 evaluations)")
+	optName := fs.String("optim", "adam", "optimizer: adam, sgd or rmsprop")
+	lr := fs.Float64("lr", 1e-3, "learning rate")
+	momentum := fs.Float64("momentum", 0.9, "sgd: momentum")
+	sched := fs.String("schedule", "constant", "learning-rate schedule: constant or cosine (annealed to -min-lr at the last step)")
+	warmup := fs.Int("warmup", 0, "cosine: steps of linear warm-up")
+	minLR := fs.Float64("min-lr", 0, "cosine: final learning rate")
+	clip := fs.Float64("clip", 0, "clip the global gradient norm to this (0: no clipping)")
+	steps := fs.Int("steps", 1000, "total number of training steps")
+	batch := fs.Int("batch", 128, "rows per step")
+	fitBatch := fs.Int("fit-batch", 0, "dkef: rows of the batch α is fitted on each step (0: -batch)")
+	seed := fs.Uint64("seed", 1, "seed of all randomness: initialisation, batches, noise, projections")
+	dtName := fs.String("dtype", "float32", "float32 or float64")
+	outDir := fs.String("out", "", "directory for the checkpoint and the metrics log (none if empty)")
+	every := fs.Int("every", 100, "write the checkpoint every this many steps, and at the end (0: at the end only)")
+	logFmt := fs.String("log", "csv", "metrics log in -out: csv, jsonl or none")
+	logEvery := fs.Int("log-every", 10, "log every this many steps, and the last")
+	resume := fs.Bool("resume", false, "continue from the checkpoint in -out")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+
+	// -resume: flags not given again come from the checkpoint.
+	var prev *nn.Checkpoint
+	var ckpt string
+	if *outDir != "" {
+		ckpt = filepath.Join(*outDir, nn.CheckpointName)
+	}
+	if *resume {
+		if *outDir == "" {
+			return usageError{"-resume needs -out DIR, the directory of the checkpoint to continue"}
+		}
+		var err error
+		if prev, err = nn.ReadCheckpoint(ckpt); err != nil {
+			return err
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		var bad error
+		fs.VisitAll(func(f *flag.Flag) {
+			v, ok := prev.Meta.Extra[extraFlagPref+f.Name]
+			if !ok || set[f.Name] || trainNotStored[f.Name] || bad != nil {
+				return
+			}
+			if err := fs.Set(f.Name, v); err != nil {
+				bad = fmt.Errorf("%s: metadata %q: %v", ckpt, "extra."+extraFlagPref+f.Name, err)
+			}
+		})
+		if bad != nil {
+			return bad
+		}
+	}
+
+	if *dataFlag == "" {
+		return usageError{"-data is required"}
+	}
+	ds, err := parseDataSpec(*dataFlag)
+	if err != nil {
+		return err
+	}
+	obj, err := sm.Lookup(*objName)
+	if err != nil {
+		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(objectiveNames(nil), ", "))}
+	}
+	dt, err := tensor.ParseDType(*dtName)
+	if err != nil {
+		return usageError{fmt.Sprintf("-dtype %q: want float32 or float64", *dtName)}
+	}
+	projection, err := sm.ParseProjection(*proj)
+	if err != nil {
+		return usageError{fmt.Sprintf("-proj %q: want rademacher, gaussian or sphere", *proj)}
+	}
+	switch {
+	case *acc != 2 && *acc != 4:
+		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
+	case *mproj < 1:
+		return usageError{fmt.Sprintf("-m %d: want at least 1", *mproj)}
+	case *steps < 1:
+		return usageError{fmt.Sprintf("-steps %d: want at least 1", *steps)}
+	case *batch < 1 || *batch > 1<<20:
+		return usageError{fmt.Sprintf("-batch %d: want 1…%d", *batch, 1<<20)}
+	case *fitBatch < 0 || *fitBatch > 1<<20:
+		return usageError{fmt.Sprintf("-fit-batch %d: want 1…%d (or 0 for -batch)", *fitBatch, 1<<20)}
+	case !(*lr > 0):
+		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
+	case *minLR < 0 || *warmup < 0 || *every < 0 || *logEvery < 1 || *clip < 0:
+		return usageError{"-min-lr, -warmup, -every and -clip must not be negative, -log-every must be positive"}
+	case !(*eps >= 0):
+		return usageError{fmt.Sprintf("-eps %g: want a positive step (or 0 for the default)", *eps)}
+	case !(*sigma > 0):
+		return usageError{fmt.Sprintf("-sigma %g: want a positive noise level", *sigma)}
+	case *logFmt != "csv" && *logFmt != "jsonl" && *logFmt != "none":
+		return usageError{fmt.Sprintf("-log %q: want csv, jsonl or none", *logFmt)}
+	}
+	var opt nn.Optimizer
+	switch *optName {
+	case "adam":
+		opt = nn.NewAdam()
+	case "sgd":
+		opt = nn.NewSGD(*momentum)
+	case "rmsprop":
+		opt = nn.NewRMSProp()
+	default:
+		return usageError{fmt.Sprintf("-optim %q: want adam, sgd or rmsprop", *optName)}
+	}
+	var schedule nn.Schedule
+	switch *sched {
+	case "constant":
+		schedule = nn.Constant(*lr)
+	case "cosine":
+		schedule = nn.Cosine(*lr, *minLR, *warmup)
+	default:
+		return usageError{fmt.Sprintf("-schedule %q: want constant or cosine", *sched)}
+	}
+	if *mf.kind != kindDKEF && *fitBatch != 0 {
+		return usageError{"-fit-batch is for -model dkef"}
+	}
+
+	// Data, its transform, the model.
+	var dropCols []string
+	if *drop != "" {
+		dropCols = strings.Split(*drop, ",")
+	}
+	d, err := loadData(ds, dt, true, nil, dropCols)
+	if err != nil {
+		return err
+	}
+	spec, err := mf.spec(d.dim())
+	if err != nil {
+		return err
+	}
+	tr, err := newTransform(*trName, d, spec.Kind)
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		if prev.Meta.Model != spec.String() {
+			return fmt.Errorf("%s: the checkpoint holds the model %q, the flags ask for %q", ckpt, prev.Meta.Model, spec.String())
+		}
+		if prev.Meta.Objective != obj.Name {
+			return fmt.Errorf("%s: the checkpoint was trained with -objective %s, not %s", ckpt, prev.Meta.Objective, obj.Name)
+		}
+		if prev.Meta.Step >= *steps {
+			return fmt.Errorf("%s: the checkpoint is at step %d already: give a larger -steps to continue", ckpt, prev.Meta.Step)
+		}
+		if tr, err = transformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
+			return fmt.Errorf("%s: %v", ckpt, err)
+		}
+		tr.dequant = ds.kind == "mnist"
+	}
+	m := spec.build(dt, rand.New(rand.NewPCG(*seed, 1)))
+	if err := m.compatible(obj); err != nil {
+		return usageError{err.Error()}
+	}
+	fitRows := *fitBatch
+	if fitRows == 0 {
+		fitRows = *batch
+	}
+
+	// Metadata: everything later commands and -resume need.
+	extra := map[string]string{extraData: ds.String()}
+	tr.store(extra)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !trainNotStored[f.Name] {
+			extra[extraFlagPref+f.Name] = f.Value.String()
+		}
+	})
+	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
+
+	nextBatch := func(r *rand.Rand, n int) *tensor.Tensor {
+		x, _ := tr.prepare(d.batch(dt, r, n), r)
+		return x
+	}
+	lossFn := func(_ int, r *rand.Rand) *ad.Value {
+		o := &sm.Options{Rand: r, Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch}
+		if *acc == 4 {
+			o.First, o.Second = fd.D1Acc4, fd.D2Acc4
+		}
+		if m.dkef != nil {
+			alpha := m.dkef.Fit(nextBatch(r, fitRows))
+			extra[extraAlpha] = formatFloats(alpha.T().ToFloat64())
+		}
+		return m.loss(obj, nextBatch(r, *batch), o)
+	}
+
+	// Progress and the metrics log.
+	var logw *metricsLog
+	if *outDir != "" && *logFmt != "none" {
+		if err := os.MkdirAll(*outDir, 0o777); err != nil {
+			return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
+		}
+		if logw, err = openMetricsLog(filepath.Join(*outDir, "metrics."+*logFmt), *logFmt); err != nil {
+			return err
+		}
+		defer logw.close()
+	}
+	bar := progress.New(errw, *steps, isTerminal(errw))
+	start := time.Now()
+	var logErr error
+	eval := func(info nn.StepInfo) error {
+		done := info.Step + 1
+		bar.Update(done, info.Loss)
+		if logw != nil && (done%*logEvery == 0 || done == *steps) {
+			if err := logw.write(info, time.Since(start)); err != nil {
+				logErr = err
+				return err
+			}
+		}
+		return nil
+	}
+	cfg := nn.TrainConfig{
+		Model: m.mod, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
+		Source: rand.NewPCG(*seed, 2), Eval: eval, EvalEvery: 1, Meta: meta,
+	}
+	if *outDir != "" {
+		cfg.CheckpointDir, cfg.CheckpointEvery = *outDir, *every
+	}
+	if *resume {
+		cfg.ResumeFrom = ckpt
+	}
+	res, err := nn.Train(cfg)
+	bar.Finish()
+	if logErr != nil {
+		return logErr
+	}
+	if err != nil {
+		return err
+	}
+
+	// Final touches to the checkpoint: DKEF's α refitted to the final
+	// parameters, and the mean training energy that OOD scores are
+	// measured from.
+	if res.Checkpoint != "" {
+		if m.dkef != nil {
+			r := rand.New(rand.NewPCG(*seed, 3))
+			extra[extraAlpha] = formatFloats(m.dkef.Fit(nextBatch(r, fitRows)).T().ToFloat64())
+		}
+		if !m.isScore() {
+			r := rand.New(rand.NewPCG(*seed, 4))
+			extra[extraEnergy] = formatFloats([]float64{mean(m.energies(nextBatch(r, 2000)))})
+		}
+		ck, err := nn.ReadCheckpoint(res.Checkpoint)
+		if err != nil {
+			return err
+		}
+		ck.Meta.Extra = extra
+		if err := nn.SaveCheckpoint(res.Checkpoint, m.mod.Params(), opt, ck.Meta); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%s %s on %s: %d steps, last loss %.6g", obj.Name, spec.Kind, ds, res.Steps, res.Last.Loss)
+	if res.Checkpoint != "" {
+		fmt.Fprintf(out, ", checkpoint %s", res.Checkpoint)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && progress.IsTerminal(f)
+}
+
+// metricsLog appends one record per logged step to a CSV or JSON-lines file.
+type metricsLog struct {
+	f      *os.File
+	path   string
+	format string
+}
+
+// openMetricsLog opens path for appending (a resumed run continues the log),
+// writing the CSV header if the file is new.
+func openMetricsLog(path, format string) (*metricsLog, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	}
+	l := &metricsLog{f: f, path: path, format: format}
+	if st, err := f.Stat(); err == nil && st.Size() == 0 && format == "csv" {
+		if _, err := fmt.Fprintln(f, "step,loss,grad_norm,lr,seconds"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	return l, nil
+}
+
+func (l *metricsLog) write(info nn.StepInfo, elapsed time.Duration) error {
+	var err error
+	if l.format == "csv" {
+		_, err = fmt.Fprintf(l.f, "%d,%.9g,%.9g,%.9g,%.3f\n", info.Step+1, info.Loss, info.GradNorm, info.LR, elapsed.Seconds())
+	} else {
+		var b []byte
+		b, err = json.Marshal(map[string]any{"step": info.Step + 1, "loss": info.Loss, "grad_norm": info.GradNorm, "lr": info.LR, "seconds": elapsed.Seconds()})
+		if err == nil {
+			_, err = fmt.Fprintf(l.f, "%s\n", b)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", l.path, err)
+	}
+	return nil
+}
+
+func (l *metricsLog) close() error {
+	if err := l.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("%s: %v", l.path, err)
+	}
+	return nil
+}
