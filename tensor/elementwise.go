@@ -26,32 +26,7 @@ var binNames = [...]string{"Add", "Sub", "Mul", "Div", "Greater"}
 
 func binaryLoop[T float](op binOp, dst, a, b []T) {
 	parallel.For(len(dst), grain, func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		switch op {
-		case opAdd:
-			for i := range d {
-				d[i] = x[i] + y[i]
-			}
-		case opSub:
-			for i := range d {
-				d[i] = x[i] - y[i]
-			}
-		case opMul:
-			for i := range d {
-				d[i] = x[i] * y[i]
-			}
-		case opDiv:
-			for i := range d {
-				d[i] = x[i] / y[i]
-			}
-		case opGreater:
-			for i := range d {
-				d[i] = 0
-				if x[i] > y[i] {
-					d[i] = 1
-				}
-			}
-		}
+		binaryLoopSeq(op, dst[lo:hi], a[lo:hi], b[lo:hi])
 	})
 }
 
