@@ -221,50 +221,32 @@ const (
 	opGreaterScalar
 )
 
-// unary32 runs the float32 transcendental ops with the float32 kernels of
-// math32.go; it reports false for ops it leaves to the generic loop.
+// unary32 runs the float32 transcendental ops with the slice kernels of
+// simd.go (assembly where the CPU has it, else the float32 kernels of
+// math32.go); it reports false for ops it leaves to the generic loop.
 func unary32(op unOp, d, x []float32, p float64) bool {
+	var k vop
 	switch op {
 	case opExp:
-		for i, v := range x {
-			d[i] = exp32(v)
-		}
+		k = vExp
 	case opLog:
-		for i, v := range x {
-			d[i] = log32(v)
-		}
+		k = vLog
 	case opLog1p:
-		for i, v := range x {
-			d[i] = log1p32(v)
-		}
+		k = vLog1p
 	case opExpm1:
-		for i, v := range x {
-			d[i] = expm1_32(v)
-		}
+		k = vExpm1
 	case opTanh:
-		for i, v := range x {
-			d[i] = tanh32(v)
-		}
+		k = vTanh
 	case opSigmoid:
-		for i, v := range x {
-			d[i] = sigmoid32(v)
-		}
+		k = vSigmoid
 	case opSoftplus:
-		for i, v := range x {
-			d[i] = softplus32(v)
-		}
+		k = vSoftplus
 	case opELU:
-		a := float32(p)
-		for i, v := range x {
-			if v > 0 {
-				d[i] = v
-			} else {
-				d[i] = a * expm1_32(v)
-			}
-		}
+		k = vELU
 	default:
 		return false
 	}
+	apply32(k, d, x, nil, float32(p))
 	return true
 }
 

@@ -73,14 +73,14 @@ func biasAct[T float](c, bias []T, w int, act Act) {
 	parallel.For(rows, max(1, grain/max(w, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := c[r*w : (r+1)*w]
+			if r32, ok := any(row).([]float32); ok && act != ActNone {
+				act32(r32, any(bias).([]float32), act) // bias added in the kernel
+				continue
+			}
 			if bias != nil {
 				for j := range row {
 					row[j] += bias[j]
 				}
-			}
-			if r32, ok := any(row).([]float32); ok && act != ActNone {
-				act32(r32, act)
-				continue
 			}
 			switch act {
 			case ActSoftplus:
@@ -106,27 +106,18 @@ func biasAct[T float](c, bias []T, w int, act Act) {
 	})
 }
 
-// act32 applies act in place with the float32 kernels.
-func act32(row []float32, act Act) {
+// act32 replaces row by act(row + bias) (bias may be nil) with the slice
+// kernels of simd.go, the bias added in the same pass.
+func act32(row, bias []float32, act Act) {
 	switch act {
 	case ActSoftplus:
-		for j, v := range row {
-			row[j] = softplus32(v)
-		}
+		apply32(vSoftplus, row, row, bias, 0)
 	case ActTanh:
-		for j, v := range row {
-			row[j] = tanh32(v)
-		}
+		apply32(vTanh, row, row, bias, 0)
 	case ActSigmoid:
-		for j, v := range row {
-			row[j] = sigmoid32(v)
-		}
+		apply32(vSigmoid, row, row, bias, 0)
 	case ActELU:
-		for j, v := range row {
-			if v <= 0 {
-				row[j] = expm1_32(v)
-			}
-		}
+		apply32(vELU, row, row, bias, 1)
 	}
 }
 
@@ -152,9 +143,7 @@ func actDeriv[T float](dst, y []T, act Act) {
 			}
 		case ActSoftplus:
 			if d32, ok := any(d).([]float32); ok {
-				for i, v := range any(x).([]float32) {
-					d32[i] = -expm1_32(-v)
-				}
+				apply32(vNegExpm1Neg, d32, any(x).([]float32), nil, 0) // −expm1(−y)
 				return
 			}
 			for i, v := range x {

@@ -7,7 +7,8 @@ import "math"
 // matrix products of a small network; these work in float32 throughout, with
 // the Cephes single-precision polynomials (S. L. Moshier, Cephes Math Library,
 // expf.c and logf.c), accurate to a few float32 ulps. The float64 path keeps
-// package math.
+// package math. simd.go runs them over slices, vectorised in assembly where
+// the CPU allows.
 
 const (
 	ln2Hi32  = 0.693359375    // ln 2 split so that n·ln2Hi is exact (Cephes C1)
