@@ -300,7 +300,7 @@ func TestFitPCAErrors(t *testing.T) {
 		want string
 	}{
 		{"one row", table([][]float64{{1, 2}}), "data: FitPCA needs at least 2 rows, got 1"},
-		{"constant column", table([][]float64{{1, 2}, {3, 2}, {4, 2}}), "data: FitPCA: the covariance is singular (eigenvalues from 1.5555555555555554 down to 0): a constant feature, or one that is a linear combination of others?"},
+		{"constant column", table([][]float64{{1, 2}, {3, 2}, {4, 2}}), "data: FitPCA: the covariance is singular (eigenvalues from 1.55555555555555"}, // 14/9; the last digit depends on FMA use in GEMM
 		{"collinear", table([][]float64{{1, 2}, {2, 4}, {4, 8}}), "data: FitPCA: the covariance is singular"},
 	} {
 		if _, err := FitPCA(c.x); err == nil || !strings.HasPrefix(err.Error(), c.want) {

@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/fdsm/fdsm/internal/parallel"
 )
@@ -10,29 +11,31 @@ import (
 // Default blocking, used when the kernel leaves KC, MC or NC zero. They are
 // sized for a core with a 32 KiB L1d and a 1 MiB L2 (AMD Zen 4/5):
 //
-//   - KC = 256: one packed panel of A (KC·MR) and one of B (KC·NR) stay in L1
-//     during a micro-kernel call, for any MR, NR ≤ 8 and either element size.
-//   - MC: the packed MC×KC block of A takes half the L2 (512 KiB): 512 rows
-//     in float32, 256 in float64.
-//   - NC: the packed KC×NC block of B takes 4 MiB (L3): 4096 columns in
-//     float32, 2048 in float64.
+//   - KC = 256: the depth of one micro-kernel call. A packed panel of B
+//     (KC·NR) stays in L1 while the panels of A stream past it: 32 KiB for
+//     the AVX-512 float32 kernel's NR = 32, less for the others.
+//   - The packed A block, MC rows by up to kBlocks·KC steps, takes at most
+//     half the L2 (512 KiB); every task reads all of it.
+//   - NC = 64: the columns of C of one parallel task (rounded to NR).
 const (
 	defaultKC     = 256
 	defaultABytes = 512 << 10
-	defaultBBytes = 4 << 20
+	defaultNC     = 64
+	kBlocks       = 4
 )
 
-// Parallel work is split into tasks of about taskRows × taskCols elements of
-// C (rounded to whole micro-tiles). The split depends only on the sizes, never
-// on GOMAXPROCS.
+// Parallel work is split into tasks of NC columns of an A block's rows;
+// when that gives fewer than minTasks tasks, the rows are split too, in
+// chunks of at least taskRows. The split depends only on the sizes, never on
+// GOMAXPROCS.
 const (
+	minTasks = 8
 	taskRows = 64
-	taskCols = 64
 )
 
-// cacheLine is the size of a cache line in bytes. The per-task tiles are
-// spaced by their size rounded up to whole lines plus one line, so that no
-// two share a line whatever the alignment of the buffer.
+// cacheLine is the size of a cache line in bytes. Per-task buffers are
+// aligned to it and padded with it, so that tasks running on different cores
+// never write to one line.
 const cacheLine = 64
 
 // serialWork is the m·n·k below which Gemm never starts goroutines: about 13 µs
@@ -133,37 +136,33 @@ func blocks(n, max, unit int) int {
 }
 
 // plan is the state of one Gemm call: the operands, the blocking, and the
-// packing buffers. Plans are pooled, so that a steady stream of calls of
-// similar sizes allocates nothing but the closures of parallel.For.
+// packed A block. Plans are pooled, so that a steady stream of calls of
+// similar sizes allocates nothing but what parallel.For allocates.
 type plan[T float32 | float64] struct {
 	kern           kernel[T]
+	pk             packer[T]
 	transA, transB bool
 	m, n, k        int
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
 
-	kc, mc, nc int // block sizes (multiples of MR for mc, NR for nc)
-	serial     bool
+	// Blocking: kc steps per micro-kernel call (the KC slices of the sum);
+	// A blocks of up to mc rows (a multiple of MR) by kblock steps (a
+	// multiple of kc); tasks of up to maxJr B panels.
+	kc, kblock, mc int
+	maxJr          int
+	serial         bool
 
-	// The current block: columns [jc, jc+nb) of C, steps [pc, pc+kb) of the
-	// sum, rows [ic, ic+mb) of C.
-	jc, nb, pc, kb, ic, mb int
-
-	// Task layout: at most maxIr A-panels × maxJr B-panels per task; in the
-	// current block, nIr × nJr tasks of irGrain × jrGrain panels (the last
-	// ones smaller), the panels shared out as evenly as possible.
-	maxIr, maxJr     int
-	irGrain, jrGrain int
-	nIr, nJr         int
-
-	ap, bp, tiles []T // packed A block, packed B block, one tile per task
-	tileStride    int // elements from one task's tile to the next
-	buf           []T
-
-	// Method values of packB and tasks, made once per plan so that calls
-	// do not allocate them.
-	packBFn, tasksFn func(lo, hi int)
+	// The current A block: rows [ic, ic+mb) of op(A), steps [pc0, pc0+kb)
+	// of the sum, packed slice after slice into ap. Its tasks: nIr row
+	// chunks × nJr column chunks of irGrain A panels × jrGrain B panels (the
+	// last ones smaller).
+	ic, mb, pc0, kb int
+	nIr, irGrain    int
+	nJr, jrGrain    int
+	ap              []T
+	tasksFn         func(lo, hi int) // p.tasks, made once per plan
 }
 
 var plans32, plans64 sync.Pool
@@ -181,7 +180,7 @@ func getPlan[T float32 | float64]() *plan[T] {
 		return p
 	}
 	p := new(plan[T])
-	p.packBFn, p.tasksFn = p.packB, p.tasks
+	p.tasksFn = p.tasks
 	return p
 }
 
@@ -194,6 +193,7 @@ func (p *plan[T]) release() {
 
 func (p *plan[T]) init(kern kernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	p.kern = kern
+	p.pk = packerFor[T]()
 	p.transA, p.transB = transA, transB
 	p.m, p.n, p.k = m, n, k
 	p.alpha, p.beta = alpha, beta
@@ -202,66 +202,51 @@ func (p *plan[T]) init(kern kernel[T], transA, transB bool, m, n, k int, alpha T
 	p.c, p.ldc = c, ldc
 
 	mr, nr := kern.mr, kern.nr
-	var size int
-	if _, ok := any(alpha).(float32); ok {
-		size = 4
-	} else {
-		size = 8
-	}
+	size := int(sizeOf(alpha))
 	kc, mc, nc := kern.kc, kern.mc, kern.nc
 	if kc <= 0 {
 		kc = defaultKC
 	}
-	if mc <= 0 {
-		mc = defaultABytes / (kc * size)
-	}
 	if nc <= 0 {
-		nc = defaultBBytes / (kc * size)
+		nc = defaultNC
 	}
 	p.kc = blocks(k, kc, 1)
+	p.kblock = blocks(k, kBlocks*p.kc, p.kc)
+	if mc <= 0 {
+		mc = max(mr, defaultABytes/(p.kblock*size)/mr*mr)
+	}
 	p.mc = blocks(m, mc, mr)
-	p.nc = blocks(n, nc, nr)
+	p.maxJr = max(1, (nc+nr-1)/nr)
 	p.serial = m*n*k < serialWork
 
-	p.maxIr = max(1, (taskRows+mr-1)/mr)
-	p.maxJr = max(1, (taskCols+nr-1)/nr)
-	maxTasks := ((p.mc/mr + p.maxIr - 1) / p.maxIr) * ((p.nc/nr + p.maxJr - 1) / p.maxJr)
-
-	// Each task's tile has cache lines of its own: tasks running on different
-	// cores write their tiles at every micro-kernel call, and a line shared by
-	// two tiles would bounce between the cores (this cost a third of the
-	// 2-core throughput).
-	p.tileStride = ((mr*nr*size+cacheLine-1)/cacheLine*cacheLine + cacheLine) / size
-	nt := maxTasks * p.tileStride
-	na := p.mc * p.kc
-	nb := p.kc * p.nc
-	if cap(p.buf) < nt+na+nb {
-		p.buf = make([]T, nt+na+nb)
+	na := p.mc * p.kblock
+	if cap(p.ap) < na {
+		p.ap = make([]T, na)
 	}
-	p.tiles = p.buf[:nt]
-	p.ap = p.buf[nt : nt+na]
-	p.bp = p.buf[nt+na : nt+na+nb]
+	p.ap = p.ap[:na]
 }
 
-// run is the Goto/BLIS loop nest: column blocks of B (NC), then slices of the
-// sum (KC), packing B; then row blocks of A (MC), packing A; then the
-// macro-kernel over micro-tiles, split into tasks.
+// run is the loop nest: blocks of the sum (kBlocks slices of KC steps), then
+// blocks of MC rows of A, packed once; then tasks, each of which packs the B
+// panels of its columns and runs the micro-kernel over all A panels of its
+// rows.
 func (p *plan[T]) run() {
 	mr, nr := p.kern.mr, p.kern.nr
-	for p.jc = 0; p.jc < p.n; p.jc += p.nc {
-		p.nb = min(p.nc, p.n-p.jc)
-		jPanels := (p.nb + nr - 1) / nr
-		p.nJr, p.jrGrain = split(jPanels, p.maxJr)
-		for p.pc = 0; p.pc < p.k; p.pc += p.kc {
-			p.kb = min(p.kc, p.k-p.pc)
-			p.forChunks(jPanels, p.jrGrain, p.packBFn)
-			for p.ic = 0; p.ic < p.m; p.ic += p.mc {
-				p.mb = min(p.mc, p.m-p.ic)
-				iPanels := (p.mb + mr - 1) / mr
-				p.packA(0, iPanels)
-				p.nIr, p.irGrain = split(iPanels, p.maxIr)
-				p.forChunks(p.nIr*p.nJr, 1, p.tasksFn)
+	jPanels := (p.n + nr - 1) / nr
+	for p.pc0 = 0; p.pc0 < p.k; p.pc0 += p.kblock {
+		p.kb = min(p.kblock, p.k-p.pc0)
+		for p.ic = 0; p.ic < p.m; p.ic += p.mc {
+			p.mb = min(p.mc, p.m-p.ic)
+			iPanels := (p.mb + mr - 1) / mr
+			p.packA(iPanels)
+			p.nJr, p.jrGrain = split(jPanels, p.maxJr)
+			p.nIr, p.irGrain = 1, iPanels
+			if p.nJr < minTasks {
+				// A narrow C: split the rows too.
+				want := (minTasks + p.nJr - 1) / p.nJr
+				p.nIr, p.irGrain = split(iPanels, max((iPanels+want-1)/want, (taskRows+mr-1)/mr))
 			}
+			p.forChunks(p.nIr*p.nJr, 1, p.tasksFn)
 		}
 	}
 }
@@ -286,70 +271,210 @@ func (p *plan[T]) forChunks(n, grain int, fn func(lo, hi int)) {
 	parallel.For(n, grain, fn)
 }
 
-// packA packs A panels [lo, hi) of the current block: panel q holds rows
-// ic+q·MR … ic+q·MR+MR−1 of op(A), steps pc … pc+kb−1, as
-// ap[q·kb·MR + s·MR + r] = op(A)[ic+q·MR+r, pc+s], zero beyond row m.
-func (p *plan[T]) packA(lo, hi int) {
-	mr, kb := p.kern.mr, p.kb
-	for q := lo; q < hi; q++ {
-		dst := p.ap[q*kb*mr : (q+1)*kb*mr]
-		i0 := p.ic + q*mr
-		rows := min(mr, p.ic+p.mb-i0)
-		if p.transA {
-			// op(A)[i, s] = a[s*lda+i]: MR consecutive elements per step.
-			for s := range kb {
-				src := p.a[(p.pc+s)*p.lda+i0:]
-				copyPad(dst[s*mr:s*mr+mr], src[:rows])
-			}
-			continue
-		}
-		// op(A)[i, s] = a[i*lda+s]: one row of A per panel row, strided in dst.
-		for r := range rows {
-			src := p.a[(i0+r)*p.lda+p.pc:]
-			src = src[:kb]
-			for s, v := range src {
-				dst[s*mr+r] = v
-			}
-		}
-		for r := rows; r < mr; r++ {
-			for s := range kb {
-				dst[s*mr+r] = 0
+// packA packs the current A block: for each KC slice s of its steps (steps
+// pc0+s·kc … of depth ks), panel q holds rows ic+q·MR … ic+q·MR+MR−1 of
+// op(A), as ap[s·kc·MB' + q·ks·MR + t·MR + r] = op(A)[ic+q·MR+r, pc0+s·kc+t],
+// zero beyond row m (MB' is mb rounded up to MR).
+func (p *plan[T]) packA(iPanels int) {
+	mr := p.kern.mr
+	for s, pc := 0, p.pc0; pc < p.pc0+p.kb; s, pc = s+1, pc+p.kc {
+		ks := min(p.kc, p.pc0+p.kb-pc)
+		ap := p.ap[s*p.kc*iPanels*mr:]
+		for q := range iPanels {
+			dst := ap[q*ks*mr : (q+1)*ks*mr]
+			i0 := p.ic + q*mr
+			rows := min(mr, p.ic+p.mb-i0)
+			if p.transA {
+				// op(A)[i, t] = a[t*lda+i]: MR consecutive elements per step.
+				packRows(p.pk, dst, mr, p.a[pc*p.lda+i0:], p.lda, ks, rows)
+			} else {
+				// op(A)[i, t] = a[i*lda+t]: one row of A per panel row.
+				packCols(p.pk, dst, mr, p.a[i0*p.lda+pc:], p.lda, rows, ks)
 			}
 		}
 	}
 }
 
-// packB packs B panels [lo, hi) of the current block: panel q holds columns
-// jc+q·NR … jc+q·NR+NR−1 of op(B), steps pc … pc+kb−1, as
-// bp[q·kb·NR + s·NR + j] = op(B)[pc+s, jc+q·NR+j], zero beyond column n.
-func (p *plan[T]) packB(lo, hi int) {
-	nr, kb := p.kern.nr, p.kb
-	for q := lo; q < hi; q++ {
-		dst := p.bp[q*kb*nr : (q+1)*kb*nr]
-		j0 := p.jc + q*nr
-		cols := min(nr, p.jc+p.nb-j0)
-		if !p.transB {
-			// op(B)[s, j] = b[s*ldb+j]: NR consecutive elements per step.
-			for s := range kb {
-				src := p.b[(p.pc+s)*p.ldb+j0:]
-				copyPad(dst[s*nr:s*nr+nr], src[:cols])
-			}
-			continue
+// packB packs steps [pc, pc+ks) of the B panel of columns j0 … j0+NR−1 of
+// op(B) into dst: dst[t·NR + j] = op(B)[pc+t, j0+j], zero beyond column n.
+func (p *plan[T]) packB(dst []T, pc, ks, j0 int) {
+	nr := p.kern.nr
+	cols := min(nr, p.n-j0)
+	if !p.transB {
+		// op(B)[t, j] = b[t*ldb+j]: NR consecutive elements per step.
+		packRows(p.pk, dst, nr, p.b[pc*p.ldb+j0:], p.ldb, ks, cols)
+	} else {
+		// op(B)[t, j] = b[j*ldb+t]: one row of B per panel column.
+		packCols(p.pk, dst, nr, p.b[j0*p.ldb+pc:], p.ldb, cols, ks)
+	}
+}
+
+// scratch is the private memory of a running task: one packed B panel and
+// one tile for edge tiles, each on cache lines of its own.
+type scratch[T float32 | float64] struct {
+	b, tile []T
+	mem     []T
+}
+
+var scratch32, scratch64 sync.Pool
+
+func getScratch[T float32 | float64](nb, nt int) *scratch[T] {
+	pool := &scratch64
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		pool = &scratch32
+	}
+	sc, _ := pool.Get().(*scratch[T])
+	if sc == nil {
+		sc = new(scratch[T])
+	}
+	if len(sc.b) < nb || len(sc.tile) < nt {
+		line := cacheLine / int(sizeOf(zero))
+		nb = (nb + line - 1) / line * line
+		sc.mem = make([]T, nb+nt+3*line)
+		// Align b to a cache line, and keep a line between b and tile and
+		// after tile.
+		off := int(uintptr(unsafe.Pointer(&sc.mem[0]))%cacheLine) / int(sizeOf(zero))
+		if off != 0 {
+			off = line - off
 		}
-		// op(B)[s, j] = b[j*ldb+s]: one row of B per panel column.
-		for j := range cols {
-			src := p.b[(j0+j)*p.ldb+p.pc:]
-			src = src[:kb]
-			for s, v := range src {
-				dst[s*nr+j] = v
-			}
-		}
-		for j := cols; j < nr; j++ {
-			for s := range kb {
-				dst[s*nr+j] = 0
+		sc.b = sc.mem[off : off+nb]
+		sc.tile = sc.mem[off+nb+line : off+nb+line+nt]
+	}
+	return sc
+}
+
+func putScratch[T float32 | float64](sc *scratch[T]) {
+	if _, ok := any(sc).(*scratch[float32]); ok {
+		scratch32.Put(sc)
+	} else {
+		scratch64.Put(sc)
+	}
+}
+
+// tasks runs tasks [lo, hi) of the current A block. Task t covers the A
+// panels of row chunk t%nIr and the B panels of column chunk t/nIr. For each
+// of its B panels, and each KC slice of the block in order, it packs the
+// slice of the panel and runs the micro-kernel on it against every A panel of
+// its rows: the B panel stays in L1 while the A panels stream from L2.
+func (p *plan[T]) tasks(lo, hi int) {
+	mr, nr := p.kern.mr, p.kern.nr
+	iPanels := (p.mb + mr - 1) / mr
+	jPanels := (p.n + nr - 1) / nr
+	f, fc := p.kern.fn, p.kern.fnC
+	sc := getScratch[T](p.kc*nr, mr*nr)
+	tile := sc.tile[:mr*nr]
+	for t := lo; t < hi; t++ {
+		ir0 := (t % p.nIr) * p.irGrain
+		jr0 := (t / p.nIr) * p.jrGrain
+		ir1 := min(ir0+p.irGrain, iPanels)
+		jr1 := min(jr0+p.jrGrain, jPanels)
+		for jr := jr0; jr < jr1; jr++ {
+			j0 := jr * nr
+			cols := min(nr, p.n-j0)
+			for s, pc := 0, p.pc0; pc < p.pc0+p.kb; s, pc = s+1, pc+p.kc {
+				ks := min(p.kc, p.pc0+p.kb-pc)
+				bq := sc.b[:ks*nr]
+				p.packB(bq, pc, ks, j0)
+				first := pc == 0
+				beta := p.beta // the beta of fnC: C's own for the first slice of the sum
+				if !first {
+					beta = 1
+				}
+				ap := p.ap[s*p.kc*iPanels*mr:]
+				for ir := ir0; ir < ir1; ir++ {
+					aq := ap[ir*ks*mr : (ir+1)*ks*mr]
+					i0 := p.ic + ir*mr
+					rows := min(mr, p.m-i0)
+					if fc != nil && rows == mr && cols == nr {
+						fc(ks, aq, bq, p.c[i0*p.ldc+j0:], p.ldc, p.alpha, beta)
+						continue
+					}
+					f(ks, aq, bq, tile)
+					p.update(tile, i0, j0, rows, cols, first)
+				}
 			}
 		}
 	}
+	putScratch(sc)
+}
+
+// packer holds optional fast routines for packing, installed by an
+// architecture file; nil fields fall back to the loops of packRows and
+// packCols. Both must check their arguments.
+type packer[T float32 | float64] struct {
+	// copyRows sets dst[r*dstStride+j] = src[r*srcStride+j] for r < rows,
+	// j < width, where width·sizeof(T) is a multiple of 32 bytes.
+	copyRows func(dst []T, dstStride int, src []T, srcStride, rows, width int)
+	// transpose sets dst[s*dstStride+r] = src[r*srcStride+s] for r < block
+	// and s < n, n a multiple of block.
+	transpose func(dst []T, dstStride int, src []T, srcStride, n int)
+	block     int
+}
+
+var (
+	packer32 packer[float32]
+	packer64 packer[float64]
+)
+
+func packerFor[T float32 | float64]() packer[T] {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return any(packer32).(packer[T])
+	}
+	return any(packer64).(packer[T])
+}
+
+// packRows packs a panel whose rows are contiguous in the source:
+// dst[s*w+j] = src[s*ld+j] for s < kb, j < cols, and zero for cols ≤ j < w.
+func packRows[T float32 | float64](pk packer[T], dst []T, w int, src []T, ld, kb, cols int) {
+	var zero T
+	if cols == w && pk.copyRows != nil && w*int(sizeOf(zero))%32 == 0 {
+		pk.copyRows(dst, w, src, ld, kb, w)
+		return
+	}
+	for s := range kb {
+		copyPad(dst[s*w:s*w+w], src[s*ld:s*ld+cols])
+	}
+}
+
+// packCols packs a panel whose columns are contiguous rows of the source:
+// dst[s*w+r] = src[r*ld+s] for r < rows, s < kb, and zero for rows ≤ r < w.
+// Whole blocks of rows and steps go through pk.transpose when there is one.
+func packCols[T float32 | float64](pk packer[T], dst []T, w int, src []T, ld, rows, kb int) {
+	r, nb := 0, 0
+	if pk.transpose != nil {
+		nb = kb - kb%pk.block
+		if nb > 0 {
+			for ; r+pk.block <= rows; r += pk.block {
+				pk.transpose(dst[r:], w, src[r*ld:], ld, nb)
+			}
+		}
+	}
+	for x := range rows {
+		s0 := 0
+		if x < r {
+			s0 = nb // the transpose did steps [0, nb) of this row
+		}
+		row := src[x*ld : x*ld+kb]
+		for s := s0; s < kb; s++ {
+			dst[s*w+x] = row[s]
+		}
+	}
+	for x := rows; x < w; x++ {
+		for s := range kb {
+			dst[s*w+x] = 0
+		}
+	}
+}
+
+// sizeOf is the size of T in bytes.
+func sizeOf[T float32 | float64](T) uintptr {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return 4
+	}
+	return 8
 }
 
 // copyPad copies src to the start of dst and zeroes the rest of dst. It is a
@@ -365,41 +490,12 @@ func copyPad[T float32 | float64](dst, src []T) {
 	}
 }
 
-// tasks runs the macro-kernel for tasks [lo, hi) of the current block. Task t
-// covers A panels of chunk t%nIr and B panels of chunk t/nIr; within a task
-// the B panel is the outer loop, so it stays in L1 while the A panels stream
-// from L2.
-func (p *plan[T]) tasks(lo, hi int) {
-	mr, nr, kb := p.kern.mr, p.kern.nr, p.kb
-	iPanels := (p.mb + mr - 1) / mr
-	jPanels := (p.nb + nr - 1) / nr
-	f := p.kern.fn
-	for t := lo; t < hi; t++ {
-		tile := p.tiles[t*p.tileStride : t*p.tileStride+mr*nr]
-		ir0 := (t % p.nIr) * p.irGrain
-		jr0 := (t / p.nIr) * p.jrGrain
-		ir1 := min(ir0+p.irGrain, iPanels)
-		jr1 := min(jr0+p.jrGrain, jPanels)
-		for jr := jr0; jr < jr1; jr++ {
-			bq := p.bp[jr*kb*nr : (jr+1)*kb*nr]
-			j0 := p.jc + jr*nr
-			cols := min(nr, p.n-j0)
-			for ir := ir0; ir < ir1; ir++ {
-				f(kb, p.ap[ir*kb*mr:(ir+1)*kb*mr], bq, tile)
-				i0 := p.ic + ir*mr
-				p.update(tile, i0, j0, min(mr, p.m-i0), cols)
-			}
-		}
-	}
-}
-
 // update adds the tile (rows×cols of it, stride NR) into C at (i0, j0):
 // C = alpha·tile + beta·C for the first slice of the sum, C += alpha·tile for
 // the others.
-func (p *plan[T]) update(tile []T, i0, j0, rows, cols int) {
+func (p *plan[T]) update(tile []T, i0, j0, rows, cols int, first bool) {
 	nr := p.kern.nr
 	alpha, beta := p.alpha, p.beta
-	first := p.pc == 0
 	for r := range rows {
 		t := tile[r*nr : r*nr+cols]
 		c := p.c[(i0+r)*p.ldc+j0:]
@@ -417,7 +513,7 @@ func (p *plan[T]) update(tile []T, i0, j0, rows, cols int) {
 			}
 		case first && beta != 1:
 			for j, v := range t {
-				c[j] = alpha*v + beta*c[j]
+				c[j] = T(alpha*v) + T(beta*c[j]) // rounded separately, as fnC does
 			}
 		default: // beta is 1, or a later slice of the sum
 			if alpha == 1 {
@@ -426,7 +522,7 @@ func (p *plan[T]) update(tile []T, i0, j0, rows, cols int) {
 				}
 			} else {
 				for j, v := range t {
-					c[j] += alpha * v
+					c[j] += T(alpha * v) // no fused multiply-add, as in fnC
 				}
 			}
 		}

@@ -128,9 +128,11 @@ func (tc gemmCase) String() string {
 		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
 }
 
-// check runs one case with Gemm and compares it with the reference: values
-// within tolerance, C's guards untouched bit for bit, A and B unmodified.
-func check[T float32 | float64](t *testing.T, rng *rand.Rand, tc gemmCase) {
+// check runs one case with Gemm once per kernel of kernels and compares each
+// result with the reference: values within tolerance, C's guards untouched bit
+// for bit, A and B unmodified. The inputs and the reference are made once per
+// case, so that checking several kernels costs little more than one.
+func check[T float32 | float64](t *testing.T, rng *rand.Rand, tc gemmCase, kernels []kernel[T]) {
 	t.Helper()
 	ar, ac := tc.m, tc.k
 	if tc.transA {
@@ -143,57 +145,108 @@ func check[T float32 | float64](t *testing.T, rng *rand.Rand, tc gemmCase) {
 	lda, ldb, ldc := ac+tc.padA, bc+tc.padB, tc.n+tc.padC
 	a := matrix[T](rng, ar, ac, lda, 3)
 	b := matrix[T](rng, br, bc, ldb, 3)
-	c := matrix[T](rng, tc.m, tc.n, ldc, tc.tailC)
+	c0 := matrix[T](rng, tc.m, tc.n, ldc, tc.tailC)
 	if tc.beta == 0 {
 		// Gemm must not read C: make every element NaN.
 		for i := range tc.m {
 			for j := range tc.n {
-				c[i*ldc+j] = T(math.NaN())
+				c0[i*ldc+j] = T(math.NaN())
 			}
 		}
 	}
 	a0 := append([]T(nil), a...)
 	b0 := append([]T(nil), b...)
-	c0 := append([]T(nil), c...)
+	c := make([]T, len(c0))
 	alpha, beta := T(tc.alpha), T(tc.beta)
-	want, tol := reference(tc.transA, tc.transB, tc.m, tc.n, tc.k, alpha, a, lda, b, ldb, beta, c, ldc)
+	want, tol := reference(tc.transA, tc.transB, tc.m, tc.n, tc.k, alpha, a, lda, b, ldb, beta, c0, ldc)
 
-	// Pass C without its tail, so that the guards sit in its capacity.
-	cLen := len(c) - tc.tailC
-	Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, alpha, a, lda, b, ldb, beta, c[:cLen], ldc)
+	for _, kern := range kernels {
+		copy(c, c0)
+		// Pass C without its tail, so that the guards sit in its capacity.
+		cLen := len(c) - tc.tailC
+		restore := useKernel(kern)
+		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, alpha, a, lda, b, ldb, beta, c[:cLen], ldc)
+		restore()
 
-	bad := 0
-	for i := range tc.m {
-		for j := range tc.n {
-			got := float64(c[i*ldc+j])
-			w, e := want[i*tc.n+j], tol[i*tc.n+j]
-			if !(math.Abs(got-w) <= e) {
-				if bad++; bad <= 3 {
-					t.Errorf("%v: C[%d,%d] = %v, want %v ± %.3g", tc, i, j, got, w, e)
+		bad := 0
+		for i := range tc.m {
+			for j := range tc.n {
+				got := float64(c[i*ldc+j])
+				w, e := want[i*tc.n+j], tol[i*tc.n+j]
+				if !(math.Abs(got-w) <= e) {
+					if bad++; bad <= 3 {
+						t.Errorf("%s %v: C[%d,%d] = %v, want %v ± %.3g", kern.name, tc, i, j, got, w, e)
+					}
 				}
 			}
 		}
-	}
-	inC := func(x int) bool { return x < cLen && x%ldc < tc.n }
-	for x := range c {
-		if !inC(x) && bits(c[x]) != bits(c0[x]) {
-			if bad++; bad <= 6 {
-				t.Errorf("%v: guard c[%d] (row %d, col %d) changed to %v", tc, x, x/ldc, x%ldc, c[x])
+		inC := func(x int) bool { return x < cLen && x%ldc < tc.n }
+		for x := range c {
+			if !inC(x) && bits(c[x]) != bits(c0[x]) {
+				if bad++; bad <= 6 {
+					t.Errorf("%s %v: guard c[%d] (row %d, col %d) changed to %v", kern.name, tc, x, x/ldc, x%ldc, c[x])
+				}
 			}
 		}
-	}
-	for x := range a {
-		if bits(a[x]) != bits(a0[x]) {
-			t.Fatalf("%v: a[%d] modified", tc, x)
+		for x := range a {
+			if bits(a[x]) != bits(a0[x]) {
+				t.Fatalf("%s %v: a[%d] modified", kern.name, tc, x)
+			}
+		}
+		for x := range b {
+			if bits(b[x]) != bits(b0[x]) {
+				t.Fatalf("%s %v: b[%d] modified", kern.name, tc, x)
+			}
+		}
+		if bad > 0 {
+			t.FailNow()
 		}
 	}
-	for x := range b {
-		if bits(b[x]) != bits(b0[x]) {
-			t.Fatalf("%v: b[%d] modified", tc, x)
-		}
+}
+
+// availableFor returns the kernels of T that run on this CPU (available32 or
+// available64): the portable one and, on amd64 without the purego tag, the
+// assembly kernels the CPU supports.
+func availableFor[T float32 | float64]() []kernel[T] {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return any(available32).([]kernel[T])
 	}
-	if bad > 0 {
-		t.FailNow()
+	return any(available64).([]kernel[T])
+}
+
+// useKernel makes k the active kernel of its element type and returns a
+// function that restores the previous one.
+func useKernel[T float32 | float64](k kernel[T]) (restore func()) {
+	switch k := any(k).(type) {
+	case kernel[float32]:
+		old := kernel32
+		kernel32 = k
+		return func() { kernel32 = old }
+	case kernel[float64]:
+		old := kernel64
+		kernel64 = k
+		return func() { kernel64 = old }
+	}
+	panic("unreachable")
+}
+
+// TestAvailable checks that the kernel chosen at start-up is the last one
+// available (the fastest the CPU supports) and logs the list.
+func TestAvailable(t *testing.T) {
+	var names []string
+	for _, k := range available32 {
+		names = append(names, k.name)
+	}
+	for _, k := range available64 {
+		names = append(names, k.name)
+	}
+	t.Logf("available kernels: %v; active: %s, %s", names, kernel32.name, kernel64.name)
+	if kernel32.name != available32[len(available32)-1].name || kernel64.name != available64[len(available64)-1].name {
+		t.Errorf("active kernels %s, %s are not the last available", kernel32.name, kernel64.name)
+	}
+	if available32[0].name != "go3x3" || available64[0].name != "go3x3" {
+		t.Errorf("the portable kernel is not first")
 	}
 }
 
@@ -203,9 +256,10 @@ var (
 )
 
 // sweep checks every (m, n, k) combination of sizes for all four transpose
-// combinations; the alpha/beta pair and the paddings rotate with the case
-// number so that each value meets each size and layout somewhere.
-func sweep[T float32 | float64](t *testing.T, sizes []int) {
+// combinations, with each of kernels; the alpha/beta pair and the paddings
+// rotate with the case number so that each value meets each size and layout
+// somewhere.
+func sweep[T float32 | float64](t *testing.T, sizes []int, kernels []kernel[T]) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var idx int
 	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
@@ -219,7 +273,7 @@ func sweep[T float32 | float64](t *testing.T, sizes []int) {
 						padA: idx % 3, padB: (idx / 3) % 3 * 2, padC: (idx / 2) % 3,
 						tailC: 5,
 					}
-					check[T](t, rng, tc)
+					check(t, rng, tc, kernels)
 					idx++
 				}
 			}
@@ -237,8 +291,10 @@ func sweepSizes() []int {
 	return testSizes
 }
 
-func TestGemmFloat32(t *testing.T) { sweep[float32](t, sweepSizes()) }
-func TestGemmFloat64(t *testing.T) { sweep[float64](t, sweepSizes()) }
+// TestGemmFloat32 and TestGemmFloat64 run the sweep with every kernel this
+// CPU can run: the portable one and each assembly kernel it supports.
+func TestGemmFloat32(t *testing.T) { sweep(t, sweepSizes(), available32) }
+func TestGemmFloat64(t *testing.T) { sweep(t, sweepSizes(), available64) }
 
 // naiveKernel returns a kernel with the given tile and blocking written as
 // a plain triple loop. The driver must give the same answers (up to rounding)
@@ -262,14 +318,6 @@ func naiveKernel[T float32 | float64](mr, nr, kc, mc, nc int) kernel[T] {
 	}
 }
 
-// withKernels runs f with the kernels replaced, restoring them afterwards.
-func withKernels(k32 kernel[float32], k64 kernel[float64], f func()) {
-	old32, old64 := kernel32, kernel64
-	defer func() { kernel32, kernel64 = old32, old64 }()
-	kernel32, kernel64 = k32, k64
-	f()
-}
-
 func TestGemmOtherKernels(t *testing.T) {
 	sizes := []int{1, 2, 7, 17, 33}
 	for _, shape := range [][5]int{
@@ -282,29 +330,37 @@ func TestGemmOtherKernels(t *testing.T) {
 		k32 := naiveKernel[float32](shape[0], shape[1], shape[2], shape[3], shape[4])
 		k64 := naiveKernel[float64](shape[0], shape[1], shape[2], shape[3], shape[4])
 		t.Run(fmt.Sprint(shape), func(t *testing.T) {
-			withKernels(k32, k64, func() {
-				sweep[float32](t, sizes)
-				sweep[float64](t, sizes)
-			})
+			sweep(t, sizes, []kernel[float32]{k32})
+			sweep(t, sizes, []kernel[float64]{k64})
 		})
 	}
-	// The active kernels with small blocks.
-	k32, k64 := kernel32, kernel64
-	k32.kc, k32.mc, k32.nc = 5, 7, 8
-	k64.kc, k64.mc, k64.nc = 6, 8, 7
-	t.Run("active-small-blocks", func(t *testing.T) {
-		withKernels(k32, k64, func() {
-			sweep[float32](t, sizes)
-			sweep[float64](t, sizes)
-		})
+	// Every available kernel with small blocks: several column, depth and row
+	// blocks, and edge tiles mixed with full ones in each.
+	t.Run("small-blocks", func(t *testing.T) {
+		sweep(t, sizes, smallBlocks(available32, 5, 7, 8))
+		sweep(t, sizes, smallBlocks(available64, 6, 8, 7))
 	})
+}
+
+// smallBlocks returns copies of kernels with the given blocking.
+func smallBlocks[T float32 | float64](kernels []kernel[T], kc, mc, nc int) []kernel[T] {
+	var ks []kernel[T]
+	for _, k := range kernels {
+		k.kc, k.mc, k.nc = kc, mc, nc
+		ks = append(ks, k)
+	}
+	return ks
 }
 
 // TestKernels checks each micro-kernel directly against a float64 sum over
 // a range of depths, including odd ones and the default KC.
 func TestKernels(t *testing.T) {
-	testKernel(t, kernel32)
-	testKernel(t, kernel64)
+	for _, k := range available32 {
+		testKernel(t, k)
+	}
+	for _, k := range available64 {
+		testKernel(t, k)
+	}
 }
 
 func testKernel[T float32 | float64](t *testing.T, kern kernel[T]) {
@@ -336,6 +392,48 @@ func testKernel[T float32 | float64](t *testing.T, kern kernel[T]) {
 				t.Errorf("%s kc=%d: wrote past the tile at %d", kern.name, kc, x)
 			}
 		}
+		if kern.fnC != nil {
+			testKernelC(t, kern, rng, kc, a, b, c[:mr*nr])
+		}
+	}
+}
+
+// testKernelC checks a kernel's fnC on one pair of panels against its fn,
+// whose tile is given: C = alpha·tile + beta·C must hold bit for bit, as the
+// driver's update computes it, on a tile of C with a row stride larger than
+// NR and guards around it, and C must not be read when beta is ±0.
+func testKernelC[T float32 | float64](t *testing.T, kern kernel[T], rng *rand.Rand, kc int, a, b, tile []T) {
+	mr, nr := kern.mr, kern.nr
+	ldc := nr + 3
+	for _, s := range [][2]float64{{1, 0}, {0.5, math.Copysign(0, -1)}, {-2, 0.5}, {1, 1}, {0.5, -2}} {
+		alpha, beta := T(s[0]), T(s[1])
+		c := matrix[T](rng, mr, nr, ldc, 5)
+		if beta == 0 {
+			for i := range mr {
+				for j := range nr {
+					c[i*ldc+j] = T(math.NaN())
+				}
+			}
+		}
+		c0 := append([]T(nil), c...)
+		kern.fnC(kc, a, b, c[:len(c)-5], ldc, alpha, beta)
+		for x := range c {
+			i, j := x/ldc, x%ldc
+			want := c0[x]
+			if i < mr && j < nr {
+				// Rounded separately, as update does; the conversions
+				// forbid the compiler to fuse them.
+				want = T(alpha * tile[i*nr+j])
+				if beta != 0 {
+					want += T(beta * c0[x])
+				}
+			}
+			if bits(c[x]) != bits(want) {
+				t.Errorf("%s kc=%d alpha=%v beta=%v: C[%d,%d] = %v, want %v (fn, then update)",
+					kern.name, kc, alpha, beta, i, j, c[x], want)
+				return
+			}
+		}
 	}
 }
 
@@ -343,11 +441,16 @@ func testKernel[T float32 | float64](t *testing.T, kern kernel[T]) {
 // GOMAXPROCS = 1, 2 and 8, on sizes large enough to run in parallel and with
 // edge tiles in both directions.
 func TestDeterministic(t *testing.T) {
-	testDeterministic[float32](t)
-	testDeterministic[float64](t)
+	for _, k := range available32 {
+		testDeterministic(t, k)
+	}
+	for _, k := range available64 {
+		testDeterministic(t, k)
+	}
 }
 
-func testDeterministic[T float32 | float64](t *testing.T) {
+func testDeterministic[T float32 | float64](t *testing.T, kern kernel[T]) {
+	defer useKernel(kern)()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(5, 6))
 	shapes := [][3]int{{128, 512, 784}, {257, 129, 300}, {70, 1000, 65}, {1000, 5, 80}}
@@ -380,8 +483,8 @@ func testDeterministic[T float32 | float64](t *testing.T) {
 				}
 				for i := range c {
 					if bits(c[i]) != bits(first[i]) {
-						t.Fatalf("%T %v %dx%dx%d: GOMAXPROCS=%d differs from 1 at %d: %v vs %v",
-							c[0], tr, m, n, k, procs, i, c[i], first[i])
+						t.Fatalf("%s %T %v %dx%dx%d: GOMAXPROCS=%d differs from 1 at %d: %v vs %v",
+							kern.name, c[0], tr, m, n, k, procs, i, c[i], first[i])
 					}
 				}
 			}
@@ -463,30 +566,72 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkGemm(b *testing.B) {
-	for _, s := range [][3]int{{64, 64, 64}, {128, 512, 784}} {
-		m, n, k := s[0], s[1], s[2]
-		b.Run(fmt.Sprintf("f32/%dx%dx%d", m, n, k), func(b *testing.B) { benchGemm[float32](b, m, n, k) })
-		b.Run(fmt.Sprintf("f64/%dx%dx%d", m, n, k), func(b *testing.B) { benchGemm[float64](b, m, n, k) })
-	}
-	b.Run("kernel/f32", func(b *testing.B) { benchKernel(b, kernel32) })
-	b.Run("kernel/f64", func(b *testing.B) { benchKernel(b, kernel64) })
+// benchShapes are the products of a training step of a 784-512-512-1 MLP at
+// batch 128 (the shapes of tensor's BenchmarkMatMul), m×k×n and op(A)op(B).
+var benchShapes = []struct {
+	m, k, n        int
+	transA, transB bool
+}{
+	{128, 784, 512, false, true},  // layer 1 forward
+	{128, 512, 784, false, false}, // layer 1 dX
+	{512, 128, 784, true, false},  // layer 1 dW
+	{128, 512, 512, false, true},  // layer 2 forward
+	{128, 512, 512, false, false}, // layer 2 dX
+	{512, 128, 512, true, false},  // layer 2 dW
+	{64, 64, 64, false, false},
 }
 
-func benchGemm[T float32 | float64](b *testing.B, m, n, k int) {
+// BenchmarkGemm measures every available kernel: whole products of the
+// training shapes (kernel/f32/m×k×n/op) and the micro-kernel alone with its
+// panels in L1 (kernel/f32/micro).
+func BenchmarkGemm(b *testing.B) {
+	for _, k := range available32 {
+		benchKernels(b, k)
+	}
+	for _, k := range available64 {
+		benchKernels(b, k)
+	}
+}
+
+func benchKernels[T float32 | float64](b *testing.B, kern kernel[T]) {
+	dt := "f32"
+	if _, ok := any(T(0)).(float64); ok {
+		dt = "f64"
+	}
+	op := map[bool]string{false: "N", true: "T"}
+	for _, s := range benchShapes {
+		b.Run(fmt.Sprintf("%s/%s/%dx%dx%d/%s%s", kern.name, dt, s.m, s.k, s.n, op[s.transA], op[s.transB]), func(b *testing.B) {
+			defer useKernel(kern)()
+			benchGemm[T](b, s.transA, s.transB, s.m, s.n, s.k)
+		})
+	}
+	b.Run(fmt.Sprintf("%s/%s/micro", kern.name, dt), func(b *testing.B) { benchKernel(b, kern) })
+}
+
+func benchGemm[T float32 | float64](b *testing.B, transA, transB bool, m, n, k int) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	x := matrix[T](rng, m, k, k, 0)
+	x := matrix[T](rng, m, k, k, 0) // m×k or, transposed, k×m: same length
 	y := matrix[T](rng, k, n, n, 0)
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
 	z := make([]T, m*n)
 	for b.Loop() {
-		Gemm(false, false, m, n, k, 1, x, k, y, n, 0, z, n)
+		Gemm(transA, transB, m, n, k, 1, x, lda, y, ldb, 0, z, n)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // benchKernel measures the micro-kernel alone with its panels in L1.
 func benchKernel[T float32 | float64](b *testing.B, kern kernel[T]) {
-	const kc = 256
+	kc := kern.kc
+	if kc == 0 {
+		kc = defaultKC
+	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	x := matrix[T](rng, kc, kern.mr, kern.mr, 0)
 	y := matrix[T](rng, kc, kern.nr, kern.nr, 0)

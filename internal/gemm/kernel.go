@@ -14,14 +14,27 @@ package gemm
 // result never depends on where its tile sits in C (edge tiles use the same
 // kernel as interior ones) nor on how the work was split across goroutines.
 //
-// kc, mc and nc are the cache blocking of the driver; zero means the package
-// default for the element size. mc and nc are rounded up to multiples of mr
-// and nr.
+// fnC, when not nil, is the same product applied to C in place, which spares
+// the driver the tile buffer and its update loop on full tiles:
+//
+//	C[i*ldc+j] = alpha·s_ij + beta·C[i*ldc+j],   s_ij = Σ_{p<kc} a[p*mr+i]·b[p*nr+j],
+//
+// for the whole mr×nr tile at the start of c. It must sum s_ij exactly as fn
+// does, round alpha·s_ij and beta·C separately before adding them (no fused
+// multiply-add), and not read C when beta is ±0, so that it gives bit for bit
+// what fn followed by the driver's update gives. The driver uses it only for
+// tiles that lie wholly inside C; edge tiles go through fn.
+//
+// kc, mc and nc are the blocking of the driver; zero means the package
+// default. kc is the depth of one call (the KC slices of the sum), mc the
+// rows of a packed block of A, nc the columns of C of one parallel task; mc
+// and nc are rounded up to multiples of mr and nr.
 type kernel[T float32 | float64] struct {
 	name       string
 	mr, nr     int
 	kc, mc, nc int
 	fn         func(kc int, a, b, c []T)
+	fnC        func(kc int, a, b, c []T, ldc int, alpha, beta T)
 }
 
 // The active micro-kernels. An architecture-specific file may replace them in
@@ -31,6 +44,15 @@ type kernel[T float32 | float64] struct {
 var (
 	kernel32 = kernel[float32]{name: "go3x3", mr: 3, nr: 3, fn: kernel3x3[float32]}
 	kernel64 = kernel[float64]{name: "go3x3", mr: 3, nr: 3, fn: kernel3x3[float64]}
+)
+
+// available32 and available64 list every kernel that can run on this CPU,
+// the portable one first and the one chosen at start-up last. The tests run
+// their whole suite once with each; architecture files append to them in
+// the init function that chooses kernel32 and kernel64.
+var (
+	available32 = []kernel[float32]{kernel32}
+	available64 = []kernel[float64]{kernel64}
 )
 
 // KernelName returns the name and the MR×NR tile of the micro-kernel Gemm
