@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fdsm/fdsm/internal/parallel"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -198,6 +199,12 @@ type adamCoef struct {
 }
 
 func adamKernel[T optFloat](p, g, m, v []T, c adamCoef) {
+	// Elementwise and independent, so split across cores: a 1.3M-parameter
+	// model spent ~10 ms per step here on one core.
+	parallel.For(len(p), 1<<15, func(lo, hi int) { adamRange(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
+}
+
+func adamRange[T optFloat](p, g, m, v []T, c adamCoef) {
 	for i := range p {
 		pi, gi := float64(p[i]), float64(g[i])
 		if c.l2 != 0 {
