@@ -29,11 +29,21 @@ func HVP(y, x, v *Value, opts ...Option) *Value {
 // The rows must not interact (no batch statistics): row b's seed then
 // selects only row b's Hessian.
 func RowHessianDiag(y, x *Value, opts ...Option) *Value {
-	if x.t.Rank() != 2 {
-		panic(fmt.Sprintf("autodiff: RowHessianDiag needs x of shape [B, d], got %v", x.t.Shape()))
+	return RowJacobianDiag(Grad(y, []*Value{x}, CreateGraph())[0], x, opts...)
+}
+
+// RowJacobianDiag returns, for g of shape [B, d] computed row by row from x
+// [B, d] (rows not interacting) and recorded so it can be differentiated, the
+// diagonal of each row's Jacobian ∂g_bj/∂x_bj, shaped [B, d]: one backward
+// pass per coordinate j, each seeded with the j-th unit vector in every row.
+// For g = ∇x y it is RowHessianDiag's diagonal; for a score network s(x) it
+// gives tr ∇x s. With CreateGraph among opts the result can be differentiated
+// again; without it each pass records nothing, which is what evaluation wants.
+func RowJacobianDiag(g, x *Value, opts ...Option) *Value {
+	if x.t.Rank() != 2 || !g.t.SameShape(x.t) {
+		panic(fmt.Sprintf("autodiff: RowJacobianDiag needs g and x of one shape [B, d], got %v and %v", g.Shape(), x.Shape()))
 	}
 	b, d := x.Dim(0), x.Dim(1)
-	g := Grad(y, []*Value{x}, CreateGraph())[0]
 	var diag *Value
 	for j := range d {
 		e := tensor.Zeros(x.DType(), b, d)
@@ -42,7 +52,7 @@ func RowHessianDiag(y, x *Value, opts ...Option) *Value {
 		}
 		ej := Const(e)
 		hj := Grad(g, []*Value{x}, append(opts[:len(opts):len(opts)], WithSeed(ej))...)[0] // row b: ∂g_bj/∂x_b
-		col := Mul(hj, ej)                                                                 // keep H_jj only
+		col := Mul(hj, ej)                                                                 // keep the diagonal entry only
 		if diag == nil {
 			diag = col
 		} else {

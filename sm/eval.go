@@ -9,7 +9,8 @@ import (
 // ExactSMLoss returns the exact score matching loss of m over a data set
 // [N, d], evaluated in batches of at most batch rows and averaged over all
 // rows: the figure the paper reports for every model, whatever its training
-// loss. It costs d backward passes per batch.
+// loss. It costs d backward passes per batch, none of them recorded, so its
+// memory is that of one first-order graph.
 func ExactSMLoss(m Energy, data *tensor.Tensor, batch int) float64 {
 	checkBatch("ExactSMLoss", data)
 	if batch <= 0 {
@@ -19,7 +20,7 @@ func ExactSMLoss(m Energy, data *tensor.Tensor, batch int) float64 {
 	var total float64
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		total += ExactSM(m, tensor.SliceRows(data, lo, hi)).Item() * float64(hi-lo)
+		total += exactSM(m, tensor.SliceRows(data, lo, hi), false).Item() * float64(hi-lo)
 	}
 	return total / float64(n)
 }

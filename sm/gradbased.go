@@ -22,10 +22,20 @@ func dsmScale(o *Options) float64 {
 // reference, not as a training loss at large d.
 func ExactSM(m Energy, x *tensor.Tensor) *ad.Value {
 	checkBatch("ExactSM", x)
+	return exactSM(m, x, true)
+}
+
+// exactSM builds exact SM; with record false the trace's d backward passes
+// record nothing, so the loss can be evaluated (not differentiated) in the
+// memory of one first-order graph.
+func exactSM(m Energy, x *tensor.Tensor, record bool) *ad.Value {
 	xv := ad.Var(x)
-	lp := ad.Sum(logp(m, xv))
-	s := ad.Grad(lp, []*ad.Value{xv}, ad.CreateGraph())[0]
-	tr := ad.RowHessianTrace(lp, xv, ad.CreateGraph())
+	s := scoreOf(m, xv)
+	var opts []ad.Option
+	if record {
+		opts = append(opts, ad.CreateGraph())
+	}
+	tr := ad.SumAxis(ad.RowJacobianDiag(s, xv, opts...), 1)
 	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), tr))
 }
 
@@ -138,24 +148,17 @@ func ScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 // coordinate. Like ExactSM it is for evaluation and reference.
 func ExactScoreSM(m Score, x *tensor.Tensor) *ad.Value {
 	checkBatch("ExactScoreSM", x)
-	b, d := x.Dim(0), x.Dim(1)
+	return exactScoreSM(m, x, true)
+}
+
+func exactScoreSM(m Score, x *tensor.Tensor, record bool) *ad.Value {
 	xv := ad.Var(x)
 	s := m.Score(xv)
-	var tr *ad.Value
-	for j := range d {
-		e := tensor.Zeros(x.DType(), b, d)
-		for r := range b {
-			e.Set(r*d+j, 1)
-		}
-		ej := ad.Const(e)
-		// Row b of the VJP with e_j is ∂s_bj/∂x_b; its j-th entry is J_jj.
-		col := rowDot(ad.Grad(s, []*ad.Value{xv}, ad.CreateGraph(), ad.WithSeed(ej))[0], ej)
-		if tr == nil {
-			tr = col
-		} else {
-			tr = ad.Add(tr, col)
-		}
+	var opts []ad.Option
+	if record {
+		opts = append(opts, ad.CreateGraph())
 	}
+	tr := ad.SumAxis(ad.RowJacobianDiag(s, xv, opts...), 1)
 	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), tr))
 }
 
@@ -170,7 +173,7 @@ func ExactScoreSMLoss(m Score, data *tensor.Tensor, batch int) float64 {
 	var total float64
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		total += ExactScoreSM(m, tensor.SliceRows(data, lo, hi)).Item() * float64(hi-lo)
+		total += exactScoreSM(m, tensor.SliceRows(data, lo, hi), false).Item() * float64(hi-lo)
 	}
 	return total / float64(n)
 }
