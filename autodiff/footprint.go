@@ -80,6 +80,10 @@ type GradStats struct {
 	// the backward pass. Without ReleaseGraph it is GraphBytes plus at most
 	// PeakCotangentBytes.
 	PeakBytes int64
+	// PeakActivationBytes is the same peak without the xs and their
+	// gradients (the parameters, in a training step): the part of the peak
+	// that depends on what was computed, not on the model's size.
+	PeakActivationBytes int64
 	// PeakCotangentBytes is the largest total size of the cotangents held at
 	// once during the backward walk (those waiting to be propagated plus the
 	// results), not counting the forward graph.

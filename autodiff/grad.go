@@ -121,12 +121,19 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	// graph tracks the bytes the graph holds, for the stats: all of it
 	// unless nodes are released during the walk.
 	var graph *graphMeter
+	var xsBytes, xgBytes int64 // the xs themselves, and their gradients so far
 	if cfg.stats != nil {
 		graph = newGraphMeter(y)
 		cfg.stats.Nodes = len(nodes)
 		cfg.stats.GraphBytes = graph.live
 		cfg.stats.PeakCotangentBytes = live
 		cfg.stats.PeakBytes = graph.live + live
+		for x := range isX {
+			if x.t != nil {
+				xsBytes += int64(x.t.Bytes())
+			}
+		}
+		cfg.stats.PeakActivationBytes = max(0, graph.live-xsBytes+live)
 	}
 	// Leaves and constants that are not among xs stop being held by the
 	// graph once every node that uses them is released (the batch, noise and
@@ -200,12 +207,16 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			} else {
 				grads[in] = gin[j]
 				live += int64(gin[j].t.Bytes())
+				if isX[in] {
+					xgBytes += int64(gin[j].t.Bytes())
+				}
 			}
 		}
 		release(v)
 		if cfg.stats != nil {
 			cfg.stats.PeakCotangentBytes = max(cfg.stats.PeakCotangentBytes, live)
 			cfg.stats.PeakBytes = max(cfg.stats.PeakBytes, graph.live+live)
+			cfg.stats.PeakActivationBytes = max(cfg.stats.PeakActivationBytes, graph.live-xsBytes+live-xgBytes)
 		}
 	}
 	if cfg.release {

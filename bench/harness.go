@@ -113,8 +113,8 @@ func (s *Step) IsScore() bool { return s.score }
 type Result struct {
 	Loss      float64
 	PeakBytes int64 // peak of graph bytes still held plus cotangents during the backward pass
-	// ActivationBytes is PeakBytes less the parameters and one full set of
-	// gradients (2 × ParamBytes): the part of the peak the objective decides.
+	// ActivationBytes is the peak of the same total without the parameters
+	// and their gradients: the part of the peak the objective decides.
 	ActivationBytes int64
 	Grads           []*tensor.Tensor
 }
@@ -134,7 +134,7 @@ func (s *Step) RunOn(x *tensor.Tensor) Result {
 	}
 	var st ad.GradStats
 	gs := ad.Grad(loss, s.params, ad.TrackStats(&st), ad.ReleaseGraph())
-	out := Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, ActivationBytes: st.PeakBytes - 2*s.ParamBytes(),
+	out := Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, ActivationBytes: st.PeakActivationBytes,
 		Grads: make([]*tensor.Tensor, len(gs))}
 	for i, g := range gs {
 		out.Grads[i] = g.T()

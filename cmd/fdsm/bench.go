@@ -123,6 +123,6 @@ func cmdBench(args []string, out, errw io.Writer) error {
 			float64(r.PeakBytes)/(1<<20), float64(r.ActBytes)/(1<<20), float64(r.PeakRSS)/(1<<20))
 	}
 	fmt.Fprintln(out, "\nMem: the peak, over the backward pass (which releases the graph as it goes), of the tensor bytes the graph")
-	fmt.Fprintln(out, "still holds plus the cotangents alive; activations: that peak less the parameters and one set of gradients.")
+	fmt.Fprintln(out, "still holds plus the cotangents alive; activations: the same peak without the parameters and their gradients.")
 	return nil
 }
