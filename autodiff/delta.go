@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"runtime"
 	"slices"
@@ -10,47 +11,6 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// Exact difference propagation.
-//
-// A finite difference f(x + Δx) − f(x) computed by evaluating f twice and
-// subtracting loses the digits the two values share: in float32, with
-// |f| ≈ 100 and a difference of 1e-3, only two or three significant digits
-// survive, and a second difference divided by ε² is mostly rounding. Delta
-// never forms f(x + Δx) at all. It evaluates f(x) once, recording the graph,
-// then walks the recorded nodes in creation order and asks each primitive for
-// the exact difference of its output, Δy = op(a + α, b + β) − op(a, b), from
-// its base inputs and their differences, in a form without cancellation:
-//
-//	linear ops          Δy = op(α)                  (sums, reshapes, rows, MatMul by a constant)
-//	a·b                 aβ + α(b + β)
-//	a/b                 (α − (a/b)β)/(b + β)
-//	eᵃ                  eᵃ·expm1(α)
-//	log a, log1p a      log1p(α/a), log1p(α/(1 + a))
-//	a²                  (2a + α)α
-//	√a                  α/(√(a + α) + √a)
-//	aᵖ                  aᵖ·expm1(p·log1p(α/a))
-//	tanh a              tanh α·(1 − tanh²a)/(1 + tanh a·tanh α)
-//	σ(a)                2σ(1 − σ)·T/(1 + (2σ − 1)T),  T = tanh(α/2)
-//	softplus a          log1p(σ(a)·expm1(α))
-//	Dense               ΔZ = ΔX·Wᵀ, then the activation's rule (one fused node)
-//
-// Each rule is written with this package's differentiable operations (the
-// fused Dense node has a vector-Jacobian product like any other primitive), so
-// the differences are values like any other: a loss built from them is
-// differentiated by Grad as usual, and its parameter gradient is as accurate
-// as the differences themselves.
-//
-// Error bound. Every rule computes its difference with a relative error of a
-// few units of rounding u (u = 6e-8 in float32) of the difference itself, not
-// of the values subtracted, plus the error already in its inputs' differences
-// times the primitive's local condition number. For a network, the computed
-// Δf therefore has relative error about κ·u, where κ is the condition number
-// of the map Δx ↦ Δf (the same κ that governs the forward pass), instead of
-// u·|f|/|Δf| for the subtraction. A second difference formed from two
-// accurate first differences, Δ₊ + Δ₋ with Δ± = f(x ± v) − f(x), loses the
-// ratio |Δ±|/|Δ₊ + Δ₋| ≈ |vᵀ∇f|/|vᵀ∇²f v| = O(1/ε): the relative error of a
-// second difference falls from u·|f|/ε² to about κ·u/ε.
-
 // diffRule returns the exact difference of a primitive's output for K stacked
 // changes of its inputs: out(in + dIn) − out(in). dIn[j] is nil when input j
 // does not change and otherwise has shape [K]+shape(in[j]); the result has
@@ -58,36 +18,110 @@ import (
 // package's differentiable operations.
 type diffRule func(out *Value, in, dIn []*Value, k int) *Value
 
-// diffProbe, passed as the cotangent g to a rule made by withDiff, asks for
-// the primitive's difference rule instead of its vector-Jacobian product.
+// jointDiffRule is a difference rule that also works on joint values: a
+// joint of a value X [N, …] is the single tensor [X; ΔX_1; …; ΔX_K]
+// ([(K+1)·N, …]), the base rows followed by the K differences. jIn[j] is the
+// joint of input j when one exists (nil otherwise). The rule returns the
+// stacked difference and, if it built one, the joint of its output. Dense
+// has such a rule: a chain of layers then runs on joints, one GEMM per layer
+// forward and two backward, exactly like a stacked batch, with no second
+// path to the weights through the recorded base layer. pairs > 0 selects the
+// central mode (see Central): the K = 2·pairs stacked rows are then
+// [D_1 … D_P; S_1 … S_P] rather than K plain differences.
+type jointDiffRule func(out *Value, in, dIn, jIn []*Value, k, pairs int) (d, j *Value)
+
+// diffSpec is what a primitive knows about differences: its plain rule; its
+// central rule (nil: none, Delta then goes through the plain rule, see
+// propagate), which may also return nil to ask for that; instead of both, a
+// joint-aware rule; and fwd, the primitive itself applied to other inputs,
+// with which Delta recomputes base values along the difference graph.
+type diffSpec struct {
+	diff  diffRule
+	pair  diffRule
+	joint jointDiffRule
+	fwd   func(in []*Value) *Value
+}
+
+// diffProbe, pairProbe and baseProbe, passed as the cotangent g to a rule
+// made by withDiff and its siblings, ask for the primitive's plain or
+// central difference rule, or its forward computation, instead of its
+// vector-Jacobian product.
 //
 // The rule type has room for only one function and Value (value.go) for only
-// one rule, so the difference rule travels inside the VJP closure: called
-// with g = diffProbe and out = nil it answers probeOK (it has a difference
-// rule); with out set and in = inputs ++ their differences it returns the
-// difference. A Value field for the difference rule would be the cleaner
-// home; this keeps value.go untouched.
-var diffProbe = &Value{}
+// one rule, so the difference rules travel inside the VJP closure: called
+// with g = diffProbe and out = nil it answers probeOK, or probeJoint for a
+// joint-aware rule; with out set and in = inputs ++ their differences ++
+// their joints it returns the difference (nil: zero, or in central mode: use
+// the plain rule) and the output's joint (or nil); with g = baseProbe it
+// returns the primitive applied to in (or nil). A Value field for the
+// difference rules would be the cleaner home; this keeps value.go untouched.
+var diffProbe, pairProbe, baseProbe = &Value{}, &Value{}, &Value{}
 
-var probeOK = []*Value{diffProbe}
+var (
+	probeOK    = []*Value{diffProbe, nil}
+	probeJoint = []*Value{diffProbe, diffProbe}
+)
 
-// withDiff attaches a difference rule to a vector-Jacobian product rule.
-// Ordinary calls (Grad) go straight to r.
-func withDiff(r rule, d diffRule) rule {
+// withDiff attaches a (nonlinear) difference rule and the forward
+// computation to a vector-Jacobian product rule. Ordinary calls (Grad) go
+// straight to r.
+func withDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
+	return withSpec(r, diffSpec{diff: d, fwd: fwd})
+}
+
+// withLinearDiff attaches the difference rule of an operation that is linear
+// in its inputs (jointly): the same rule then maps central pairs (D, S) to
+// central pairs.
+func withLinearDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
+	return withSpec(r, diffSpec{diff: d, pair: d, fwd: fwd})
+}
+
+// withPairDiff attaches a plain and a central difference rule.
+func withPairDiff(r rule, d, pd diffRule, fwd func([]*Value) *Value) rule {
+	return withSpec(r, diffSpec{diff: d, pair: pd, fwd: fwd})
+}
+
+// withJointDiff attaches a joint difference rule.
+func withJointDiff(r rule, d jointDiffRule) rule { return withSpec(r, diffSpec{joint: d}) }
+
+func withSpec(r rule, sp diffSpec) rule {
 	return func(g, out *Value, in []*Value, need []bool) []*Value {
-		if g == diffProbe {
+		switch {
+		case g == baseProbe:
+			if sp.fwd == nil {
+				return []*Value{nil}
+			}
+			return []*Value{sp.fwd(in)}
+		case g == diffProbe || g == pairProbe:
 			if out == nil {
+				if sp.joint != nil {
+					return probeJoint
+				}
 				return probeOK
 			}
-			n := len(in) / 2
+			n := len(in) / 3
 			k := 0
-			for _, dv := range in[n:] {
+			for _, dv := range in[n : 2*n] {
 				if dv != nil {
 					k = dv.Dim(0)
 					break
 				}
 			}
-			return []*Value{d(out, in[:n], in[n:], k)}
+			pairs := 0
+			if g == pairProbe {
+				pairs = k / 2
+			}
+			switch {
+			case sp.joint != nil:
+				dv, jv := sp.joint(out, in[:n], in[n:2*n], in[2*n:], k, pairs)
+				return []*Value{dv, jv}
+			case pairs > 0:
+				if sp.pair == nil {
+					return []*Value{nil, nil}
+				}
+				return []*Value{sp.pair(out, in[:n], in[n:2*n], k), nil}
+			}
+			return []*Value{sp.diff(out, in[:n], in[n:2*n], k), nil}
 		}
 		return r(g, out, in, need)
 	}
@@ -109,15 +143,19 @@ func primName(v *Value) string {
 	return name
 }
 
-// hasDiff reports whether v's primitive has a difference rule.
-func hasDiff(v *Value) (ok bool) {
+// probeKind reports whether v's primitive has difference rules and whether
+// its rule is joint-aware.
+func probeKind(v *Value) (ok, joint bool) {
 	defer func() {
 		if recover() != nil {
-			ok = false
+			ok, joint = false, false
 		}
 	}()
 	r := v.rule(diffProbe, nil, nil, nil)
-	return len(r) == 1 && r[0] == diffProbe
+	if len(r) != 2 || r[0] != diffProbe {
+		return false, false
+	}
+	return true, r[1] != nil
 }
 
 // NoDiffRuleError is the panic value of Delta when the function evaluated
@@ -132,12 +170,61 @@ func (e *NoDiffRuleError) Error() string {
 }
 
 // Delta returns y = f(x) and, for each dxs[i] (shaped like x), the exact
-// difference f(x + dxs[i]) − f(x), shaped like y. f is evaluated once, at x;
-// the differences are then propagated through the recorded graph, every
-// primitive applying its cancellation-free difference rule (see the package
-// documentation of the method and its error bound). The differences are
-// stacked along a new leading axis internally, so a matrix product of all of
-// them is one GEMM, as in a stacked finite-difference batch.
+// difference f(x + dxs[i]) − f(x), shaped like y, computed without
+// subtracting nearly equal numbers.
+//
+// A finite difference computed by evaluating f twice and subtracting loses
+// the digits the two values share: in float32, with |f| ≈ 100 and a
+// difference of 1e-3, two or three significant digits survive, and a second
+// difference divided by ε² is mostly rounding. Delta never forms
+// f(x + Δx). It evaluates f(x) once, recording the graph, then walks the
+// recorded nodes in creation order and asks each primitive for the exact
+// difference of its output, Δy = op(a + α, b + β) − op(a, b), from its base
+// inputs and their differences, in a form without cancellation:
+//
+//	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant)
+//	a·b                 aβ + α(b + β)
+//	a/b                 (α − (a/b)β)/(b + β)
+//	eᵃ, expm1 a         eᵃ·expm1(α)
+//	log a, log1p a      log1p(α/a), log1p(α/(1 + a))
+//	a²                  (2a + α)α
+//	√a                  α/(√(a + α) + √a)
+//	aᵖ                  aᵖ·expm1(p·log1p(α/a))   (direct where a changes sign)
+//	tanh a              tanh α·(1 − tanh²a)/(1 + tanh a·tanh α)
+//	σ(a)                2σ(1 − σ)·T/(1 + (2σ − 1)T),  T = tanh(α/2)
+//	softplus a          log1p(σ(a)·expm1(α))
+//	ELU                 α, (out + c)·expm1(α) or direct, by the signs of a and a + α
+//	Solve(A, B)         (A + ΔA)⁻¹(ΔB − ΔA·X)
+//	Dense               ΔZ = ΔX·Wᵀ, then the activation's rule, from y = φ(z)
+//
+// Each rule is written with this package's differentiable operations (the
+// fused Dense node has a vector-Jacobian product like any other primitive),
+// so the differences are values like any other: a loss built from them is
+// differentiated by Grad as usual, and its gradient is as accurate as the
+// differences themselves. A chain of Dense layers runs on joint values
+// [X; ΔX_1; …; ΔX_K]: one GEMM per layer for all K differences, and a backward
+// pass of one GEMM for the weights and one for the input over all (K+1)·N
+// rows, the cost of a stacked batch of K+1 evaluations.
+//
+// Error bound. Every rule computes its difference with a relative error of a
+// few units of rounding u (u = 6e-8 in float32) of the difference itself, not
+// of the values subtracted, plus the error already in its inputs' differences
+// times the primitive's local condition number. For a network, the computed
+// Δf therefore has relative error about κ·u, where κ is the condition number
+// of the map Δx ↦ Δf (the same κ that governs the forward pass), instead of
+// u·|f|/|Δf| for the subtraction. A second difference formed from two
+// accurate first differences, Δ₊ + Δ₋ with Δ± = f(x ± v) − f(x), loses the
+// ratio |Δ±|/|Δ₊ + Δ₋| ≈ |vᵀ∇f|/|vᵀ∇²f v| = O(1/ε): its relative error falls
+// from u·|f|/ε² to about κ·u/ε; Central, which carries the pair
+// ((Δ₊ − Δ₋)/2, Δ₊ + Δ₋) through f instead, keeps κ·u. Two limits of the
+// representation: a tanh or
+// sigmoid unit whose output has rounded to exactly ±1 (or 0, 1) has lost its
+// pre-activation and is taken to stay saturated (its true difference is then
+// below the rounding of the output anyway unless the step is large); and the
+// standalone softplus, tanh and sigmoid rules are written for the moderate
+// steps of finite differences (|α| up to a few units; far beyond, expm1(α)
+// overflows or the log1p argument nears −1), while the fused Dense kernels
+// switch to direct forms and hold for every α.
 //
 // f must compute its result from its argument with this package's
 // operations only (a value computed from x.T() by other means is a constant
@@ -145,7 +232,8 @@ func (e *NoDiffRuleError) Error() string {
 // variable; the results are differentiable in everything f used (parameters,
 // x when it is a variable, and the dxs). Delta panics with a
 // *NoDiffRuleError if f uses a primitive without a difference rule (every
-// primitive of this package has one).
+// primitive of this package has one); Delta nested inside f through a Dense
+// layer (a difference of a difference) is not supported.
 func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Value) {
 	k := len(dxs)
 	if k == 0 {
@@ -156,19 +244,27 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 			panic(fmt.Sprintf("autodiff: Delta difference %d is %v %v, want x's %v %v", i, dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 		}
 	}
-	var stacked *Value
-	if k == 1 {
+	xm := mark(x)
+	var stacked, joint *Value
+	switch {
+	case x.t.Rank() == 2:
+		// The joint [x; Δx_1; …; Δx_K] in one copy; the stacked differences
+		// are a view of it.
+		n := x.Dim(0)
+		joint = ConcatRows(append([]*Value{xm}, dxs...)...)
+		stacked = Reshape(SliceRows(joint, n, (k+1)*n), withK(k, x.Shape())...)
+	case k == 1:
 		stacked = Reshape(dxs[0], withK(1, x.Shape())...)
-	} else if x.t.Rank() == 0 {
+	case x.t.Rank() == 0:
 		parts := make([]*Value, k)
 		for i, dx := range dxs {
 			parts[i] = Reshape(dx, 1)
 		}
 		stacked = ConcatRows(parts...)
-	} else {
+	default:
 		stacked = Reshape(ConcatRows(dxs...), withK(k, x.Shape())...)
 	}
-	y, dy := DeltaStacked(f, x, stacked)
+	y, dy := deltaRun(f, xm, stacked, joint, k, 0)
 	dys = make([]*Value, k)
 	for i := range dys {
 		dys[i] = sliceK(dy, i)
@@ -183,27 +279,146 @@ func DeltaStacked(f func(*Value) *Value, x, dx *Value) (y, dy *Value) {
 	if dx.t.Rank() != x.t.Rank()+1 || !shapeEqual(dx.Shape()[1:], x.Shape()) || dx.DType() != x.DType() {
 		panic(fmt.Sprintf("autodiff: DeltaStacked differences %v %v for x %v %v (want [K]+x's shape)", dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 	}
-	k := dx.Dim(0)
-	xm := x
-	if !x.grad {
-		// Mark x so that everything computed from it is recorded.
-		xm = Var(x.t)
+	xm := mark(x)
+	var joint *Value
+	if x.t.Rank() == 2 {
+		joint = ConcatRows(xm, rowsK(dx))
 	}
-	y = f(xm)
-	if dy = propagate(y, xm, dx, k); dy == nil {
+	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0)
+}
+
+// Central returns y = f(x) and, for each vs[p] (shaped like x), the exact
+// central differences
+//
+//	ds[p] = (f(x + v_p) − f(x − v_p))/2,   ss[p] = f(x + v_p) + f(x − v_p) − 2f(x),
+//
+// shaped like y. It is Delta for the 2P differences ±v_p, but it carries the
+// pairs (D, S) through f instead of the differences Δ± = S/2 ± D: linear
+// operations map pairs to pairs, the fused Dense node has a central rule
+// (the Taylor series of the activation in both half-steps for small steps,
+// the exact differences otherwise), and multiplication, squares and
+// exponentials have exact pair rules; any other primitive goes through its
+// plain rule and back. So the second difference ss is never formed by adding
+// two first differences of opposite sign: through a network of Dense layers
+// its relative error is about κ·u, not κ·u/ε as for Δ₊ + Δ₋ (and not
+// u·|f|/ε² as for f(x+v) + f(x−v) − 2f(x) evaluated). The cost is that of
+// Delta with 2P differences, less the first layer's products with the
+// S rows, which are zero at x and skipped.
+func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*Value) {
+	p := len(vs)
+	if p == 0 {
+		panic("autodiff: Central with no steps")
+	}
+	for i, v := range vs {
+		if v.DType() != x.DType() || !v.t.SameShape(x.t) {
+			panic(fmt.Sprintf("autodiff: Central step %d is %v %v, want x's %v %v", i, v.DType(), v.Shape(), x.DType(), x.Shape()))
+		}
+	}
+	xm := mark(x)
+	parts := make([]*Value, 0, 2*p+1)
+	if x.t.Rank() == 2 {
+		parts = append(parts, xm)
+	}
+	for _, v := range vs {
+		if x.t.Rank() == 0 {
+			v = Reshape(v, 1)
+		}
+		parts = append(parts, v)
+	}
+	zs := tensor.Zeros(x.DType(), withK(p, x.Shape())...)
+	if x.t.Rank() == 0 {
+		parts = append(parts, Const(zs))
+	} else {
+		parts = append(parts, Const(zs.Reshape(append([]int{p * x.Dim(0)}, x.Shape()[1:]...)...)))
+	}
+	var stacked, joint *Value
+	if x.t.Rank() == 2 {
+		n := x.Dim(0)
+		joint = ConcatRows(parts...)
+		stacked = Reshape(SliceRows(joint, n, (2*p+1)*n), withK(2*p, x.Shape())...)
+	} else {
+		stacked = Reshape(ConcatRows(parts...), withK(2*p, x.Shape())...)
+	}
+	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p)
+	ds, ss = make([]*Value, p), make([]*Value, p)
+	for i := range p {
+		ds[i], ss[i] = sliceK(dy, i), sliceK(dy, p+i)
+	}
+	return y, ds, ss
+}
+
+// centralToPM maps central pairs [D_1 … D_P; S_1 … S_P] to the differences
+// [Δ₊_1 … Δ₊_P; Δ₋_1 … Δ₋_P], Δ± = S/2 ± D.
+func centralToPM(d *Value, p int) *Value {
+	shape := d.Shape()
+	two := Reshape(d, 2, p*numel(shape[1:]))
+	dd, half := SliceRows(two, 0, 1), Scale(SliceRows(two, 1, 2), 0.5)
+	return Reshape(ConcatRows(Add(half, dd), Sub(half, dd)), shape...)
+}
+
+// pmToCentral is the inverse of centralToPM: D = (Δ₊ − Δ₋)/2, S = Δ₊ + Δ₋.
+func pmToCentral(d *Value, p int) *Value {
+	shape := d.Shape()
+	two := Reshape(d, 2, p*numel(shape[1:]))
+	plus, minus := SliceRows(two, 0, 1), SliceRows(two, 1, 2)
+	return Reshape(ConcatRows(Scale(Sub(plus, minus), 0.5), Add(plus, minus)), shape...)
+}
+
+// splitCentral returns the D and S halves ([P]+S each) of a central stack,
+// expanded to broadcast against [P]+shape of the given rank.
+func splitCentral(d *Value, rank int) (dd, ss *Value) {
+	if d == nil {
+		return nil, nil
+	}
+	shape := d.Shape()
+	p := shape[0] / 2
+	rest := numel(shape[1:])
+	two := Reshape(d, 2, p*rest)
+	sub := withK(p, shape[1:])
+	return expandK(Reshape(SliceRows(two, 0, 1), sub...), rank), expandK(Reshape(SliceRows(two, 1, 2), sub...), rank)
+}
+
+// joinCentral stacks D and S halves back, broadcast to [P]+shape.
+func joinCentral(dd, ss *Value, p int, shape []int) *Value {
+	return Reshape(ConcatRows(fitK(dd, p, shape), fitK(ss, p, shape)), withK(2*p, shape)...)
+}
+
+func numel(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// mark returns x, or for a constant a variable holding its tensor, so that
+// everything f computes from it is recorded.
+func mark(x *Value) *Value {
+	if x.grad {
+		return x
+	}
+	return Var(x.t)
+}
+
+// deltaRun evaluates f at the marked x and propagates the stacked
+// differences dx (joint, if not nil, is [x; dx] as rows).
+func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int) (y, dy *Value) {
+	y = f(x)
+	if dy, y = propagate(y, x, dx, joint, k, pairs); dy == nil {
 		dy = Const(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
 	return y, dy
 }
 
 // propagate returns the stacked difference of y given the difference dx of
-// x, or nil when y does not depend on x.
-func propagate(y, x, dx *Value, k int) *Value {
+// x (nil when y does not depend on x), and y itself, or the base rows of its
+// joint when it has one (the same numbers, reached through the joint chain).
+func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 	if y == x {
-		return dx
+		return dx, y
 	}
 	if !y.grad || y.id < x.id {
-		return nil
+		return nil, y
 	}
 	// Nodes created before x cannot depend on it: the walk stops there, so a
 	// large graph the function merely uses (a fitted parameter, say) is not
@@ -232,6 +447,21 @@ func propagate(y, x, dx *Value, k int) *Value {
 		return 0
 	})
 	diffs := map[*Value]*Value{x: dx}
+	// Joints ([base; differences] in one tensor) of 2-D values, where a
+	// joint-aware rule (Dense) made one, and base values recomputed along
+	// the difference graph: every other primitive is applied again to its
+	// inputs' bases (a joint's base rows, or a recomputed base), so that
+	// the rules read base values, and the backward pass reaches the
+	// parameters, through the joint chain only. The recorded graph of f
+	// then carries no gradient: its Dense outputs are reused (copied into
+	// the joints), everything else is recomputed, which costs elementwise
+	// and shape operations on the N base rows (and the rare MatMul).
+	joints := map[*Value]*Value{}
+	bases := map[*Value]*Value{}
+	if joint != nil {
+		joints[x] = joint
+		bases[x] = SliceRows(joint, 0, x.Dim(0))
+	}
 	for _, v := range nodes {
 		if v == x || v.rule == nil {
 			continue
@@ -248,11 +478,57 @@ func propagate(y, x, dx *Value, k int) *Value {
 		if dIn == nil {
 			continue
 		}
-		if !hasDiff(v) {
+		ok, isJoint := probeKind(v)
+		if !ok {
 			panic(&NoDiffRuleError{Primitive: primName(v)})
 		}
-		packed := append(append(make([]*Value, 0, 2*len(dIn)), v.inputs...), dIn...)
-		d := v.rule(diffProbe, v, packed, nil)[0]
+		n := len(v.inputs)
+		packed := make([]*Value, 3*n)
+		copy(packed, v.inputs)
+		copy(packed[n:], dIn)
+		rebased := false
+		for j, in := range v.inputs {
+			if jv, ok := joints[in]; ok {
+				packed[2*n+j] = jv
+			}
+			if b, ok := bases[in]; ok {
+				packed[j] = b
+				rebased = true
+			}
+		}
+		out := v
+		if rebased && !isJoint {
+			if b := v.rule(baseProbe, v, packed[:n], nil)[0]; b != nil {
+				bases[v], out = b, b
+			}
+		}
+		var d, jv *Value
+		if pairs > 0 {
+			res := v.rule(pairProbe, out, packed, nil)
+			d, jv = res[0], res[1]
+			if d == nil {
+				// No central rule: through the plain rule, on the
+				// differences to x ± v, and back. The primitive's own
+				// result loses the digits a plain second difference loses.
+				pm := make([]*Value, 3*n)
+				copy(pm, packed[:n])
+				for j, dv := range dIn {
+					if dv != nil {
+						pm[n+j] = centralToPM(dv, pairs)
+					}
+				}
+				if r := v.rule(diffProbe, out, pm, nil)[0]; r != nil {
+					d = pmToCentral(r, pairs)
+				}
+			}
+		} else {
+			res := v.rule(diffProbe, out, packed, nil)
+			d, jv = res[0], res[1]
+		}
+		if jv != nil {
+			joints[v] = jv
+			bases[v] = SliceRows(jv, 0, v.Dim(0))
+		}
 		if d == nil {
 			continue
 		}
@@ -261,7 +537,10 @@ func propagate(y, x, dx *Value, k int) *Value {
 		}
 		diffs[v] = d
 	}
-	return diffs[y]
+	if b, ok := bases[y]; ok {
+		return diffs[y], b
+	}
+	return diffs[y], y
 }
 
 // Helpers for the difference rules. A stacked difference of a value of shape
@@ -351,3 +630,162 @@ func mask(t *tensor.Tensor) *Value { return Const(t) }
 
 // oneMinus returns 1 − v.
 func oneMinus(v *Value) *Value { return AddScalar(Neg(v), 1) }
+
+// Float32 scalar kernels for the difference rules: the Cephes single-precision
+// polynomials of package tensor (math32.go, S. L. Moshier's expf.c and logf.c),
+// repeated here because tensor keeps them unexported. They are accurate to a
+// few float32 ulps.
+
+const (
+	ln2Hi32  = 0.693359375    // ln 2 split so that n·ln2Hi is exact (Cephes C1)
+	ln2Lo32  = -2.12194440e-4 // ln 2 − ln2Hi (Cephes C2)
+	log2e32  = 1.44269504088896341
+	expMax32 = 88.72283905206835 // ln(MaxFloat32): above, e^x overflows
+	expMin32 = -87.33654475      // ln(smallest normal float32): below, e^x is flushed to 0
+	sqrtHalf = 0.707106781186547524
+)
+
+// exp32 returns eˣ in float32 (Cephes expf).
+func exp32(x float32) float32 {
+	switch {
+	case x != x:
+		return x
+	case x > expMax32:
+		return float32(math.Inf(1))
+	case x < expMin32:
+		return 0
+	}
+	// n = round(x/ln 2) without math.Floor (a call per element): truncation
+	// toward zero after adding ±½.
+	t := log2e32 * x
+	if t >= 0 {
+		t += 0.5
+	} else {
+		t -= 0.5
+	}
+	k := int32(t)
+	n := float32(k)
+	r := x - n*ln2Hi32 - n*ln2Lo32
+	z := r * r
+	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	p = p*z + r + 1
+	// Scale by 2ⁿ in two steps so that n = 128 (x just below expMax32) does
+	// not overflow the exponent field.
+	if k > 127 {
+		return p * 2 * math.Float32frombits(uint32(k-1+127)<<23)
+	}
+	return p * math.Float32frombits(uint32(k+127)<<23)
+}
+
+// log32 returns ln x in float32 (Cephes logf).
+func log32(x float32) float32 {
+	switch {
+	case x != x || x == float32(math.Inf(1)):
+		return x
+	case x < 0:
+		return float32(math.NaN())
+	case x == 0:
+		return float32(math.Inf(-1))
+	}
+	bits := math.Float32bits(x)
+	e := int32(bits>>23) & 0xff
+	if e == 0 { // subnormal: normalise
+		x *= 1 << 23
+		bits = math.Float32bits(x)
+		e = int32(bits>>23)&0xff - 23
+	}
+	// x = m·2^e with m in [0.5, 1).
+	m := math.Float32frombits(bits&^(0xff<<23) | 126<<23)
+	ef := float32(e - 126)
+	if m < sqrtHalf {
+		ef--
+		m = m + m - 1
+	} else {
+		m = m - 1
+	}
+	z := m * m
+	y := ((((((((7.0376836292e-2*m-1.1514610310e-1)*m+1.1676998740e-1)*m-1.2420140846e-1)*m+
+		1.4249322787e-1)*m-1.6668057665e-1)*m+2.0000714765e-1)*m-2.4999993993e-1)*m + 3.3333331174e-1) * m * z
+	y += ln2Lo32 * ef
+	y -= 0.5 * z
+	return m + y + ln2Hi32*ef
+}
+
+// log1p32 returns ln(1 + x) in float32, accurate for small x: with u = 1 + x
+// rounded, ln(u)·x/(u − 1) corrects the rounding of u (Goldberg, "What every
+// computer scientist should know about floating-point arithmetic", Thm. 4).
+func log1p32(x float32) float32 {
+	u := 1 + x
+	if u == 1 {
+		return x
+	}
+	if u == float32(math.Inf(1)) {
+		return u
+	}
+	return log32(u) * x / (u - 1)
+}
+
+// log1pNear32 is log1p32 without a call to log32 for x in [−0.646, 1.828]
+// (the arguments the softplus difference rule produces): the logf
+// polynomial, valid for m in [√½ − 1, √2 − 1], is applied to m = x, to
+// m = 2x + 1 (log(1 + x) = log(1 + m) − ln 2, x < √½ − 1, where 2x + 1 is
+// exact) or to m = (x − 1)/2 (log(1 + x) = log(1 + m) + ln 2, x > √2 − 1).
+// No division, no exponent extraction.
+func log1pNear32(x float32) float32 {
+	var m, ef float32
+	switch {
+	case x < -0.6464466 || x > 1.8284271 || x != x:
+		return log1p32(x)
+	case x < -0.29289322:
+		m, ef = 2*x+1, -1
+	case x > 0.41421356:
+		m, ef = (x-1)*0.5, 1
+	default:
+		m = x
+	}
+	z := m * m
+	y := ((((((((7.0376836292e-2*m-1.1514610310e-1)*m+1.1676998740e-1)*m-1.2420140846e-1)*m+
+		1.4249322787e-1)*m-1.6668057665e-1)*m+2.0000714765e-1)*m-2.4999993993e-1)*m + 3.3333331174e-1) * m * z
+	y += ln2Lo32 * ef
+	y -= 0.5 * z
+	return m + y + ln2Hi32*ef
+}
+
+// expm132 returns eˣ − 1 in float32, accurate for small x: a degree-9 Taylor
+// polynomial for |x| < 0.5 (truncation below x¹⁰/10! ≈ 3e-10), e^x − 1
+// elsewhere (where the subtraction loses at most one bit).
+func expm132(x float32) float32 {
+	if x > -0.5 && x < 0.5 {
+		return x * (1 + x*(1.0/2+x*(1.0/6+x*(1.0/24+x*(1.0/120+x*(1.0/720+x*(1.0/5040+x*(1.0/40320+x*(1.0/362880)))))))))
+	}
+	return exp32(x) - 1
+}
+
+// softplus32 is log(1 + eˣ) = max(x, 0) + log1p(t), t = e^−|x| in (0, 1].
+func softplus32(x float32) float32 {
+	if x != x {
+		return x
+	}
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	return max(x, 0) + log1pUnit32(exp32(-a))
+}
+
+// log1pUnit32 is log(1 + t) for t in [0, 1], with logf's reduction done by
+// hand so that 1 + t is never rounded: for t < √2 − 1 the polynomial takes
+// m = t; above, log(1 + t) = ln 2 + log(1 + m) with m = (t − 1)/2 in
+// [−0.29, 0]. No division, no frexp.
+func log1pUnit32(t float32) float32 {
+	m, ef := t, float32(0)
+	if t > 0.41421356 {
+		m, ef = (t-1)*0.5, 1
+	}
+	z := m * m
+	y := ((((((((7.0376836292e-2*m-1.1514610310e-1)*m+1.1676998740e-1)*m-1.2420140846e-1)*m+
+		1.4249322787e-1)*m-1.6668057665e-1)*m+2.0000714765e-1)*m-2.4999993993e-1)*m + 3.3333331174e-1) * m * z
+	y += ln2Lo32 * ef
+	y -= 0.5 * z
+	return m + y + ln2Hi32*ef
+}

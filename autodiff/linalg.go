@@ -40,7 +40,7 @@ func Solve(a, b *Value) *Value {
 		panic(fmt.Sprintf("autodiff: Solve dtypes A %v and B %v differ", a.DType(), b.DType()))
 	}
 	x := solveSPD(a.t, b.t)
-	return newOp(x, func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(x, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		gb := Solve(in[0], g) // S⁻¹G: S is symmetric, so S⁻ᵀ = S⁻¹
 		var ga *Value
 		if need[0] {
@@ -51,7 +51,32 @@ func Solve(a, b *Value) *Value {
 			gb = nil
 		}
 		return []*Value{ga, gb}
-	}, a, b)
+	}, solveDiff, func(in []*Value) *Value { return Solve(in[0], in[1]) }), a, b)
+}
+
+// solveDiff is Solve's difference rule: from (S + ΔS)(X + ΔX) = B + ΔB,
+// ΔX = (S + ΔS)⁻¹(ΔB − ΔS·X), with ΔS the symmetric part of ΔA. Nothing is
+// subtracted that is not itself a difference.
+func solveDiff(out *Value, in, dIn []*Value, k int) *Value {
+	return stackK(k, out.Shape(), func(i int) *Value {
+		a := in[0]
+		var rhs *Value
+		if dIn[1] != nil {
+			rhs = sliceK(dIn[1], i)
+		}
+		if dIn[0] != nil {
+			da := sliceK(dIn[0], i)
+			ds := Scale(Add(da, Transpose(da)), 0.5)
+			t := Reshape(MatMul(ds, as2D(out), false, false), out.Shape()...)
+			if rhs == nil {
+				rhs = Neg(t)
+			} else {
+				rhs = Sub(rhs, t)
+			}
+			a = Add(a, da)
+		}
+		return Solve(a, rhs)
+	})
 }
 
 // as2D views a vector [n] as a column [n, 1].

@@ -13,25 +13,25 @@ import (
 
 // Add returns a + b with broadcasting.
 func Add(a, b *Value) *Value {
-	return newOp(tensor.Add(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Add(a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
-	}, addDiff2), a, b)
+	}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }), a, b)
 }
 
 // Sub returns a − b with broadcasting.
 func Sub(a, b *Value) *Value {
-	return newOp(tensor.Sub(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sub(a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var gb *Value
 		if need[1] {
 			gb = SumTo(Neg(g), in[1].t.Shape()...)
 		}
 		return []*Value{sumToIf(need[0], g, in[0]), gb}
-	}, subDiff), a, b)
+	}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }), a, b)
 }
 
 // Mul returns a · b elementwise with broadcasting.
 func Mul(a, b *Value) *Value {
-	return newOp(tensor.Mul(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Mul(a.t, b.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var ga, gb *Value
 		if need[0] {
 			ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
@@ -40,12 +40,12 @@ func Mul(a, b *Value) *Value {
 			gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
 		}
 		return []*Value{ga, gb}
-	}, mulDiff), a, b)
+	}, mulDiff, mulPair, func(in []*Value) *Value { return Mul(in[0], in[1]) }), a, b)
 }
 
 // Div returns a / b elementwise with broadcasting.
 func Div(a, b *Value) *Value {
-	return newOp(tensor.Div(a.t, b.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Div(a.t, b.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var ga, gb *Value
 		if need[0] {
 			ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
@@ -55,7 +55,7 @@ func Div(a, b *Value) *Value {
 			gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
 		}
 		return []*Value{ga, gb}
-	}, divDiff), a, b)
+	}, divDiff, divPair, func(in []*Value) *Value { return Div(in[0], in[1]) }), a, b)
 }
 
 func sumToIf(need bool, g, x *Value) *Value {
@@ -67,51 +67,51 @@ func sumToIf(need bool, g, x *Value) *Value {
 
 // Neg returns −a.
 func Neg(a *Value) *Value {
-	return newOp(tensor.Neg(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Neg(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Neg(g)}
-	}, unaryDiff(Neg)), a)
+	}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }), a)
 }
 
 // Scale returns s·a for a constant s.
 func Scale(a *Value, s float64) *Value {
-	return newOp(tensor.Scale(a.t, s), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Scale(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Scale(g, s)}
-	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) })), a)
+	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) }), a)
 }
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
-	return newOp(tensor.AddScalar(a.t, s), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.AddScalar(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{g}
-	}, unaryDiff(func(d *Value) *Value { return d })), a)
+	}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) }), a)
 }
 
 // Exp returns eᵃ.
 func Exp(a *Value) *Value {
-	return newOp(tensor.Exp(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Exp(a.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, out)}
-	}, expDiff), a)
+	}, expDiff, expPair, func(in []*Value) *Value { return Exp(in[0]) }), a)
 }
 
 // Log returns log a.
 func Log(a *Value) *Value {
 	return newOp(tensor.Log(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, in[0])}
-	}, logDiff), a)
+	}, logDiff, func(in []*Value) *Value { return Log(in[0]) }), a)
 }
 
 // Log1p returns log(1 + a).
 func Log1p(a *Value) *Value {
 	return newOp(tensor.Log1p(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, AddScalar(in[0], 1))}
-	}, log1pDiff), a)
+	}, log1pDiff, func(in []*Value) *Value { return Log1p(in[0]) }), a)
 }
 
 // Expm1 returns eᵃ − 1.
 func Expm1(a *Value) *Value {
 	return newOp(tensor.Expm1(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, AddScalar(out, 1))}
-	}, expm1Diff), a)
+	}, expm1Diff, func(in []*Value) *Value { return Expm1(in[0]) }), a)
 }
 
 // Tanh returns tanh a.
@@ -119,7 +119,7 @@ func Tanh(a *Value) *Value {
 	return newOp(tensor.Tanh(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// tanh' = 1 − tanh².
 		return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
-	}, tanhDiff), a)
+	}, tanhDiff, func(in []*Value) *Value { return Tanh(in[0]) }), a)
 }
 
 // Sigmoid returns 1/(1 + e^−a).
@@ -127,14 +127,14 @@ func Sigmoid(a *Value) *Value {
 	return newOp(tensor.Sigmoid(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// σ' = σ(1 − σ).
 		return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
-	}, sigmoidDiff), a)
+	}, sigmoidDiff, func(in []*Value) *Value { return Sigmoid(in[0]) }), a)
 }
 
 // Softplus returns log(1 + eᵃ), computed without overflow.
 func Softplus(a *Value) *Value {
 	return newOp(tensor.Softplus(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Sigmoid(in[0]))}
-	}, softplusDiff), a)
+	}, softplusDiff, func(in []*Value) *Value { return Softplus(in[0]) }), a)
 }
 
 // ELU returns a for a > 0 and α(eᵃ − 1) otherwise.
@@ -145,35 +145,35 @@ func ELU(a *Value, alpha float64) *Value {
 		pos := Const(tensor.GreaterScalar(in[0].t, 0))
 		neg := Const(tensor.AddScalar(tensor.Neg(pos.t), 1))
 		return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
-	}, eluDiff(alpha)), a)
+	}, eluDiff(alpha), func(in []*Value) *Value { return ELU(in[0], alpha) }), a)
 }
 
 // Square returns a².
 func Square(a *Value) *Value {
-	return newOp(tensor.Square(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Square(a.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Scale(in[0], 2))}
-	}, squareDiff), a)
+	}, squareDiff, squarePair, func(in []*Value) *Value { return Square(in[0]) }), a)
 }
 
 // Sqrt returns √a.
 func Sqrt(a *Value) *Value {
 	return newOp(tensor.Sqrt(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Div(g, Scale(out, 2))}
-	}, sqrtDiff), a)
+	}, sqrtDiff, func(in []*Value) *Value { return Sqrt(in[0]) }), a)
 }
 
 // Pow returns aᵖ for a constant exponent p.
 func Pow(a *Value, p float64) *Value {
 	return newOp(tensor.Pow(a.t, p), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Mul(g, Scale(Pow(in[0], p-1), p))}
-	}, powDiff(p)), a)
+	}, powDiff(p), func(in []*Value) *Value { return Pow(in[0], p) }), a)
 }
 
 // Sum returns the sum of all elements as a rank-0 value.
 func Sum(a *Value) *Value {
-	return newOp(tensor.Sum(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sum(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, sumDiff), a)
+	}, sumDiff, func(in []*Value) *Value { return Sum(in[0]) }), a)
 }
 
 // Mean returns the mean of all elements as a rank-0 value.
@@ -186,12 +186,12 @@ func SumAxis(a *Value, axis int) *Value {
 	if axis < 0 {
 		axis += a.t.Rank()
 	}
-	return newOp(tensor.SumAxis(a.t, axis), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SumAxis(a.t, axis), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		shape := in[0].t.Shape()
 		kept := append([]int(nil), shape...)
 		kept[axis] = 1
 		return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
-	}, sumAxisDiff(axis)), a)
+	}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }), a)
 }
 
 // MeanAxis averages over one axis, removing it.
@@ -204,9 +204,9 @@ func BroadcastTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.BroadcastTo(a.t, shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.BroadcastTo(a.t, shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{SumTo(g, in[0].t.Shape()...)}
-	}, broadcastDiff), a)
+	}, broadcastDiff, func(in []*Value) *Value { return BroadcastTo(in[0], shape...) }), a)
 }
 
 // SumTo sums a down to shape: the adjoint of BroadcastTo.
@@ -214,9 +214,9 @@ func SumTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.SumTo(a.t, shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SumTo(a.t, shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, sumToDiff), a)
+	}, sumToDiff, func(in []*Value) *Value { return SumTo(in[0], shape...) }), a)
 }
 
 func shapeEqual(a, b []int) bool {
@@ -233,21 +233,21 @@ func shapeEqual(a, b []int) bool {
 
 // Reshape returns a with a new shape of the same size (one -1 is inferred).
 func Reshape(a *Value, shape ...int) *Value {
-	return newOp(a.t.Reshape(shape...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(a.t.Reshape(shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Reshape(g, in[0].t.Shape()...)}
-	}, reshapeDiff), a)
+	}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }), a)
 }
 
 // Transpose returns the transpose of a 2-D value.
 func Transpose(a *Value) *Value {
-	return newOp(tensor.Transpose(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Transpose(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Transpose(g)}
-	}, transposeDiff), a)
+	}, transposeDiff, func(in []*Value) *Value { return Transpose(in[0]) }), a)
 }
 
 // MatMul returns op(a)·op(b), op being a transpose when the flag is set.
 func MatMul(a, b *Value, transA, transB bool) *Value {
-	return newOp(tensor.MatMul(a.t, b.t, transA, transB), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.MatMul(a.t, b.t, transA, transB), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
 		// operand receives the transpose, expressed through the flags.
 		var ga, gb *Value
@@ -266,7 +266,7 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 			}
 		}
 		return []*Value{ga, gb}
-	}, matMulDiff(transA, transB)), a, b)
+	}, matMulDiff(transA, transB), matMulPair(transA, transB), func(in []*Value) *Value { return MatMul(in[0], in[1], transA, transB) }), a, b)
 }
 
 // ConcatRows stacks values along the first axis.
@@ -275,7 +275,7 @@ func ConcatRows(vs ...*Value) *Value {
 	for i, v := range vs {
 		ts[i] = v.t
 	}
-	return newOp(tensor.ConcatRows(ts...), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.ConcatRows(ts...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		gs := make([]*Value, len(in))
 		off := 0
 		for i, v := range in {
@@ -286,14 +286,14 @@ func ConcatRows(vs ...*Value) *Value {
 			off += n
 		}
 		return gs
-	}, concatDiff), vs...)
+	}, concatDiff, func(in []*Value) *Value { return ConcatRows(in...) }), vs...)
 }
 
 // SliceRows returns rows [lo, hi) of a.
 func SliceRows(a *Value, lo, hi int) *Value {
-	return newOp(tensor.SliceRows(a.t, lo, hi), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.SliceRows(a.t, lo, hi), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{PadRows(g, lo, in[0].t.Dim(0)-hi)}
-	}, sliceRowsDiff(lo, hi)), a)
+	}, sliceRowsDiff(lo, hi), func(in []*Value) *Value { return SliceRows(in[0], lo, hi) }), a)
 }
 
 // SplitRows splits a along the first axis into n equal parts.
@@ -312,23 +312,23 @@ func SplitRows(a *Value, n int) []*Value {
 
 // PadRows adds rows of zeros above and below a.
 func PadRows(a *Value, before, after int) *Value {
-	return newOp(tensor.PadRows(a.t, before, after), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.PadRows(a.t, before, after), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
-	}, padRowsDiff(before, after)), a)
+	}, padRowsDiff(before, after), func(in []*Value) *Value { return PadRows(in[0], before, after) }), a)
 }
 
 // GatherRows returns the rows of a at the given indices.
 func GatherRows(a *Value, idx []int) *Value {
-	return newOp(tensor.GatherRows(a.t, idx), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.GatherRows(a.t, idx), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{ScatterAddRows(g, idx, in[0].t.Dim(0))}
-	}, gatherDiff(idx)), a)
+	}, gatherDiff(idx), func(in []*Value) *Value { return GatherRows(in[0], idx) }), a)
 }
 
 // ScatterAddRows adds row i of a into row idx[i] of an n-row zero value.
 func ScatterAddRows(a *Value, idx []int, n int) *Value {
-	return newOp(tensor.ScatterAddRows(a.t, idx, n), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.ScatterAddRows(a.t, idx, n), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{GatherRows(g, idx)}
-	}, scatterDiff(idx, n)), a)
+	}, scatterDiff(idx, n), func(in []*Value) *Value { return ScatterAddRows(in[0], idx, n) }), a)
 }
 
 // Difference rules (see Delta): out(in + dIn) − out(in) for K stacked input
@@ -612,5 +612,66 @@ func gatherDiff(idx []int) diffRule {
 func scatterDiff(idx []int, n int) diffRule {
 	return func(out *Value, in, dIn []*Value, k int) *Value {
 		return Reshape(ScatterAddRows(rowsK(dIn[0]), stackedIndex(idx, k, n), k*n), withK(k, out.Shape())...)
+	}
+}
+
+// Central (pair) rules: the inputs' differences are stacks [D; S] of the
+// central differences D = (Δ₊ − Δ₋)/2, S = Δ₊ + Δ₋ (see Central); with
+// Δ± = S/2 ± D the rules below write D′ and S′ of the output without
+// subtracting nearly equal numbers. A nil result asks Delta to go through
+// the plain rule.
+
+// mulPair: with one factor changing the product is linear in it; with both,
+// D′ = D_a·b + a·D_b + (S_a·D_b + D_a·S_b)/2 and
+// S′ = S_a·b + a·S_b + S_a·S_b/2 + 2·D_a·D_b.
+func mulPair(out *Value, in, dIn []*Value, k int) *Value {
+	if dIn[0] == nil || dIn[1] == nil {
+		return mulDiff(out, in, dIn, k)
+	}
+	r := out.t.Rank()
+	da, sa := splitCentral(dIn[0], r)
+	db, sb := splitCentral(dIn[1], r)
+	a, b := in[0], in[1]
+	d := Add(Add(Mul(da, b), Mul(a, db)), Scale(Add(Mul(sa, db), Mul(da, sb)), 0.5))
+	s := Add(Add(Mul(sa, b), Mul(a, sb)), Add(Scale(Mul(sa, sb), 0.5), Scale(Mul(da, db), 2)))
+	return joinCentral(d, s, k/2, out.Shape())
+}
+
+// squarePair: D′ = D(2a + S), S′ = S(2a + S/2) + 2D².
+func squarePair(out *Value, in, dIn []*Value, k int) *Value {
+	d, s := splitCentral(dIn[0], out.t.Rank())
+	a2 := Scale(in[0], 2)
+	return joinCentral(Mul(d, Add(a2, s)), Add(Mul(s, Add(a2, Scale(s, 0.5))), Scale(Square(d), 2)), k/2, out.Shape())
+}
+
+// expPair: with c = cosh D − 1 = 2·sinh²(D/2),
+// S′ = 2eᵃ(expm1(S/2)(1 + c) + c) and D′ = eᵃ·e^(S/2)·sinh D, the sinh
+// terms from expm1 of both signs (their difference does not cancel).
+func expPair(out *Value, in, dIn []*Value, k int) *Value {
+	d, s := splitCentral(dIn[0], out.t.Rank())
+	sinh := func(v *Value) *Value { return Scale(Sub(Expm1(v), Expm1(Neg(v))), 0.5) }
+	c := Scale(Square(sinh(Scale(d, 0.5))), 2)
+	h := Scale(s, 0.5)
+	sOut := Scale(Mul(out, Add(Mul(Expm1(h), AddScalar(c, 1)), c)), 2)
+	dOut := Mul(Mul(out, Exp(h)), sinh(d))
+	return joinCentral(dOut, sOut, k/2, out.Shape())
+}
+
+// divPair: linear when only the numerator changes.
+func divPair(out *Value, in, dIn []*Value, k int) *Value {
+	if dIn[1] != nil {
+		return nil
+	}
+	return divDiff(out, in, dIn, k)
+}
+
+// matMulPair: linear when only one factor changes.
+func matMulPair(transA, transB bool) diffRule {
+	plain := matMulDiff(transA, transB)
+	return func(out *Value, in, dIn []*Value, k int) *Value {
+		if dIn[0] != nil && dIn[1] != nil {
+			return nil
+		}
+		return plain(out, in, dIn, k)
 	}
 }

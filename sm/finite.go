@@ -63,14 +63,31 @@ func apply(s fd.Stencil, y func(float64) *ad.Value) *ad.Value {
 // stencils this is (d/ε²)·[⅛(g(x+v) − g(x−v))² + g(x+v) + g(x−v) − 2g(x)]:
 // three evaluations in one batch of 3B rows, then one ordinary backward pass.
 // It equals SSM with v' = (√d/ε)·v up to O(ε²).
+//
+// In float32 (Options.FDMode) the model is evaluated at x only and the exact
+// central differences (g(x+v) − g(x−v))/2 and g(x+v) + g(x−v) − 2g(x) are
+// propagated through it (autodiff.Central; see the package documentation):
+// the second difference, multiplied by d/ε², then keeps its digits. The
+// cost is that of the 3B-row batch.
 func FDSSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("FDSSM", x)
 	c := o.or()
 	eps := c.eps(DefaultEpsSSM)
-	v := ad.Const(c.sphereProjections(x, eps))
-	xr := ad.Const(repeatRows(x, c.M))
-	g := evalNodes(func(z *ad.Value) *ad.Value { return logp(m, z) }, xr, v, c.NonBatched, c.First, c.Second)
-	d1, d2 := apply(c.First, g), apply(c.Second, g)
+	v := c.sphereProjections(x, eps)
+	xr := repeatRows(x, c.M)
+	f := func(z *ad.Value) *ad.Value { return logp(m, z) }
+	var d1, d2 *ad.Value
+	if c.stableFD("FDSSM", x) {
+		if cd, ok := evalCentral("FDSSM", f, xr, v, c.First, c.Second); ok {
+			d1, d2 = cd.apply(c.First), cd.apply(c.Second)
+		} else {
+			nd := evalDiffs("FDSSM", f, xr, v, c.First, c.Second)
+			d1, d2 = nd.apply(c.First), nd.apply(c.Second)
+		}
+	} else {
+		g := evalNodes(f, ad.Const(xr), ad.Const(v), c.NonBatched, c.First, c.Second)
+		d1, d2 = apply(c.First, g), apply(c.Second, g)
+	}
 	per := ad.Add(ad.Scale(ad.Square(d1), 0.5), d2)
 	return ad.Scale(ad.Mean(per), float64(x.Dim(1))/(eps*eps))
 }
@@ -79,6 +96,8 @@ func FDSSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 // on the sphere of radius ε√d (ε default DefaultEpsDSM), the mean of
 // (σ²·D₁g + uᵀ(x̃ − x))²/(2ε²), D₁g ≈ uᵀs(x̃) from g(x̃ ± u): two evaluations in
 // one batch. It converges to SlicedDSM as ε → 0, whose expectation is DSM.
+// The stable evaluation (float32 default) evaluates g at x̃ − u and
+// propagates the exact difference to x̃ + u.
 func FDDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("FDDSM", x)
 	c := o.or()
@@ -86,9 +105,9 @@ func FDDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	noise := c.noise(x) // drawn before the projections (the documented order)
 	u := c.sphereProjections(x, eps*sqrtDim(x))
 	diff := repeatRows(tensor.Scale(noise, c.Sigma), c.M)
-	xt := ad.Const(tensor.Add(repeatRows(x, c.M), diff))
-	g := evalNodes(func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, ad.Const(u), c.NonBatched, c.First)
-	a := ad.Add(ad.Scale(apply(c.First, g), c.Sigma*c.Sigma), ad.Const(rowDotT(diff, u)))
+	xt := tensor.Add(repeatRows(x, c.M), diff)
+	d1 := firstDiff("FDDSM", func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, u, &c, x)
+	a := ad.Add(ad.Scale(d1, c.Sigma*c.Sigma), ad.Const(rowDotT(diff, u)))
 	return ad.Scale(ad.Mean(ad.Square(a)), dsmScale(&c)/(2*eps*eps))
 }
 
@@ -104,9 +123,9 @@ func FDMDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	v := c.sphereProjections(x, eps)
 	diff := repeatRows(tensor.Mul(noise, sig), c.M)
 	sig = repeatRows(sig, c.M)
-	xt := ad.Const(tensor.Add(repeatRows(x, c.M), diff))
-	g := evalNodes(func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, ad.Const(v), c.NonBatched, c.First)
-	a := ad.Add(apply(c.First, g), ad.Const(tensor.Scale(rowDotT(diff, v), 1/(MDSMSigma0*MDSMSigma0))))
+	xt := tensor.Add(repeatRows(x, c.M), diff)
+	d1 := firstDiff("FDMDSM", func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, v, &c, x)
+	a := ad.Add(d1, ad.Const(tensor.Scale(rowDotT(diff, v), 1/(MDSMSigma0*MDSMSigma0))))
 	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
 	d := float64(x.Dim(1))
 	return ad.Scale(ad.Mean(ad.Mul(ad.Square(a), w)), MDSMCoefficient*d/(eps*eps))
@@ -121,16 +140,32 @@ func FDScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("FDScoreSSMVR", x)
 	c := o.or()
 	eps := c.eps(DefaultEpsSSM)
-	v := ad.Const(c.sphereProjections(x, eps))
-	xr := ad.Const(repeatRows(x, c.M))
+	vt := c.sphereProjections(x, eps)
+	v := ad.Const(vt)
+	xr := repeatRows(x, c.M)
 	interp, err := fd.New(c.First.Nodes(), 0)
 	if err != nil {
 		panic(fmt.Sprintf("sm: interpolation on %v: %v", c.First.Nodes(), err))
 	}
-	s := evalNodes(m.Score, xr, v, c.NonBatched, c.First)
-	s0, d1 := apply(interp, s), apply(c.First, s)
+	var s0, d1 *ad.Value
+	if c.stableFD("FDScoreSSMVR", x) {
+		nd := evalDiffs("FDScoreSSMVR", m.Score, xr, vt, c.First)
+		s0, d1 = nd.apply(interp), nd.apply(c.First)
+	} else {
+		s := evalNodes(m.Score, ad.Const(xr), v, c.NonBatched, c.First)
+		s0, d1 = apply(interp, s), apply(c.First, s)
+	}
 	per := ad.Add(ad.Scale(rowDot(s0, s0), 0.5), ad.Scale(rowDot(d1, v), float64(x.Dim(1))/(eps*eps)))
 	return ad.Mean(per)
+}
+
+// firstDiff returns the first-derivative stencil c.First applied to f at
+// x + γ·v, by the evaluation c selects.
+func firstDiff(name string, f fd.Func, x, v *tensor.Tensor, c *Options, batch *tensor.Tensor) *ad.Value {
+	if c.stableFD(name, batch) {
+		return evalDiffs(name, f, x, v, c.First).apply(c.First)
+	}
+	return apply(c.First, evalNodes(f, ad.Const(x), ad.Const(v), c.NonBatched, c.First))
 }
 
 // rowDotT returns Σ_j a_ij·b_ij per row as a tensor ([N]).

@@ -88,8 +88,16 @@ type Options struct {
 	// fd.D2Acc4 give O(ε⁴).
 	First, Second fd.Stencil
 	// NonBatched evaluates the FD stencil points with one model call each,
-	// instead of one call on the stacked batch (the paper's ablation).
+	// instead of one call on the stacked batch (the paper's ablation). It is
+	// an option of the naive evaluation: with FDMode = FDAuto it selects
+	// FDNaive, and with FDStable it panics.
 	NonBatched bool
+	// FDMode selects how FD objectives evaluate their stencils: FDAuto (the
+	// default: exact difference propagation, FDStable, for float32 batches;
+	// the plain stacked evaluation, FDNaive, for float64 ones), FDNaive or
+	// FDStable. See the package documentation for the method and its error
+	// bound.
+	FDMode FDMode
 }
 
 func (o *Options) or() Options {

@@ -1,0 +1,65 @@
+package autodiff
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// A primitive recorded without a difference rule makes Delta panic with a
+// *NoDiffRuleError naming it.
+func TestDeltaNoDiffRule(t *testing.T) {
+	bare := func(a *Value) *Value {
+		return newOp(tensor.Neg(a.t), func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Neg(g)}
+		}, a)
+	}
+	defer func() {
+		r := recover()
+		err, ok := r.(error)
+		var nd *NoDiffRuleError
+		if !ok || !errors.As(err, &nd) || !strings.Contains(err.Error(), "TestDeltaNoDiffRule") {
+			t.Fatalf("panic %v, want a NoDiffRuleError naming the primitive", r)
+		}
+	}()
+	Delta(func(x *Value) *Value { return Exp(bare(x)) }, Const(tensor.Ones(tensor.Float64, 2)),
+		[]*Value{Const(tensor.Ones(tensor.Float64, 2))})
+}
+
+// Every recorded primitive of the package answers the probe.
+func TestEveryPrimitiveHasDiffRule(t *testing.T) {
+	x := Var(tensor.Ones(tensor.Float64, 2, 2))
+	vs := []*Value{Exp(x), Dense(x, x, nil, tensor.ActTanh), actDeriv(x, tensor.ActSoftplus),
+		Solve(x, x), ELU(x, 1), Pow(x, 2), GatherRows(x, []int{1}), ScatterAddRows(x, []int{0, 0}, 1)}
+	for _, v := range vs {
+		if ok, _ := probeKind(v); !ok {
+			t.Errorf("%s has no difference rule", primName(v))
+		}
+	}
+}
+
+// The float32 scalar kernels of the difference rules against package math:
+// a few float32 ulps over their ranges.
+func TestScalar32(t *testing.T) {
+	ulps := func(got float32, want float64) float64 {
+		return math.Abs(float64(got)-want) / math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))-float32(want)))
+	}
+	for i := range 200001 {
+		x := -0.7 + 2.7*float64(i)/200000 // [−0.7, 2]: every branch of log1pNear32
+		if u := ulps(log1pNear32(float32(x)), math.Log1p(float64(float32(x)))); u > 3 {
+			t.Fatalf("log1pNear32(%g) off by %.1f ulps", x, u)
+		}
+		y := -3 + 6*float64(i)/200000
+		if u := ulps(expm132(float32(y)), math.Expm1(float64(float32(y)))); u > 3 {
+			t.Fatalf("expm132(%g) off by %.1f ulps", y, u)
+		}
+	}
+	for _, x := range []float32{1e-30, -1e-30, 1e-8, -0.9, 5, 100} {
+		if u := ulps(log1pNear32(x), math.Log1p(float64(x))); u > 3 {
+			t.Errorf("log1pNear32(%g) off by %.1f ulps", x, u)
+		}
+	}
+}
