@@ -28,6 +28,11 @@
 // output, so a layer keeps one tensor alive instead of three) and Solve (a
 // symmetric positive definite linear solve, for DKEF).
 //
+// Every primitive also has an exact difference rule, f(a+α) − f(a) without
+// subtracting nearly equal numbers: Delta and Central propagate differences
+// (and FD-SSM's central second difference) through a recorded evaluation, so
+// that float32 finite differences keep their precision (see package sm).
+//
 // On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
 // passes) and RowHessianDiag / RowHessianTrace (one backward pass per input
 // coordinate, what exact score matching uses).

@@ -203,11 +203,6 @@ func mnistBatches(t *testing.T) (func(r *rand.Rand, b int) *tensor.Tensor, strin
 	}, "uniform noise on [0, 1] (MNIST not found; set FDSM_MNIST)"
 }
 
-// f32Exact rounds t to float32 values, kept as float64.
-func f32Exact(t *tensor.Tensor) *tensor.Tensor {
-	return t.AsType(tensor.Float32).AsType(tensor.Float64)
-}
-
 // mlpTwins returns the float64 model m (its weights rounded to float32 in
 // place) and a float32 copy.
 func mlpTwin(m *nn.MLP) *nn.MLP {
@@ -223,40 +218,6 @@ func mlpTwin(m *nn.MLP) *nn.MLP {
 		ps32[i].Value.T().CopyFrom(r.AsType(tensor.Float32))
 	}
 	return m32
-}
-
-func lossAndGrad(ob sm.Objective, score bool, m *nn.MLP, x *tensor.Tensor, o *sm.Options) (float64, []float64) {
-	var loss *ad.Value
-	if score {
-		loss = ob.Score(m, x, o)
-	} else {
-		loss = ob.Energy(m, x, o)
-	}
-	var g []float64
-	for _, t := range ad.Grad(loss, nn.Values(m)) {
-		g = append(g, t.T().ToFloat64()...)
-	}
-	return loss.Item(), g
-}
-
-// relErrF returns ‖a − b‖/‖b‖.
-func relErrF(a, b []float64) float64 {
-	var d, n float64
-	for i := range a {
-		d += (a[i] - b[i]) * (a[i] - b[i])
-		n += b[i] * b[i]
-	}
-	return math.Sqrt(d / n)
-}
-
-func cosineF(a, b []float64) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += a[i] * b[i]
-		aa += a[i] * a[i]
-		bb += b[i] * b[i]
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 // agree evaluates one row: m64 in float64 (naive, the reference), its

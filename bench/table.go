@@ -38,6 +38,9 @@ type Row struct {
 	TrainLoss float64 `json:"train_loss"`       // the objective's own loss at the last step
 	SMLoss    float64 `json:"sm_loss"`          // exact SM loss on held-out rows after training
 	EvalRows  int     `json:"eval_rows"`
+	// For FD objectives trained in float32: the float32 evaluation against
+	// float64 on the trained weights and a held-out batch (see Agreement).
+	Agreement *Agreement `json:"agreement,omitempty"`
 }
 
 // DefaultObjectives lists the objectives of the table in the poster's order.
@@ -105,11 +108,17 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		} else {
 			smLoss = sm.ExactSMLoss(s.Model(), eval, 64)
 		}
+		var agreement *Agreement
+		if s.Objective.FD && o.DType == tensor.Float32 {
+			a := s.Agreement(tensor.SliceRows(test, 0, min(cfg.Batch, test.Dim(0))), o.Seed)
+			agreement = &a
+		}
 		slices.Sort(times)
 		rows = append(rows, Row{
 			Objective: name, Config: cfg.Name, Steps: o.Steps,
 			MsPerStep: median(times), MsMin: times[0], MsMax: times[len(times)-1],
 			PeakBytes: peak, ActBytes: act, PeakRSS: PeakRSS(), TrainLoss: last, SMLoss: smLoss, EvalRows: eval.Dim(0),
+			Agreement: agreement,
 		})
 	}
 	return rows, nil

@@ -32,6 +32,21 @@
 // options (Options.First, Options.Second): fd.D1Acc4 and fd.D2Acc4 make the
 // error O(ε⁴) at the cost of five evaluations.
 //
+// In float32 (Options.FDMode, default FDAuto) the FD objectives never
+// subtract shifted evaluations: the model is evaluated once and exact
+// differences are propagated through it by autodiff.Delta and
+// autodiff.Central, each primitive applying a cancellation-free difference
+// rule (ΔZ = ΔX·Wᵀ for a layer, the activation's Taylor series in the step,
+// log1p/expm1 forms otherwise). FD-SSM carries the pair
+// D = (g(x+v) − g(x−v))/2, S = g(x+v) + g(x−v) − 2g(x) through the model, so
+// its second difference has a relative error of about κ·u (κ the network's
+// condition number, u = 6e-8) instead of u·|g|/ε². FD-DSM, FD-MDSM and
+// FD-SSM-VR propagate one difference from x − v. On mnist-mlp and
+// mnist-large, for ε from 0.01 to 0.1, the float32 loss is within 1.3e-5 and
+// the parameter gradient within 8e-7 of float64, where naive float32 gives
+// gradient cosines down to 0.015, at 0.9–1.09× the naive step's cost. FDNaive
+// keeps the plain evaluation; float64 uses it by default.
+//
 // Randomness is drawn from Options.Rand (noise first, then projections) or
 // passed explicitly (Options.V, Options.Noise), so a loss can be reproduced
 // exactly and cross-checked against another framework.

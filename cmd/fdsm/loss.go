@@ -30,7 +30,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	m := fs.Int("m", 1, "projections per sample")
 	proj := fs.String("proj", "rademacher", "projection distribution for ssm and ssm-vr when -v is not given: rademacher, gaussian or sphere")
 	acc := fs.Int("accuracy", 2, "stencil accuracy order for FD objectives: 2 or 4")
-	nobatch := fs.Bool("nobatch", false, "evaluate FD stencil points in separate model calls")
+	nobatch := fs.Bool("nobatch", false, "evaluate FD stencil points in separate model calls (implies -fd-mode naive)")
+	fdMode := fs.String("fd-mode", "auto", "FD evaluation: auto (stable in float32, naive in float64), stable (exact difference propagation) or naive (subtract shifted evaluations)")
 	dtName := fs.String("dtype", "float32", "float32 or float64")
 	seed := fs.Uint64("seed", 1, "seed for whatever randomness is not given")
 	gradPath := fs.String("grad", "", "write the parameter gradients here (safetensors, same names)")
@@ -57,6 +58,13 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	mode, err := sm.ParseFDMode(*fdMode)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *nobatch && mode == sm.FDStable {
+		return usageError{"-nobatch evaluates shifted points separately: it cannot be combined with -fd-mode stable"}
+	}
 	if *acc != 2 && *acc != 4 {
 		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
 	}
@@ -81,7 +89,7 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", *model, in, *xPath, d)
 	}
 	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
-		Projection: projection, NonBatched: *nobatch}
+		Projection: projection, NonBatched: *nobatch, FDMode: mode}
 	if *acc == 4 {
 		opts.First, opts.Second = fd.D1Acc4, fd.D2Acc4
 	}
