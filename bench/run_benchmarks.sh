@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Produces every figure of BENCHMARKS.md, in one sitting, into $OUT (default ./bench-results).
 #   ROUNDS: repetitions of each go test -bench pass, interleaved (default 5)
-#   PEER=1: also run the PyTorch peer (needs: apt-get install -y python3-torch libopenblas0-openmp)
+#   PEER=1: also run the PyTorch peer (PEER_DIR, default ../shared/peers; needs: apt-get install -y python3-torch libopenblas0-openmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench-results}
@@ -33,7 +33,7 @@ done
 "$OUT/fdsm" bench -config mnist-large -steps 30 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm > "$OUT/table-mnist-large.md"
 # 5. The PyTorch peer in the same sitting (OpenBLAS, 2 threads).
 if [ "${PEER:-0}" = 1 ]; then
-  ( cd ../shared/peers && OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
+  ( cd "${PEER_DIR:-../shared/peers}" && OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
       LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
       /usr/bin/python3 torch_sm_bench.py bench --configs a,b,c --losses ssm,ssm_vr,dsm,fd_ssm,fd_dsm ) > "$OUT/peer.txt" 2>&1
 fi
