@@ -20,5 +20,5 @@ for line in open(sys.argv[1]):
 for name in order:
     d = vals[name]
     n = max(len(v) for v in d.values())
-    parts = [f"{k}={statistics.median(v):.4g}" for k, v in d.items() if k != "ns/op"]
+    parts = [f"{k}={statistics.median(v):.4g}" for k, v in d.items() if k != "ns/op" or "ms/step" not in d]
     print(name, " ".join(parts), f"n={n}")

@@ -75,7 +75,7 @@ func BenchmarkObjective(b *testing.B) {
 
 // BenchmarkFDBatching compares each FD objective with its stencil points
 // stacked into one batch (one model call) and evaluated one call per point
-// (the paper's non-parallel ablation).
+// (the paper's non-parallel ablation), both with the naive evaluation.
 func BenchmarkFDBatching(b *testing.B) {
 	for _, cfg := range Configs {
 		for _, name := range []string{"fd-ssm", "fd-dsm"} {
@@ -89,7 +89,10 @@ func BenchmarkFDBatching(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					// Naive evaluation both ways, so only the batching differs
+					// (the stable float32 path has no non-batched form).
 					s.Options.NonBatched = nobatch
+					s.Options.FDMode = sm.FDNaive
 					runSteps(b, s)
 				})
 			}
