@@ -166,3 +166,51 @@ func tanh32(x float32) float32 {
 	}
 	return r
 }
+
+// log1pNear32 is log1p32 without a call to log32 for x in [−0.646, 1.828]
+// (the arguments the softplus difference rule produces): the logf
+// polynomial, valid for m in [√½ − 1, √2 − 1], is applied to m = x, to
+// m = 2x + 1 (log(1 + x) = log(1 + m) − ln 2, x < √½ − 1, where 2x + 1 is
+// exact) or to m = (x − 1)/2 (log(1 + x) = log(1 + m) + ln 2, x > √2 − 1).
+// No division, no exponent extraction.
+func log1pNear32(x float32) float32 {
+	var m, ef float32
+	switch {
+	case x < -0.6464466 || x > 1.8284271 || x != x:
+		return log1p32(x)
+	case x < -0.29289322:
+		m, ef = 2*x+1, -1
+	case x > 0.41421356:
+		m, ef = (x-1)*0.5, 1
+	default:
+		m = x
+	}
+	z := m * m
+	y := ((((((((7.0376836292e-2*m-1.1514610310e-1)*m+1.1676998740e-1)*m-1.2420140846e-1)*m+
+		1.4249322787e-1)*m-1.6668057665e-1)*m+2.0000714765e-1)*m-2.4999993993e-1)*m + 3.3333331174e-1) * m * z
+	y += ln2Lo32 * ef
+	y -= 0.5 * z
+	return m + y + ln2Hi32*ef
+}
+
+// The scalar float32 kernels, for packages that compose their own float32
+// loops (the difference rules of autodiff).
+
+// Exp32 returns eˣ in float32.
+func Exp32(x float32) float32 { return exp32(x) }
+
+// Log32 returns ln x in float32.
+func Log32(x float32) float32 { return log32(x) }
+
+// Log1p32 returns ln(1 + x) in float32, accurate for small x.
+func Log1p32(x float32) float32 { return log1p32(x) }
+
+// Log1pNear32 is Log1p32 for x in [−0.646, 1.828] without a logarithm's
+// exponent extraction or division (other x fall back to Log1p32).
+func Log1pNear32(x float32) float32 { return log1pNear32(x) }
+
+// Expm1F32 returns eˣ − 1 in float32, accurate for small x.
+func Expm1F32(x float32) float32 { return expm1_32(x) }
+
+// Softplus32 returns log(1 + eˣ) in float32, without overflow.
+func Softplus32(x float32) float32 { return softplus32(x) }
