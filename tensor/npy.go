@@ -62,7 +62,7 @@ func EncodeNpy(w io.Writer, t *Tensor) error {
 		if lenSize == 2 && total > math.MaxUint16 {
 			continue
 		}
-		if total > math.MaxUint32 {
+		if uint64(total) > math.MaxUint32 {
 			return fmt.Errorf("npy: shape %v makes a header of %d bytes, too large", t.shape, total)
 		}
 		prefix = append([]byte(npyMagic), 1, 0)
