@@ -12,5 +12,5 @@ func PeakRSS() int64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return ru.Maxrss * 1024 // kilobytes on Linux
+	return int64(ru.Maxrss) * 1024 // kilobytes on Linux
 }
