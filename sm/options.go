@@ -178,21 +178,22 @@ func (o *Options) sphereProjections(x *tensor.Tensor, radius float64) *tensor.Te
 // sphere rescales each row of v to length r (rows of zeros stay zero).
 func sphere(v *tensor.Tensor, r float64) *tensor.Tensor {
 	n, d := v.Dim(0), v.Dim(1)
-	out := tensor.ZerosLike(v)
+	a := v.ToFloat64() // one pass over plain slices; the arithmetic is float64 either way
 	for i := range n {
+		row := a[i*d : (i+1)*d]
 		var ss float64
-		for j := range d {
-			ss += v.At(i*d+j) * v.At(i*d+j)
+		for _, x := range row {
+			ss += x * x
 		}
 		if ss == 0 {
 			continue
 		}
 		s := r / math.Sqrt(ss)
-		for j := range d {
-			out.Set(i*d+j, v.At(i*d+j)*s)
+		for j := range row {
+			row[j] *= s
 		}
 	}
-	return out
+	return tensor.FromFloat64(v.DType(), a, v.Shape()...)
 }
 
 // repeatRows stacks m copies of x.

@@ -7,8 +7,11 @@ import "math/rand/v2"
 // same tensor for either dtype (up to rounding to float32).
 func RandN(dt DType, r *rand.Rand, shape ...int) *Tensor {
 	t := alloc(dt, shape)
-	for i := range t.Len() {
-		t.Set(i, r.NormFloat64())
+	for i := range t.f32 {
+		t.f32[i] = float32(r.NormFloat64())
+	}
+	for i := range t.f64 {
+		t.f64[i] = r.NormFloat64()
 	}
 	return t
 }
