@@ -68,8 +68,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	if *acc != 2 && *acc != 4 {
 		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
 	}
-	if *m < 1 {
-		return usageError{fmt.Sprintf("-m %d: want at least 1", *m)}
+	if *m < 1 || *m > 1<<12 {
+		return usageError{fmt.Sprintf("-m %d: want 1…%d projections per sample", *m, 1<<12)}
 	}
 
 	weights, _, err := tensor.LoadSafetensors(*model)

@@ -128,8 +128,11 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	switch {
 	case *acc != 2 && *acc != 4:
 		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
-	case *mproj < 1:
-		return usageError{fmt.Sprintf("-m %d: want at least 1", *mproj)}
+	case *mproj < 1 || *mproj > 1<<12:
+		return usageError{fmt.Sprintf("-m %d: want 1…%d projections per sample", *mproj, 1<<12)}
+	case *batch > 0 && *mproj > (1<<22)/min(*batch, 1<<20):
+		// M·B rows are stacked into one batch: keep it to what memory holds.
+		return usageError{fmt.Sprintf("-m %d with -batch %d: want at most %d rows in all", *mproj, *batch, 1<<22)}
 	case *steps < 1:
 		return usageError{fmt.Sprintf("-steps %d: want at least 1", *steps)}
 	case *batch < 1 || *batch > 1<<20:
