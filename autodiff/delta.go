@@ -164,6 +164,7 @@ type NoDiffRuleError struct {
 	Primitive string
 }
 
+// Error implements error.
 func (e *NoDiffRuleError) Error() string {
 	return fmt.Sprintf("autodiff: Delta: primitive %s has no difference rule", e.Primitive)
 }

@@ -17,7 +17,12 @@ import (
 // do not chain.
 func MLPFromTensors(ts map[string]*tensor.Tensor, act Activation, dt tensor.DType) (*MLP, error) {
 	idx := map[int]bool{}
+	names := make([]string, 0, len(ts))
 	for name := range ts {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the first bad name reported is the same every run
+	for _, name := range names {
 		rest, ok := strings.CutPrefix(name, "layers.")
 		if !ok {
 			return nil, fmt.Errorf("nn: unexpected tensor %q (want layers.<i>.weight and layers.<i>.bias)", name)

@@ -111,6 +111,9 @@ func (o *Options) or() Options {
 	if c.Sigma == 0 {
 		c.Sigma = DefaultSigma
 	}
+	if !(c.Sigma > 0) || math.IsInf(c.Sigma, 0) || !(c.Eps >= 0) || math.IsInf(c.Eps, 0) {
+		panic(fmt.Sprintf("sm: Options.Sigma %g and Options.Eps %g: want a positive finite σ and a finite ε ≥ 0 (0 selects the default)", c.Sigma, c.Eps))
+	}
 	if c.First.Len() == 0 {
 		c.First = fd.D1
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -55,6 +56,12 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	}
 	if *steps < 1 {
 		return usageError{fmt.Sprintf("-steps %d: want at least 1", *steps)}
+	}
+	if !(*lr > 0) || math.IsInf(*lr, 0) {
+		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
+	}
+	if *evalRows < 0 {
+		return usageError{fmt.Sprintf("-eval-rows %d: want 0 (the default) or more", *evalRows)}
 	}
 	list := strings.Split(*objs, ",")
 	rng := rand.New(rand.NewPCG(*seed, 9))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 
 	ad "github.com/fdsm/fdsm/autodiff"
@@ -61,6 +62,12 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	mode, err := sm.ParseFDMode(*fdMode)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if !(*eps >= 0) || math.IsInf(*eps, 0) {
+		return usageError{fmt.Sprintf("-eps %g: want a finite step ≥ 0 (0: the objective's default)", *eps)}
+	}
+	if !(*sigma > 0) || math.IsInf(*sigma, 0) {
+		return usageError{fmt.Sprintf("-sigma %g: want a positive finite noise level", *sigma)}
 	}
 	if *nobatch && mode == sm.FDStable {
 		return usageError{"-nobatch evaluates shifted points separately: it cannot be combined with -fd-mode stable"}

@@ -671,3 +671,18 @@ func TestModelSpecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOddValues: values found by a review run to slip through or crash.
+func TestOddValues(t *testing.T) {
+	dir := t.TempDir()
+	usage(t, dir, "-m", "train", "-data", "toy:8gaussians", "-steps", "2", "-m", "100000000000")
+	usage(t, dir, "-eps", "train", "-data", "toy:8gaussians", "-steps", "2", "-eps", "Inf")
+	usage(t, dir, "-momentum", "train", "-data", "toy:8gaussians", "-steps", "2", "-momentum", "NaN")
+	usage(t, dir, "-clip", "train", "-data", "toy:8gaussians", "-steps", "2", "-clip", "NaN")
+	usage(t, dir, "-lr", "bench", "-config", "toy", "-steps", "1", "-lr", "-1")
+	usage(t, dir, "-eval-rows", "bench", "-config", "toy", "-steps", "1", "-eval-rows", "-1")
+	usage(t, dir, "-exact", "sample", "-ckpt", "x", "-exact", "-annealed")
+	usage(t, dir, "-eps", "loss", "-model", "m", "-x", "x", "-eps", "-1")
+	usage(t, dir, "-sigma", "loss", "-model", "m", "-x", "x", "-sigma", "0")
+	usage(t, dir, "-m", "loss", "-model", "m", "-x", "x", "-m", "4611686018427387904")
+}

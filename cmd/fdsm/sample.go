@@ -45,6 +45,9 @@ func cmdSample(args []string, out, errw io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *exact && *annealed {
+		return usageError{"-exact and -annealed are alternatives: give one"}
+	}
 	if *ckpt == "" {
 		return usageError{"-ckpt is required"}
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -139,14 +140,16 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-batch %d: want 1…%d", *batch, 1<<20)}
 	case *fitBatch < 0 || *fitBatch > 1<<20:
 		return usageError{fmt.Sprintf("-fit-batch %d: want 1…%d (or 0 for -batch)", *fitBatch, 1<<20)}
-	case !(*lr > 0):
+	case !(*lr > 0) || math.IsInf(*lr, 0):
 		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
-	case *minLR < 0 || *warmup < 0 || *every < 0 || *logEvery < 1 || *clip < 0:
-		return usageError{"-min-lr, -warmup, -every and -clip must not be negative, -log-every must be positive"}
-	case !(*eps >= 0):
-		return usageError{fmt.Sprintf("-eps %g: want a positive step (or 0 for the default)", *eps)}
-	case !(*sigma > 0):
-		return usageError{fmt.Sprintf("-sigma %g: want a positive noise level", *sigma)}
+	case !(*minLR >= 0) || *warmup < 0 || *every < 0 || *logEvery < 1 || !(*clip >= 0) || math.IsInf(*minLR, 0):
+		return usageError{"-min-lr, -warmup, -every and -clip must not be negative or NaN, -log-every must be positive"}
+	case !(*momentum >= 0 && *momentum < 1):
+		return usageError{fmt.Sprintf("-momentum %g: want 0 ≤ μ < 1", *momentum)}
+	case !(*eps >= 0) || math.IsInf(*eps, 0):
+		return usageError{fmt.Sprintf("-eps %g: want a finite step ≥ 0 (0 for the default)", *eps)}
+	case !(*sigma > 0) || math.IsInf(*sigma, 0):
+		return usageError{fmt.Sprintf("-sigma %g: want a positive finite noise level", *sigma)}
 	case *logFmt != "csv" && *logFmt != "jsonl" && *logFmt != "none":
 		return usageError{fmt.Sprintf("-log %q: want csv, jsonl or none", *logFmt)}
 	}
