@@ -76,12 +76,13 @@ type Options struct {
 	Projection Projection
 	// M is the number of projections per sample (default 1).
 	M int
-	// Sigma is the DSM noise level σ (default DefaultSigma).
+	// Sigma is the DSM noise level σ (0: DefaultSigma; negative panics).
 	Sigma float64
 	// SigmaSquaredScale divides the DSM-family losses by σ² (the other
 	// common scale). The default is the authors' scale, ½‖σ²s(x̃) + σn‖².
 	SigmaSquaredScale bool
-	// Eps is the finite-difference step ε (default per objective).
+	// Eps is the finite-difference step ε (0: the objective's default; a
+	// negative or NaN value panics).
 	Eps float64
 	// First and Second are the stencils for the first and second
 	// directional derivatives (default fd.D1 and fd.D2, O(ε²)); fd.D1Acc4 and
