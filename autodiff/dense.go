@@ -270,10 +270,7 @@ func actPairInPlace(d, y *tensor.Tensor, act tensor.Act, pairs int) *deltaAux {
 	if act == tensor.ActNone {
 		return nil
 	}
-	var aux *deltaAux
-	if act == tensor.ActSoftplus {
-		aux = &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: tensor.Exp(tensor.Neg(y))}
-	}
+	aux := softplusAux(y, act)
 	if d.DType() == tensor.Float32 {
 		var s, e []float32
 		if aux != nil {
@@ -754,13 +751,7 @@ func actDeltaInPlace(d, y *tensor.Tensor, act tensor.Act) *deltaAux {
 	if act == tensor.ActNone {
 		return nil
 	}
-	var aux *deltaAux
-	if act == tensor.ActSoftplus {
-		// σ(z) = −expm1(−y) and 1 − σ(z) = e^−y, both to full relative
-		// accuracy, by the (vectorised) tensor kernels: one pass each over
-		// the base, shared by the K differences and the backward pass.
-		aux = &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: tensor.Exp(tensor.Neg(y))}
-	}
+	aux := softplusAux(y, act)
 	if d.DType() == tensor.Float32 {
 		var s, e []float32
 		if aux != nil {
@@ -1060,4 +1051,15 @@ func actDeltaGrad[T float32 | float64](gd, gy, g, y, dy, sv, ev []T, act tensor.
 			}
 		}
 	})
+}
+
+// softplusAux returns, for softplus, σ(z) = −expm1(−y) and 1 − σ(z) = e^−y,
+// both to full relative accuracy, by the (vectorised) tensor kernels: one
+// pass each over the base, shared by the K differences and the backward
+// pass. Other activations need none (nil).
+func softplusAux(y *tensor.Tensor, act tensor.Act) *deltaAux {
+	if act != tensor.ActSoftplus {
+		return nil
+	}
+	return &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: tensor.Exp(tensor.Neg(y))}
 }
