@@ -247,6 +247,8 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 	xm := mark(x)
 	var stacked, joint *Value
 	switch {
+	case x.t.Rank() == 2 && constants(x, dxs):
+		xm, joint, stacked = constJoint(x, dxs)
 	case x.t.Rank() == 2:
 		// The joint [x; Δx_1; …; Δx_K] in one copy; the stacked differences
 		// are a view of it.
@@ -332,11 +334,14 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 		parts = append(parts, Const(zs.Reshape(append([]int{p * x.Dim(0)}, x.Shape()[1:]...)...)))
 	}
 	var stacked, joint *Value
-	if x.t.Rank() == 2 {
+	switch {
+	case x.t.Rank() == 2 && constants(x, parts[1:]):
+		xm, joint, stacked = constJoint(x, parts[1:])
+	case x.t.Rank() == 2:
 		n := x.Dim(0)
 		joint = ConcatRows(parts...)
 		stacked = Reshape(SliceRows(joint, n, (2*p+1)*n), withK(2*p, x.Shape())...)
-	} else {
+	default:
 		stacked = Reshape(ConcatRows(parts...), withK(2*p, x.Shape())...)
 	}
 	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p)
@@ -393,6 +398,40 @@ func numel(s []int) int {
 
 // mark returns x, or for a constant a variable holding its tensor, so that
 // everything f computes from it is recorded.
+// constants reports whether neither x nor any of the dxs depends on a
+// variable.
+func constants(x *Value, dxs []*Value) bool {
+	if x.grad {
+		return false
+	}
+	for _, dx := range dxs {
+		if dx.grad {
+			return false
+		}
+	}
+	return true
+}
+
+// constJoint builds the joint [x; d_1; …; d_K] of a 2-D x and constant
+// differences (each d_i a multiple of x's rows) as one constant, with a variable standing for x and the
+// stacked differences as views of it: nothing in them is differentiated, so
+// the graph holds the input rows once instead of twice (the ConcatRows node
+// would keep its inputs alive until the end of the backward pass).
+func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
+	n := x.Dim(0)
+	ts := make([]*tensor.Tensor, 0, len(ds)+1)
+	ts = append(ts, x.t)
+	for _, d := range ds {
+		ts = append(ts, d.t)
+	}
+	jt := tensor.ConcatRows(ts...)
+	joint = Const(jt)
+	xm = Var(tensor.SliceRows(jt, 0, n))
+	rows := jt.Dim(0)
+	stacked = Const(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
+	return xm, joint, stacked
+}
+
 func mark(x *Value) *Value {
 	if x.grad {
 		return x

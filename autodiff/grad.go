@@ -165,6 +165,40 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 		v.t, v.inputs, v.rule = nil, nil, nil
 	}
+	if cfg.release {
+		// A node on no path to the xs never runs its rule, so the walk needs
+		// at most its tensor (when a node that does run reads it), never its
+		// inputs: cut them now rather than at its turn, which comes last.
+		// This frees what built the stacked input of an FD objective, for
+		// instance, before the walk starts.
+		used := map[*Value]bool{y: true}
+		for _, v := range nodes {
+			if needed[v] {
+				for _, in := range v.inputs {
+					used[in] = true
+				}
+			}
+		}
+		for _, v := range nodes {
+			if needed[v] || v.rule == nil || isX[v] {
+				continue
+			}
+			if !used[v] {
+				release(v)
+				continue
+			}
+			ins := v.inputs
+			v.inputs = nil
+			for _, in := range ins {
+				if n, ok := consumers[in]; ok && graph != nil {
+					consumers[in] = n - 1
+					if n == 1 {
+						graph.drop(in)
+					}
+				}
+			}
+		}
+	}
 	for i := len(nodes) - 1; i >= 0; i-- {
 		v := nodes[i]
 		g, ok := grads[v]
