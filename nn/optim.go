@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/vec"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -28,6 +29,18 @@ type Optimizer interface {
 	// LoadState replaces the state with a copy of st after checking it
 	// against params (kind, names, shapes, dtypes); on error nothing changes.
 	LoadState(params []Param, st OptimState) error
+}
+
+// ParamStepper is an Optimizer that can also update one parameter at a
+// time, so that a training step can apply each parameter's update as soon as
+// its gradient is final and drop the gradient (see Update). Calling
+// BeginStep and then StepParam once for each parameter is Step.
+type ParamStepper interface {
+	Optimizer
+	// BeginStep starts an update with learning rate lr and counts it.
+	BeginStep(lr float64)
+	// StepParam applies the current update to p with gradient g.
+	StepParam(p Param, g *tensor.Tensor)
 }
 
 // OptimState is an optimizer's state as plain data: what a checkpoint stores.
@@ -81,6 +94,8 @@ type SGD struct {
 	Nesterov    bool    // use Nesterov momentum (needs Momentum ≠ 0)
 	WeightDecay         // λ, as L2 or decoupled
 	slots       slots
+	// The current step's terms, set by BeginStep.
+	lr, l2, shrink float64
 }
 
 // NewSGD returns SGD with the given momentum and no weight decay.
@@ -89,19 +104,31 @@ func NewSGD(momentum float64) *SGD { return &SGD{Momentum: momentum} }
 // Step implements Optimizer.
 func (o *SGD) Step(params []Param, grads []*tensor.Tensor, lr float64) {
 	checkOptStep("SGD", params, grads)
-	o.slots.step++
-	l2, shrink := o.terms(lr)
+	o.BeginStep(lr)
 	for i, p := range params {
-		var b *tensor.Tensor
-		if o.Momentum != 0 {
-			b = o.slots.get("momentum_buffer", p)
-		}
-		pt, g := p.Value.T(), grads[i]
-		if pt.DType() == tensor.Float32 {
-			sgdKernel(pt.Float32s(), g.Float32s(), bufF32(b), lr, o.Momentum, l2, shrink, o.Nesterov)
-		} else {
-			sgdKernel(pt.Float64s(), g.Float64s(), bufF64(b), lr, o.Momentum, l2, shrink, o.Nesterov)
-		}
+		o.StepParam(p, grads[i])
+	}
+}
+
+// BeginStep implements ParamStepper.
+func (o *SGD) BeginStep(lr float64) {
+	o.slots.step++
+	o.lr = lr
+	o.l2, o.shrink = o.terms(lr)
+}
+
+// StepParam implements ParamStepper.
+func (o *SGD) StepParam(p Param, g *tensor.Tensor) {
+	checkOptParam("SGD", p, g)
+	var b *tensor.Tensor
+	if o.Momentum != 0 {
+		b = o.slots.get("momentum_buffer", p)
+	}
+	pt := p.Value.T()
+	if pt.DType() == tensor.Float32 {
+		sgdKernel(pt.Float32s(), g.Float32s(), bufF32(b), o.lr, o.Momentum, o.l2, o.shrink, o.Nesterov)
+	} else {
+		sgdKernel(pt.Float64s(), g.Float64s(), bufF64(b), o.lr, o.Momentum, o.l2, o.shrink, o.Nesterov)
 	}
 }
 
@@ -152,6 +179,7 @@ type Adam struct {
 	Eps          float64 // ε, added to √v̂ for numerical stability
 	WeightDecay          // λ, as L2 (Adam) or decoupled (AdamW)
 	slots        slots
+	coef         adamCoef // the current step's, set by BeginStep
 }
 
 // NewAdam returns Adam with PyTorch's defaults: β₁ = 0.9, β₂ = 0.999,
@@ -169,20 +197,32 @@ func NewAdamW(lambda float64) *Adam {
 // Step implements Optimizer.
 func (o *Adam) Step(params []Param, grads []*tensor.Tensor, lr float64) {
 	checkOptStep("Adam", params, grads)
+	o.BeginStep(lr)
+	for i, p := range params {
+		o.StepParam(p, grads[i])
+	}
+}
+
+// BeginStep implements ParamStepper.
+func (o *Adam) BeginStep(lr float64) {
 	o.slots.step++
 	t := float64(o.slots.step)
 	c := adamCoef{b1: o.Beta1, b2: o.Beta2, eps: o.Eps}
 	c.l2, c.shrink = o.terms(lr)
 	c.stepSize = lr / (1 - math.Pow(o.Beta1, t))
 	c.bc2Sqrt = math.Sqrt(1 - math.Pow(o.Beta2, t))
-	for i, p := range params {
-		m, v := o.slots.get("exp_avg", p), o.slots.get("exp_avg_sq", p)
-		pt, g := p.Value.T(), grads[i]
-		if pt.DType() == tensor.Float32 {
-			adamKernel(pt.Float32s(), g.Float32s(), m.Float32s(), v.Float32s(), c)
-		} else {
-			adamKernel(pt.Float64s(), g.Float64s(), m.Float64s(), v.Float64s(), c)
-		}
+	o.coef = c
+}
+
+// StepParam implements ParamStepper.
+func (o *Adam) StepParam(p Param, g *tensor.Tensor) {
+	checkOptParam("Adam", p, g)
+	m, v := o.slots.get("exp_avg", p), o.slots.get("exp_avg_sq", p)
+	pt := p.Value.T()
+	if pt.DType() == tensor.Float32 {
+		adamKernel(pt.Float32s(), g.Float32s(), m.Float32s(), v.Float32s(), o.coef)
+	} else {
+		adamKernel(pt.Float64s(), g.Float64s(), m.Float64s(), v.Float64s(), o.coef)
 	}
 }
 
@@ -205,20 +245,14 @@ func adamKernel[T optFloat](p, g, m, v []T, c adamCoef) {
 }
 
 // adamRange32 is the float32 update in float32 arithmetic, as PyTorch does
-// it: the float64 conversions, divisions and square roots made Adam a fifth
-// of an MNIST-sized FD step.
+// it (the float64 conversions, divisions and square roots made Adam a fifth
+// of an MNIST-sized FD step), vectorized by internal/vec: 8 lanes of AVX
+// took the 664k-parameter mnist-mlp update from 1.75 to 0.24 ms per core.
 func adamRange32(p, g, m, v []float32, c adamCoef) {
-	b1, b2 := float32(c.b1), float32(c.b2)
-	ob1, ob2 := float32(1-c.b1), float32(1-c.b2)
-	l2, shrink := float32(c.l2), float32(c.shrink)
-	step, inv, eps := float32(c.stepSize), float32(1/c.bc2Sqrt), float32(c.eps)
-	for i := range p {
-		gi := g[i] + l2*p[i]
-		mi := b1*m[i] + ob1*gi
-		vi := b2*v[i] + ob2*gi*gi
-		m[i], v[i] = mi, vi
-		p[i] = p[i]*shrink - step*mi/(float32(math.Sqrt(float64(vi)))*inv+eps)
-	}
+	vec.Adam(p, g, m, v, vec.Adam32{
+		L2: float32(c.l2), B1: float32(c.b1), OB1: float32(1 - c.b1), B2: float32(c.b2), OB2: float32(1 - c.b2),
+		Inv: float32(1 / c.bc2Sqrt), Eps: float32(c.eps), Shrink: float32(c.shrink), Step: float32(c.stepSize),
+	})
 }
 
 func adamRange[T optFloat](p, g, m, v []T, c adamCoef) {
@@ -250,6 +284,8 @@ type RMSProp struct {
 	Momentum    float64 // μ; 0 disables the buffer
 	WeightDecay         // λ, as L2 or decoupled
 	slots       slots
+	// The current step's terms, set by BeginStep.
+	lr, l2, shrink float64
 }
 
 // NewRMSProp returns RMSProp with PyTorch's defaults: α = 0.99, ε = 1e-8,
@@ -259,20 +295,32 @@ func NewRMSProp() *RMSProp { return &RMSProp{Alpha: 0.99, Eps: 1e-8} }
 // Step implements Optimizer.
 func (o *RMSProp) Step(params []Param, grads []*tensor.Tensor, lr float64) {
 	checkOptStep("RMSProp", params, grads)
-	o.slots.step++
-	l2, shrink := o.terms(lr)
+	o.BeginStep(lr)
 	for i, p := range params {
-		v := o.slots.get("square_avg", p)
-		var b *tensor.Tensor
-		if o.Momentum != 0 {
-			b = o.slots.get("momentum_buffer", p)
-		}
-		pt, g := p.Value.T(), grads[i]
-		if pt.DType() == tensor.Float32 {
-			rmspropKernel(pt.Float32s(), g.Float32s(), v.Float32s(), bufF32(b), lr, o.Alpha, o.Eps, o.Momentum, l2, shrink)
-		} else {
-			rmspropKernel(pt.Float64s(), g.Float64s(), v.Float64s(), bufF64(b), lr, o.Alpha, o.Eps, o.Momentum, l2, shrink)
-		}
+		o.StepParam(p, grads[i])
+	}
+}
+
+// BeginStep implements ParamStepper.
+func (o *RMSProp) BeginStep(lr float64) {
+	o.slots.step++
+	o.lr = lr
+	o.l2, o.shrink = o.terms(lr)
+}
+
+// StepParam implements ParamStepper.
+func (o *RMSProp) StepParam(p Param, g *tensor.Tensor) {
+	checkOptParam("RMSProp", p, g)
+	v := o.slots.get("square_avg", p)
+	var b *tensor.Tensor
+	if o.Momentum != 0 {
+		b = o.slots.get("momentum_buffer", p)
+	}
+	pt := p.Value.T()
+	if pt.DType() == tensor.Float32 {
+		rmspropKernel(pt.Float32s(), g.Float32s(), v.Float32s(), bufF32(b), o.lr, o.Alpha, o.Eps, o.Momentum, o.l2, o.shrink)
+	} else {
+		rmspropKernel(pt.Float64s(), g.Float64s(), v.Float64s(), bufF64(b), o.lr, o.Alpha, o.Eps, o.Momentum, o.l2, o.shrink)
 	}
 }
 
@@ -398,14 +446,18 @@ func checkOptStep(opt string, params []Param, grads []*tensor.Tensor) {
 		panic(fmt.Sprintf("nn: %s.Step with %d parameters and %d gradients", opt, len(params), len(grads)))
 	}
 	for i, p := range params {
-		pt, g := p.Value.T(), grads[i]
-		if g == nil || g.DType() != pt.DType() || !g.SameShape(pt) {
-			desc := "nil"
-			if g != nil {
-				desc = fmt.Sprintf("%v %v", g.DType(), g.Shape())
-			}
-			panic(fmt.Sprintf("nn: %s.Step: gradient of %q is %s, parameter is %v %v", opt, p.Name, desc, pt.DType(), pt.Shape()))
+		checkOptParam(opt, p, grads[i])
+	}
+}
+
+func checkOptParam(opt string, p Param, g *tensor.Tensor) {
+	pt := p.Value.T()
+	if g == nil || g.DType() != pt.DType() || !g.SameShape(pt) {
+		desc := "nil"
+		if g != nil {
+			desc = fmt.Sprintf("%v %v", g.DType(), g.Shape())
 		}
+		panic(fmt.Sprintf("nn: %s.Step: gradient of %q is %s, parameter is %v %v", opt, p.Name, desc, pt.DType(), pt.Shape()))
 	}
 }
 
