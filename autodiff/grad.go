@@ -12,6 +12,7 @@ type gradConfig struct {
 	seed        *Value
 	stats       *GradStats
 	release     bool
+	consume     func(i int, g *Value)
 }
 
 // Option configures Grad.
@@ -32,6 +33,17 @@ func CreateGraph() Option { return func(c *gradConfig) { c.createGraph = true } 
 // again (their T is nil); it is meant for the last backward pass of a
 // training step. It cannot be combined with CreateGraph.
 func ReleaseGraph() Option { return func(c *gradConfig) { c.release = true } }
+
+// Consume makes Grad hand the gradient of xs[i] to fn(i, g) as soon as it
+// is final, that is once every node that uses xs[i] has run its rule, and
+// then drop it: Grad returns nil in its place. Gradients of xs that y does
+// not depend on are handed over, zero, at the end. fn runs on Grad's
+// goroutine, in the order the gradients become final, and may update xs[i]'s
+// tensor in place: no rule reads it afterwards. A training step passes its
+// optimizer update, so that the parameters' gradients are not all alive at
+// once (PyTorch's optimizer-in-backward hooks). It cannot be combined with
+// CreateGraph.
+func Consume(fn func(i int, g *Value)) Option { return func(c *gradConfig) { c.consume = fn } }
 
 // WithSeed sets the output cotangent (the "v" of a vector-Jacobian product
 // vᵀ∂y/∂x). It must have y's shape. Without it, y must hold a single element
@@ -63,6 +75,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	}
 	if cfg.release && cfg.createGraph {
 		panic("autodiff: Grad with both ReleaseGraph and CreateGraph (a recorded backward pass needs the graph it releases)")
+	}
+	if cfg.consume != nil && cfg.createGraph {
+		panic("autodiff: Grad with both Consume and CreateGraph (a consumed gradient cannot be differentiated again)")
 	}
 
 	isX := make(map[*Value]bool, len(xs))
@@ -199,7 +214,49 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			}
 		}
 	}
+	// With Consume, xs[j] is final once the walk has passed the first (in id
+	// order) of its users: lastUse orders the handovers.
+	type handover struct{ at, j int }
+	var pending []handover
+	if cfg.consume != nil {
+		first := map[*Value]int{}
+		for idx, v := range nodes {
+			for _, in := range v.inputs {
+				if _, ok := first[in]; !ok && isX[in] {
+					first[in] = idx
+				}
+			}
+		}
+		for j, x := range xs {
+			at, ok := first[x]
+			if !ok {
+				at = -1 // no user: zero, at the end
+			}
+			pending = append(pending, handover{at, j})
+		}
+		slices.SortStableFunc(pending, func(a, b handover) int { return b.at - a.at })
+	}
+	handed := make([]bool, len(xs))
+	handOver := func(h handover) {
+		x := xs[h.j]
+		g, ok := grads[x]
+		if !ok {
+			g = Const(tensor.ZerosLike(x.t))
+		}
+		handed[h.j] = true
+		cfg.consume(h.j, g)
+		if ok && !slices.ContainsFunc(pending, func(o handover) bool { return xs[o.j] == x }) {
+			delete(grads, x)
+			live -= int64(g.t.Bytes())
+			xgBytes -= int64(g.t.Bytes())
+		}
+	}
 	for i := len(nodes) - 1; i >= 0; i-- {
+		for len(pending) > 0 && pending[0].at > i {
+			h := pending[0]
+			pending = pending[1:]
+			handOver(h)
+		}
 		v := nodes[i]
 		g, ok := grads[v]
 		if !ok || v.rule == nil {
@@ -256,8 +313,14 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	if cfg.release {
 		y.inputs, y.rule = nil, nil
 	}
+	for _, h := range pending {
+		handOver(h)
+	}
 	out := make([]*Value, len(xs))
 	for i, x := range xs {
+		if handed[i] {
+			continue
+		}
 		if g, ok := grads[x]; ok {
 			out[i] = g
 		} else {

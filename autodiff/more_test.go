@@ -309,3 +309,82 @@ func TestReleaseGraph(t *testing.T) {
 	l3, p3, _ := build()
 	ad.Grad(l3, p3, ad.ReleaseGraph(), ad.CreateGraph())
 }
+
+// TestConsume checks Consume against plain Grad on a loss that uses the
+// parameters twice (an energy and its recorded input gradient, as exact SM
+// and DSM do): each gradient handed over equals Grad's bit for bit, each is
+// handed over once, and, because the callback overwrites the parameter with
+// NaN as an optimizer update would overwrite it, a rule that read a
+// parameter after its handover would spread NaN into the later gradients.
+func TestConsume(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	// Few rows and wide layers, so that the gradients (of the 48×48 W2
+	// above all) outweigh the activations, as in an MNIST MLP.
+	ps := mlpParams(rng, 3, 48)
+	xt := tensor.RandN(tensor.Float64, rng, 4, 3)
+	build := func() (*ad.Value, []*ad.Value) {
+		params := make([]*ad.Value, len(ps))
+		for i, p := range ps {
+			params[i] = ad.Var(p.Clone())
+		}
+		x := ad.Var(xt)
+		gx := ad.Grad(ad.Sum(mlpEnergy(x, params)), []*ad.Value{x}, ad.CreateGraph())[0]
+		return ad.Add(ad.Sum(ad.Square(gx)), ad.Sum(mlpEnergy(x, params))), params
+	}
+	loss, params := build()
+	var keep ad.GradStats
+	want := ad.Grad(loss, params, ad.ReleaseGraph(), ad.TrackStats(&keep))
+	loss2, params2 := build()
+	unused := ad.Var(tensor.Ones(tensor.Float64, 2))
+	xs := append(params2, unused)
+	var st ad.GradStats
+	seen := make([]int, len(xs))
+	var order []int
+	got := ad.Grad(loss2, xs, ad.ReleaseGraph(), ad.TrackStats(&st), ad.Consume(func(i int, g *ad.Value) {
+		seen[i]++
+		order = append(order, i)
+		var w []float64
+		if i < len(want) {
+			w = want[i].T().ToFloat64()
+		} else {
+			w = make([]float64, 2) // the unused variable's gradient is zero
+		}
+		for j, v := range g.T().ToFloat64() {
+			if v != w[j] {
+				t.Fatalf("gradient %d element %d: Consume gives %v, Grad %v", i, j, v, w[j])
+			}
+		}
+		xs[i].T().Fill(math.NaN())
+	}))
+	for i, n := range seen {
+		if n != 1 || got[i] != nil {
+			t.Errorf("x %d handed over %d times, Grad returned %v; want once and nil", i, n, got[i])
+		}
+	}
+	if order[0] == 0 || order[len(order)-1] != len(xs)-1 {
+		t.Errorf("handover order %v: want the last layer's before the first's, and the unused variable last", order)
+	}
+	// A first-order loss peaks at the end of its walk, holding every
+	// gradient, unless they are consumed.
+	first := func() (*ad.Value, []*ad.Value) {
+		params := make([]*ad.Value, len(ps))
+		for i, p := range ps {
+			params[i] = ad.Var(p)
+		}
+		return ad.Sum(mlpEnergy(ad.Const(xt), params)), params
+	}
+	l1, p1 := first()
+	ad.Grad(l1, p1, ad.ReleaseGraph(), ad.TrackStats(&keep))
+	l2, p2 := first()
+	ad.Grad(l2, p2, ad.ReleaseGraph(), ad.TrackStats(&st), ad.Consume(func(int, *ad.Value) {}))
+	if st.PeakBytes >= keep.PeakBytes {
+		t.Errorf("peak with Consume %d, without %d: want lower", st.PeakBytes, keep.PeakBytes)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Consume with CreateGraph did not panic")
+		}
+	}()
+	l3, p3 := build()
+	ad.Grad(l3, p3, ad.CreateGraph(), ad.Consume(func(int, *ad.Value) {}))
+}

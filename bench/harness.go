@@ -111,12 +111,20 @@ func (s *Step) IsScore() bool { return s.score }
 
 // Result is what one training step measured.
 type Result struct {
-	Loss      float64
-	PeakBytes int64 // peak of graph bytes still held plus cotangents during the backward pass
+	Loss float64
+	// PeakBytes is the peak of graph bytes still held plus cotangents
+	// during the backward pass, the parameters included; gradients count
+	// until the optimizer has consumed them.
+	PeakBytes int64
+	// StepBytes is PeakBytes less the parameters: the peak of the tensors
+	// the step itself allocates (activations, recorded backward passes,
+	// cotangents and gradients not yet consumed). The parameters are the
+	// model, alive before and after the step and the same for every
+	// objective; this is the figure an objective's memory is judged by.
+	StepBytes int64
 	// ActivationBytes is the peak of the same total without the parameters
-	// and their gradients: the part of the peak the objective decides.
+	// and their gradients.
 	ActivationBytes int64
-	Grads           []*tensor.Tensor
 }
 
 // Run performs one training step, as the PyTorch peer times it: the
@@ -124,7 +132,9 @@ type Result struct {
 // update.
 func (s *Step) Run() Result { return s.RunOn(s.x) }
 
-// RunOn performs one training step on the given batch.
+// RunOn performs one training step on the given batch. The backward pass
+// and the update are nn.Update: each parameter is updated as soon as its
+// gradient is final, so the step never holds every gradient at once.
 func (s *Step) RunOn(x *tensor.Tensor) Result {
 	var loss *ad.Value
 	if s.score {
@@ -133,12 +143,7 @@ func (s *Step) RunOn(x *tensor.Tensor) Result {
 		loss = s.Objective.Energy(s.model, x, &s.Options)
 	}
 	var st ad.GradStats
-	gs := ad.Grad(loss, s.params, ad.TrackStats(&st), ad.ReleaseGraph())
-	out := Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, ActivationBytes: st.PeakActivationBytes,
-		Grads: make([]*tensor.Tensor, len(gs))}
-	for i, g := range gs {
-		out.Grads[i] = g.T()
-	}
-	s.opt.Step(s.model.Params(), out.Grads, s.LR)
-	return out
+	nn.Update(loss, s.model.Params(), s.opt, s.LR, ad.TrackStats(&st))
+	return Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, StepBytes: st.PeakBytes - s.ParamBytes(),
+		ActivationBytes: st.PeakActivationBytes}
 }

@@ -17,23 +17,25 @@ import (
 var long = os.Getenv("FDSM_LONG") == "1"
 
 // runSteps times b.N training steps of s and reports ms/step, the step's peak
-// tensor bytes (and that peak less the parameters and their gradients, the
-// part the objective decides), and the tensor bytes it allocates (B/op and
-// allocs/op come from -benchmem).
+// tensor bytes with the parameters (peak-bytes) and without them
+// (step-peak-bytes, what the step allocates: the figure objectives are
+// compared by), that peak less the gradients too (act-peak-bytes), and the
+// tensor bytes it allocates (B/op and allocs/op come from -benchmem).
 func runSteps(b *testing.B, s *Step) {
 	s.Run() // warm up: first-use allocations, page faults
 	b.ReportAllocs()
-	var peak, act int64
+	var peak, step, act int64
 	start := tensor.AllocatedBytes()
 	t0 := time.Now()
 	b.ResetTimer()
 	for range b.N {
 		r := s.Run()
-		peak, act = max(peak, r.PeakBytes), max(act, r.ActivationBytes)
+		peak, step, act = max(peak, r.PeakBytes), max(step, r.StepBytes), max(act, r.ActivationBytes)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
 	b.ReportMetric(float64(peak), "peak-bytes")
+	b.ReportMetric(float64(step), "step-peak-bytes")
 	b.ReportMetric(float64(act), "act-peak-bytes")
 	b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensor-B/op")
 }

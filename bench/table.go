@@ -32,7 +32,8 @@ type Row struct {
 	MsPerStep float64 `json:"ms_per_step"` // median over the steps
 	MsMin     float64 `json:"ms_min"`
 	MsMax     float64 `json:"ms_max"`
-	PeakBytes int64   `json:"peak_bytes"`       // peak tensor bytes of a step
+	PeakBytes int64   `json:"peak_bytes"`       // peak tensor bytes of a step, parameters included
+	StepBytes int64   `json:"step_peak_bytes"`  // the peak less the parameters (Result.StepBytes)
 	ActBytes  int64   `json:"activation_bytes"` // the peak less parameters and gradients
 	PeakRSS   int64   `json:"peak_rss_bytes"`   // process peak RSS after this objective
 	TrainLoss float64 `json:"train_loss"`       // the objective's own loss at the last step
@@ -85,7 +86,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		s.LR = o.LR
 		batches := rand.New(rand.NewPCG(o.Seed, 3))
 		times := make([]float64, o.Steps)
-		var peak, act int64
+		var peak, stepPeak, act int64
 		var last float64
 		for i := range o.Steps {
 			idx := make([]int, cfg.Batch)
@@ -96,7 +97,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 			t0 := time.Now()
 			r := s.RunOn(x)
 			times[i] = float64(time.Since(t0).Microseconds()) / 1e3
-			peak, act = max(peak, r.PeakBytes), max(act, r.ActivationBytes)
+			peak, stepPeak, act = max(peak, r.PeakBytes), max(stepPeak, r.StepBytes), max(act, r.ActivationBytes)
 			last = r.Loss
 			if o.Progress != nil {
 				o.Progress(name, i, r.Loss)
@@ -117,7 +118,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		rows = append(rows, Row{
 			Objective: name, Config: cfg.Name, Steps: o.Steps,
 			MsPerStep: median(times), MsMin: times[0], MsMax: times[len(times)-1],
-			PeakBytes: peak, ActBytes: act, PeakRSS: PeakRSS(), TrainLoss: last, SMLoss: smLoss, EvalRows: eval.Dim(0),
+			PeakBytes: peak, StepBytes: stepPeak, ActBytes: act, PeakRSS: PeakRSS(), TrainLoss: last, SMLoss: smLoss, EvalRows: eval.Dim(0),
 			Agreement: agreement,
 		})
 	}

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -473,6 +474,67 @@ func TestSchedules(t *testing.T) {
 	for step := 10; step < total; step++ {
 		if s(step+1, total) > s(step, total) {
 			t.Errorf("cosine rises from step %d to %d", step, step+1)
+		}
+	}
+}
+
+// stepOnly hides the ParamStepper methods of an optimizer, to test Update's
+// fallback.
+type stepOnly struct{ Optimizer }
+
+// TestUpdateMatchesStep: Update (gradients consumed as they become final,
+// with in-place updates during the backward pass) leaves the same parameters
+// and optimizer state, bit for bit, as Grad followed by Step, over a few
+// steps of a loss that uses the parameters in a recorded backward pass too.
+func TestUpdateMatchesStep(t *testing.T) {
+	for _, dt := range optDTypes {
+		for name, mk := range map[string]func() Optimizer{
+			"adam":     func() Optimizer { return NewAdamW(0.01) },
+			"sgd":      func() Optimizer { return &SGD{Momentum: 0.9, Nesterov: true} },
+			"rmsprop":  func() Optimizer { return &RMSProp{Alpha: 0.99, Eps: 1e-8, Momentum: 0.5} },
+			"fallback": func() Optimizer { return stepOnly{NewAdam()} },
+		} {
+			run := func(fused bool) (*MLP, Optimizer) {
+				rng := rand.New(rand.NewPCG(3, 4))
+				m := NewMLP(dt, []int{3, 16, 16, 1}, Softplus, rng)
+				x := tensor.RandN(dt, rng, 8, 3)
+				opt := mk()
+				for range 3 {
+					xv := ad.Var(x)
+					gx := ad.Grad(ad.Sum(m.Energy(xv)), []*ad.Value{xv}, ad.CreateGraph())[0]
+					loss := ad.Add(ad.Mean(ad.Square(gx)), ad.Mean(m.Energy(xv)))
+					if fused {
+						Update(loss, m.Params(), opt, 1e-2)
+						continue
+					}
+					gs := ad.Grad(loss, Values(m))
+					grads := make([]*tensor.Tensor, len(gs))
+					for i, g := range gs {
+						grads[i] = g.T()
+					}
+					opt.Step(m.Params(), grads, 1e-2)
+				}
+				return m, opt
+			}
+			mw, ow := run(false)
+			mg, og := run(true)
+			for i, p := range mw.Params() {
+				a, b := p.Value.T().ToFloat64(), mg.Params()[i].Value.T().ToFloat64()
+				for j := range a {
+					if a[j] != b[j] {
+						t.Fatalf("%v %s: %s[%d] = %v after Update, %v after Step", dt, name, p.Name, j, b[j], a[j])
+					}
+				}
+			}
+			sw, sg := ow.State(), og.State()
+			for k, tw := range sw.Tensors {
+				a, b := tw.ToFloat64(), sg.Tensors[k].ToFloat64()
+				for j := range a {
+					if a[j] != b[j] {
+						t.Fatalf("%v %s: state %s[%d] = %v after Update, %v after Step", dt, name, k, j, b[j], a[j])
+					}
+				}
+			}
 		}
 	}
 }

@@ -123,17 +123,19 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	}
 	fmt.Fprintf(out, "configuration %s (%v, batch %d, %s), %d steps of Adam (lr %g) from the same initialisation; SM loss on %d held-out rows\n\n",
 		cfg.Name, cfg.Sizes, cfg.Batch, dt, *steps, *lr, rows)
-	fmt.Fprintln(out, "| Algorithm | SM loss | Time (ms/step, median) | Mem (peak tensor MB) | of which activations (MB) | process peak RSS (MB) | float32 vs float64: grad cosine, loss rel. error (naive float32) |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| Algorithm | SM loss | Time (ms/step, median) | Mem (step peak MB) | with parameters (MB) | activations (MB) | process peak RSS (MB) | float32 vs float64: grad cosine, loss rel. error (naive float32) |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
 	for _, r := range table {
 		agree := ""
 		if a := r.Agreement; a != nil {
 			agree = fmt.Sprintf("%.7f, %.1e (naive %.4f, %.1e)", a.StableCos, a.StableLossErr, a.NaiveCos, a.NaiveLossErr)
 		}
-		fmt.Fprintf(out, "| %s | %.4g | %.2f | %.2f | %.2f | %.0f | %s |\n", strings.ToUpper(r.Objective), r.SMLoss, r.MsPerStep,
-			float64(r.PeakBytes)/(1<<20), float64(r.ActBytes)/(1<<20), float64(r.PeakRSS)/(1<<20), agree)
+		fmt.Fprintf(out, "| %s | %.4g | %.2f | %.2f | %.2f | %.2f | %.0f | %s |\n", strings.ToUpper(r.Objective), r.SMLoss, r.MsPerStep,
+			float64(r.StepBytes)/(1<<20), float64(r.PeakBytes)/(1<<20), float64(r.ActBytes)/(1<<20), float64(r.PeakRSS)/(1<<20), agree)
 	}
-	fmt.Fprintln(out, "\nMem: the peak, over the backward pass (which releases the graph as it goes), of the tensor bytes the graph")
-	fmt.Fprintln(out, "still holds plus the cotangents alive; activations: the same peak without the parameters and their gradients.")
+	fmt.Fprintln(out, "\nMem: the peak, over the backward pass (which releases the graph and applies each parameter's update as soon")
+	fmt.Fprintln(out, "as its gradient is final), of the tensor bytes the step holds beyond the parameters: activations, recorded")
+	fmt.Fprintln(out, "backward passes, cotangents and gradients not yet applied. With parameters: the same peak plus the model;")
+	fmt.Fprintln(out, "activations: without the gradients too.")
 	return nil
 }
