@@ -4,4 +4,6 @@ package vec
 
 const useAVX = false
 
-func adamAVX(p, grad, m, v *float32, n int, c *Adam32) { panic("vec: no assembly kernels in this build") }
+func adamAVX(p, grad, m, v *float32, n int, c *Adam32) {
+	panic("vec: no assembly kernels in this build")
+}
