@@ -16,7 +16,8 @@ import (
 
 var long = os.Getenv("FDSM_LONG") == "1"
 
-// runSteps times b.N training steps of s and reports ms/step, the step's peak
+// runSteps times b.N training steps of s and reports ms/step (the mean, GC
+// pauses included) and median-ms/step (the PyTorch peer's statistic), the step's peak
 // tensor bytes with the parameters (peak-bytes) and without them
 // (step-peak-bytes, what the step allocates: the figure objectives are
 // compared by), that peak less the gradients too (act-peak-bytes), and the
@@ -25,15 +26,19 @@ func runSteps(b *testing.B, s *Step) {
 	s.Run() // warm up: first-use allocations, page faults
 	b.ReportAllocs()
 	var peak, step, act int64
+	times := make([]float64, 0, b.N)
 	start := tensor.AllocatedBytes()
 	t0 := time.Now()
 	b.ResetTimer()
 	for range b.N {
+		t1 := time.Now()
 		r := s.Run()
+		times = append(times, float64(time.Since(t1).Nanoseconds())/1e6)
 		peak, step, act = max(peak, r.PeakBytes), max(step, r.StepBytes), max(act, r.ActivationBytes)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
+	b.ReportMetric(medianF(times), "median-ms/step")
 	b.ReportMetric(float64(peak), "peak-bytes")
 	b.ReportMetric(float64(step), "step-peak-bytes")
 	b.ReportMetric(float64(act), "act-peak-bytes")
