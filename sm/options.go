@@ -179,25 +179,35 @@ func (o *Options) sphereProjections(x *tensor.Tensor, radius float64) *tensor.Te
 	return sphere(tensor.RandN(x.DType(), o.rng("the projections"), o.M*x.Dim(0), x.Dim(1)), radius)
 }
 
-// sphere rescales each row of v to length r (rows of zeros stay zero).
+// sphere rescales each row of v to length r (rows of zeros stay zero),
+// into a new tensor: v may be the caller's Options.V.
 func sphere(v *tensor.Tensor, r float64) *tensor.Tensor {
-	n, d := v.Dim(0), v.Dim(1)
-	a := v.ToFloat64() // one pass over plain slices; the arithmetic is float64 either way
-	for i := range n {
-		row := a[i*d : (i+1)*d]
+	out := v.Clone()
+	if out.DType() == tensor.Float32 {
+		sphereRows(out.Float32s(), out.Dim(1), r)
+	} else {
+		sphereRows(out.Float64s(), out.Dim(1), r)
+	}
+	return out
+}
+
+// sphereRows rescales each row of a (width d) to length r in place, in
+// float64 arithmetic whatever the storage.
+func sphereRows[T float32 | float64](a []T, d int, r float64) {
+	for i := 0; i < len(a); i += d {
+		row := a[i : i+d]
 		var ss float64
 		for _, x := range row {
-			ss += x * x
+			ss += float64(x) * float64(x)
 		}
 		if ss == 0 {
 			continue
 		}
 		s := r / math.Sqrt(ss)
-		for j := range row {
-			row[j] *= s
+		for j, x := range row {
+			row[j] = T(float64(x) * s)
 		}
 	}
-	return tensor.FromFloat64(v.DType(), a, v.Shape()...)
 }
 
 // repeatRows stacks m copies of x.
