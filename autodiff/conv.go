@@ -63,11 +63,18 @@ func BatchTranspose(a *Value) *Value {
 // Ho = (H + 2p − KH)/s + 1 (rounded down), likewise Wo.
 //
 // It is Im2Col followed by one Dense node: the GEMM
-// [N·Ho·Wo, C·KH·KW] × [O, C·KH·KW]ᵀ over the whole batch (one large
-// product runs the packed GEMM near its peak; N per-image products of
-// [O, C·KH·KW] × [C·KH·KW, Ho·Wo] are too small to), with the bias added in
-// the same pass. A 1×1 convolution with stride 1 and no padding skips
-// Im2Col: it is the product of the pixels [N·H·W, C] with W.
+// [N·Ho·Wo, C·KH·KW] × [O, C·KH·KW]ᵀ over the whole batch, with the bias
+// added in the same pass, so its derivatives of every order and its FD
+// difference rules are those of primitives that already have them. A 1×1
+// convolution with stride 1 and no padding skips Im2Col: it is the product
+// of the pixels [N·H·W, C] with W.
+//
+// Speed: the per-image product W·colsₙᵀ ([O, C·KH·KW] × [Ho·Wo, C·KH·KW]ᵀ,
+// NCHW output) measured 2.2× faster than this single product (6.4 against
+// 14 ms at N = 32, 32 → 32 channels, 32×32, float32, two cores): its output
+// is wide and each image's patches stay in cache. Using it needs NCHW
+// activations and a family of fused conv primitives closed under VJPs; the
+// single product is what composes from existing primitives.
 func Conv2D(x, w, b *Value, stride, pad int) *Value {
 	return Conv2DAct(x, w, b, stride, pad, tensor.ActNone)
 }
