@@ -75,9 +75,9 @@ func ShiftedSoftplus(x *ad.Value) *ad.Value { return ad.AddScalar(ad.Softplus(x)
 // conv1 and conv2 3×3 with padding 1, and shortcut a 1×1 convolution
 // without bias (conv2's bias covers it) when the channel count changes, the
 // identity otherwise. Downsampling first, by 2×2 average pooling, runs both
-// convolutions at the lower resolution (a quarter of the work of a
-// full-size conv1 with stride 2) and keeps every input pixel in the
-// shortcut, which a strided 1×1 convolution would drop three quarters of.
+// convolutions at the lower resolution (a quarter of the work of pooling
+// after them) and keeps every input pixel in the shortcut, which a strided
+// 1×1 convolution would drop three quarters of.
 //
 // Parameters are named "conv1.weight", "conv1.bias", "conv2.weight",
 // "conv2.bias" and "shortcut.weight" (when there is a shortcut layer).
