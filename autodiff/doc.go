@@ -26,7 +26,10 @@
 // Besides the elementwise, reduction, shape and MatMul primitives there are
 // two fused ones: Dense (act(x·Wᵀ + b), whose backward rule needs only its
 // output, so a layer keeps one tensor alive instead of three) and Solve (a
-// symmetric positive definite linear solve, for DKEF).
+// symmetric positive definite linear solve, for DKEF). Convolutions run on
+// NHWC images as Im2Col (a linear primitive whose adjoint, Col2Im, is its
+// vector-Jacobian product and vice versa) followed by a Dense node; average
+// pooling and the NCHW↔NHWC conversions are compositions too (see Conv2D).
 //
 // Every primitive also has an exact difference rule, f(a+α) − f(a) without
 // subtracting nearly equal numbers: Delta and Central propagate differences

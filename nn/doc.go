@@ -11,7 +11,10 @@
 // The models: MLP (an energy with output width 1, or a score network with
 // output width d; layers run as fused autodiff.Dense nodes), NICE (a flow
 // with exact log-likelihood), Quadratic (the paper's deep-EBM head
-// E = l1(h)·l2(h) + lq(h²)) and DKEF (deep kernel exponential family, kernel
+// E = l1(h)·l2(h) + lq(h²), on MLP features), ResNetEnergy (the paper's
+// convolutional deep EBM: residual blocks of Conv2D layers with
+// softplus(x) − log 2, global average pooling and the same head, QuadHead;
+// images arrive as NCHW rows and run channels last inside) and DKEF (deep kernel exponential family, kernel
 // weights solved in closed form through autodiff.Solve). Training: SGD, Adam,
 // RMSProp, weight decay, global-norm clipping, schedules, Train (a loop that
 // checkpoints atomically, stops on a NaN or Inf with the step number and

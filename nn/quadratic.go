@@ -54,13 +54,8 @@ func NewQuadratic(dt tensor.DType, d int, cfg *QuadraticConfig, rng *rand.Rand) 
 		panic(fmt.Sprintf("nn: NewQuadratic needs d ≥ 1, got %d", d))
 	}
 	trunk := NewMLP(dt, append([]int{d}, hidden...), act, rng)
-	w := hidden[len(hidden)-1]
-	return &Quadratic{
-		Trunk: trunk,
-		L1:    NewLinear(dt, w, 1, rng),
-		L2:    NewLinear(dt, w, 1, rng),
-		LQ:    NewLinear(dt, w, 1, rng),
-	}
+	head := NewQuadHead(dt, hidden[len(hidden)-1], rng)
+	return &Quadratic{Trunk: trunk, L1: head.L1, L2: head.L2, LQ: head.LQ}
 }
 
 // Features returns h = trunk(x) for a batch [N, d], with the activation after
@@ -80,10 +75,10 @@ func (m *Quadratic) Features(x *ad.Value) *ad.Value {
 
 // Energy returns E(x), one value per row ([N]).
 func (m *Quadratic) Energy(x *ad.Value) *ad.Value {
-	h := m.Features(x)
-	e := ad.Add(ad.Mul(m.L1.Forward(h), m.L2.Forward(h)), m.LQ.Forward(ad.Square(h)))
-	return ad.Reshape(e, -1)
+	return m.head().Energy(m.Features(x))
 }
+
+func (m *Quadratic) head() *QuadHead { return &QuadHead{L1: m.L1, L2: m.L2, LQ: m.LQ} }
 
 // Params implements Module.
 func (m *Quadratic) Params() []Param {
@@ -91,11 +86,39 @@ func (m *Quadratic) Params() []Param {
 	for _, p := range m.Trunk.Params() {
 		ps = append(ps, Param{"trunk." + p.Name, p.Value})
 	}
-	for _, h := range []struct {
-		name string
-		l    *Linear
-	}{{"l1", m.L1}, {"l2", m.L2}, {"lq", m.LQ}} {
-		ps = append(ps, Param{h.name + ".weight", h.l.W}, Param{h.name + ".bias", h.l.B})
+	return append(ps, m.head().Params()...)
+}
+
+// QuadHead is the paper's quadratic energy head on features h [N, w]:
+//
+//	E = l1(h)·l2(h) + lq(h ⊙ h),
+//
+// with l1, l2, lq Linear layers to width 1. A linear head would make E as
+// flat as the features far from the data; the products let it grow
+// quadratically in them. Quadratic (MLP features) and ResNetEnergy
+// (convolutional features) share it. Parameters are named "l1.weight",
+// "l1.bias", "l2.weight", "l2.bias", "lq.weight" and "lq.bias".
+type QuadHead struct {
+	L1, L2, LQ *Linear // each [1, w]
+}
+
+// NewQuadHead returns a head on w features with PyTorch's initialisation
+// (drawn in the order l1, l2, lq).
+func NewQuadHead(dt tensor.DType, w int, rng *rand.Rand) *QuadHead {
+	return &QuadHead{L1: NewLinear(dt, w, 1, rng), L2: NewLinear(dt, w, 1, rng), LQ: NewLinear(dt, w, 1, rng)}
+}
+
+// Energy returns E for features h [N, w], one value per row ([N]).
+func (q *QuadHead) Energy(h *ad.Value) *ad.Value {
+	e := ad.Add(ad.Mul(q.L1.Forward(h), q.L2.Forward(h)), q.LQ.Forward(ad.Square(h)))
+	return ad.Reshape(e, -1)
+}
+
+// Params implements Module.
+func (q *QuadHead) Params() []Param {
+	return []Param{
+		{"l1.weight", q.L1.W}, {"l1.bias", q.L1.B},
+		{"l2.weight", q.L2.W}, {"l2.bias", q.L2.B},
+		{"lq.weight", q.LQ.W}, {"lq.bias", q.LQ.B},
 	}
-	return ps
 }

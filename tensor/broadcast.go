@@ -167,7 +167,11 @@ func sumToInto[T float](acc []float64, src []T, shape, sshape []int) {
 		w := len(acc)
 		// Columns are independent, so split them; each column sums its rows
 		// in order, which keeps the result independent of the worker count.
-		parallel.For(w, max(1, grain*w/max(len(src), 1)), func(lo, hi int) {
+		// A chunk spans at least minSumCols columns: narrower ones would
+		// stream every row's cache line through the cache once per chunk
+		// (a bias gradient of 32 columns over 32768 rows ran 6× slower).
+		const minSumCols = 64
+		parallel.For(w, max(min(w, minSumCols), grain*w/max(len(src), 1)), func(lo, hi int) {
 			for r := 0; r < len(src); r += w {
 				row := src[r+lo : r+hi]
 				a := acc[lo:hi]

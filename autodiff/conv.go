@@ -1,0 +1,160 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// Convolutions and pooling on images stored channels last (NHWC): a value
+// [N, H, W, C] whose every pixel's C channels are contiguous. A convolution
+// is then im2col + one GEMM (see tensor.Im2Col) whose output [N·Ho·Wo, O] is
+// again NHWC, so layers chain without transposes and a bias is a row vector.
+// Weights keep PyTorch's layout [O, C, KH, KW].
+//
+// The primitives are three linear maps, each paired with its adjoint so
+// that every vector-Jacobian product is again one of them and derivatives of
+// every order come for free: Im2Col ↔ Col2Im and BatchTranspose (its own
+// adjoint). Conv2D, AvgPool2D, GlobalAvgPool2D and the layout conversions
+// are compositions of these with Dense, MeanAxis and Reshape. Being linear,
+// each primitive's difference rule is the primitive applied to the stacked
+// differences (the K differences of an [N, …] value are K·N more images).
+
+// Im2Col returns the patch matrix [N·Ho·Wo, C·KH·KW] of NHWC images x
+// [N, H, W, C] (see tensor.Im2Col). Its adjoint is Col2Im.
+func Im2Col(x *Value, win tensor.Window) *Value {
+	return newOp(tensor.Im2Col(x.t, win), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+		s := in[0].t.Shape()
+		return []*Value{Col2Im(g, win, s[1], s[2], s[3])}
+	}, func(out *Value, in, dIn []*Value, k int) *Value {
+		// The K differences of N images are K·N more images.
+		return Reshape(Im2Col(rowsK(dIn[0]), win), withK(k, out.Shape())...)
+	}, func(in []*Value) *Value { return Im2Col(in[0], win) }), x)
+}
+
+// Col2Im adds the entries of a patch matrix cols [N·Ho·Wo, C·KH·KW] back
+// into the pixels they came from, giving NHWC images [N, H, W, C] (see
+// tensor.Col2Im). It is the adjoint of Im2Col, and Im2Col is its adjoint.
+func Col2Im(cols *Value, win tensor.Window, h, w, c int) *Value {
+	return newOp(tensor.Col2Im(cols.t, win, h, w, c), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+		return []*Value{Im2Col(g, win)}
+	}, func(out *Value, in, dIn []*Value, k int) *Value {
+		return Reshape(Col2Im(rowsK(dIn[0]), win, h, w, c), withK(k, out.Shape())...)
+	}, func(in []*Value) *Value { return Col2Im(in[0], win, h, w, c) }), cols)
+}
+
+// BatchTranspose transposes each matrix of a [B, M, N] value, giving
+// [B, N, M]: the conversion between NCHW images ([N, C, H·W]) and NHWC ones
+// ([N, H·W, C]). It is its own adjoint.
+func BatchTranspose(a *Value) *Value {
+	return newOp(tensor.BatchTranspose(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+		return []*Value{BatchTranspose(g)}
+	}, func(out *Value, in, dIn []*Value, k int) *Value {
+		return Reshape(BatchTranspose(rowsK(dIn[0])), withK(k, out.Shape())...)
+	}, func(in []*Value) *Value { return BatchTranspose(in[0]) }), a)
+}
+
+// Conv2D is PyTorch's conv2d (a cross-correlation) on NHWC images:
+//
+//	y[n, i, j, o] = b[o] + Σ_{c, kh, kw} w[o, c, kh, kw]·x[n, i·s − p + kh, j·s − p + kw, c]
+//
+// for x [N, H, W, C], weight w [O, C, KH, KW] (PyTorch's layout), bias b
+// [O] or nil, stride s and zero padding p; the result is [N, Ho, Wo, O] with
+// Ho = (H + 2p − KH)/s + 1 (rounded down), likewise Wo.
+//
+// It is Im2Col followed by one Dense node: the GEMM
+// [N·Ho·Wo, C·KH·KW] × [O, C·KH·KW]ᵀ over the whole batch, with the bias
+// added in the same pass, so its derivatives of every order and its FD
+// difference rules are those of primitives that already have them. A 1×1
+// convolution with stride 1 and no padding skips Im2Col: it is the product
+// of the pixels [N·H·W, C] with W.
+//
+// Speed: the per-image product W·colsₙᵀ ([O, C·KH·KW] × [Ho·Wo, C·KH·KW]ᵀ,
+// NCHW output) measured 2.2× faster than this single product (6.4 against
+// 14 ms at N = 32, 32 → 32 channels, 32×32, float32, two cores): its output
+// is wide and each image's patches stay in cache. Using it needs NCHW
+// activations and a family of fused conv primitives closed under VJPs; the
+// single product is what composes from existing primitives.
+func Conv2D(x, w, b *Value, stride, pad int) *Value {
+	return Conv2DAct(x, w, b, stride, pad, tensor.ActNone)
+}
+
+// Conv2DAct is act(Conv2D(x, w, b, stride, pad)) as one fused Dense node
+// after Im2Col (see Dense): the activation is applied in the GEMM's output
+// pass, and the difference rules of FD evaluation (Delta, Central) use
+// Dense's fused, float32-stable activation rules.
+func Conv2DAct(x, w, b *Value, stride, pad int, act tensor.Act) *Value {
+	if x.t.Rank() != 4 || w.t.Rank() != 4 || w.Dim(1) != x.Dim(3) || (b != nil && (b.t.Rank() != 1 || b.Dim(0) != w.Dim(0))) {
+		bs := "nil"
+		if b != nil {
+			bs = fmt.Sprint(b.Shape())
+		}
+		panic(fmt.Sprintf("autodiff: Conv2D input %v, weight %v, bias %s (want [N, H, W, C], [O, C, KH, KW] and [O] or nil)",
+			x.Shape(), w.Shape(), bs))
+	}
+	n, h, wd, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	o, kh, kw := w.Dim(0), w.Dim(2), w.Dim(3)
+	win := tensor.Window{KH: kh, KW: kw, Stride: stride, Pad: pad}
+	ho, wo := win.Out(h, wd)
+	var cols *Value
+	if kh == 1 && kw == 1 && stride == 1 && pad == 0 {
+		cols = Reshape(x, n*h*wd, c)
+	} else {
+		cols = Im2Col(x, win)
+	}
+	y := Dense(cols, Reshape(w, o, c*kh*kw), b, act)
+	return Reshape(y, n, ho, wo, o)
+}
+
+// AvgPool2D averages NHWC images x [N, H, W, C] over k×k windows moved
+// stride pixels at a time, with zero padding pad counted in the average
+// (PyTorch's avg_pool2d with count_include_pad=True): [N, Ho, Wo, C].
+//
+// It is the mean of each channel's window in Im2Col's output, whose columns
+// (c, kh, kw) put a channel's k·k taps side by side.
+func AvgPool2D(x *Value, k, stride, pad int) *Value {
+	if x.t.Rank() != 4 {
+		panic(fmt.Sprintf("autodiff: AvgPool2D input %v (want [N, H, W, C])", x.Shape()))
+	}
+	n, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	win := tensor.Window{KH: k, KW: k, Stride: stride, Pad: pad}
+	ho, wo := win.Out(h, w)
+	taps := Reshape(Im2Col(x, win), n*ho*wo*c, k*k)
+	return Reshape(MeanAxis(taps, 1), n, ho, wo, c)
+}
+
+// GlobalAvgPool2D averages NHWC images x [N, H, W, C] over all pixels,
+// giving [N, C].
+func GlobalAvgPool2D(x *Value) *Value {
+	if x.t.Rank() != 4 {
+		panic(fmt.Sprintf("autodiff: GlobalAvgPool2D input %v (want [N, H, W, C])", x.Shape()))
+	}
+	return MeanAxis(Reshape(x, x.Dim(0), x.Dim(1)*x.Dim(2), x.Dim(3)), 1)
+}
+
+// NCHWToNHWC converts images stored channels first, as rows x [N, C·H·W]
+// (or [N, C, H, W]), to NHWC [N, H, W, C]. A single channel needs no
+// transpose: the result is a reshape.
+func NCHWToNHWC(x *Value, c, h, w int) *Value {
+	if x.t.Rank() < 1 || x.Len() != x.Dim(0)*c*h*w {
+		panic(fmt.Sprintf("autodiff: NCHWToNHWC of shape %v as %d×%d×%d images", x.Shape(), c, h, w))
+	}
+	n := x.Dim(0)
+	if c == 1 {
+		return Reshape(x, n, h, w, 1)
+	}
+	return Reshape(BatchTranspose(Reshape(x, n, c, h*w)), n, h, w, c)
+}
+
+// NHWCToNCHW converts NHWC images x [N, H, W, C] to channels-first rows
+// [N, C·H·W], the inverse of NCHWToNHWC.
+func NHWCToNCHW(x *Value) *Value {
+	if x.t.Rank() != 4 {
+		panic(fmt.Sprintf("autodiff: NHWCToNCHW input %v (want [N, H, W, C])", x.Shape()))
+	}
+	n, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	if c == 1 {
+		return Reshape(x, n, h*w)
+	}
+	return Reshape(BatchTranspose(Reshape(x, n, h*w, c)), n, c*h*w)
+}
