@@ -28,11 +28,10 @@ type Agreement struct {
 // float32 weights exactly.
 func (s *Step) Agreement(x *tensor.Tensor, seed uint64) Agreement {
 	m32 := s.model
-	sizes := []int{m32.Layers[0].W.Dim(1)}
-	for _, l := range m32.Layers {
-		sizes = append(sizes, l.W.Dim(0))
+	m64, err := s.Config.NewModel(tensor.Float64, s.score, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		panic(err) // s was built from the same configuration
 	}
-	m64 := nn.NewMLP(tensor.Float64, sizes, m32.Act, rand.New(rand.NewPCG(0, 0)))
 	ps64 := m64.Params()
 	for i, p := range m32.Params() {
 		ps64[i].Value.T().CopyFrom(p.Value.T().AsType(tensor.Float64))
@@ -59,10 +58,10 @@ func f32Exact(t *tensor.Tensor) *tensor.Tensor {
 }
 
 // lossAndGrad evaluates an objective and its flattened parameter gradient.
-func lossAndGrad(ob sm.Objective, score bool, m *nn.MLP, x *tensor.Tensor, o *sm.Options) (float64, []float64) {
+func lossAndGrad(ob sm.Objective, score bool, m Model, x *tensor.Tensor, o *sm.Options) (float64, []float64) {
 	var loss *ad.Value
 	if score {
-		loss = ob.Score(m, x, o)
+		loss = ob.Score(m.(sm.Score), x, o)
 	} else {
 		loss = ob.Energy(m, x, o)
 	}

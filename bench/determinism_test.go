@@ -15,7 +15,7 @@ import (
 // cuts its work at boundaries that depend only on the sizes.
 func TestStepDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	cfg := Config{"det", []int{64, 256, 256, 1}, 96}
+	cfg := Config{Name: "det", Sizes: []int{64, 256, 256, 1}, Batch: 96}
 	run := func(name string, score bool, procs int) ([]float64, []float64) {
 		runtime.GOMAXPROCS(procs)
 		var s *Step

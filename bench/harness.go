@@ -11,21 +11,59 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// Config is a benchmark configuration: an MLP's layer widths (the first is
-// the data dimension d) and a batch size.
+// Config is a benchmark configuration: a model and a batch size. The model
+// is a softplus MLP energy with layer widths Sizes (the first is the data
+// dimension d), or, when ResNet is set, the convolutional energy it
+// describes, on d = Sizes[0] = C·H·W inputs.
 type Config struct {
-	Name  string
-	Sizes []int
-	Batch int
+	Name   string
+	Sizes  []int
+	Batch  int
+	ResNet *ResNetSpec
+}
+
+// ResNetSpec describes an nn.ResNetEnergy on C×H×W images.
+type ResNetSpec struct {
+	C, H, W int
+	Net     nn.ResNetConfig
 }
 
 // Configs are the configurations of the PyTorch peer (../shared/peers):
 // softplus MLP energies; score networks use the same hidden widths with an
-// output of width d.
+// output of width d. conv-resnet is the paper's deep energy on MNIST padded
+// to 32×32 at a size that trains on two cores: nn.NewResNetEnergy's default,
+// 3 residual blocks of 32 channels with the quadratic head.
 var Configs = []Config{
-	{"toy", []int{2, 128, 128, 1}, 256},
-	{"mnist-mlp", []int{784, 512, 512, 1}, 128},
-	{"mnist-large", []int{784, 1024, 1024, 1024, 1}, 64},
+	{Name: "toy", Sizes: []int{2, 128, 128, 1}, Batch: 256},
+	{Name: "mnist-mlp", Sizes: []int{784, 512, 512, 1}, Batch: 128},
+	{Name: "mnist-large", Sizes: []int{784, 1024, 1024, 1024, 1}, Batch: 64},
+	{Name: "conv-resnet", Sizes: []int{1024}, Batch: 32, ResNet: &ResNetSpec{C: 1, H: 32, W: 32, Net: nn.ResNetConfig{Channels: 32, Blocks: 3}}},
+}
+
+// Model is what a benchmark step trains: an energy with named parameters
+// (an MLP also has a Score method, used for score networks).
+type Model interface {
+	nn.Module
+	sm.Energy
+}
+
+// NewModel builds cfg's model in dtype dt from rng (PyTorch's
+// initialisation); score asks for an MLP score network (output width d),
+// which a ResNet configuration does not have.
+func (cfg Config) NewModel(dt tensor.DType, score bool, rng *rand.Rand) (Model, error) {
+	if cfg.ResNet != nil {
+		if score {
+			return nil, fmt.Errorf("bench: configuration %s has no score network", cfg.Name)
+		}
+		r := cfg.ResNet
+		net := r.Net
+		return nn.NewResNetEnergy(dt, r.C, r.H, r.W, &net, rng), nil
+	}
+	sizes := append([]int(nil), cfg.Sizes...)
+	if score {
+		sizes[len(sizes)-1] = sizes[0]
+	}
+	return nn.NewMLP(dt, sizes, nn.Softplus, rng), nil
 }
 
 // LookupConfig finds a configuration by name.
@@ -47,7 +85,7 @@ type Step struct {
 	Options   sm.Options
 	// LR is the Adam learning rate of the update (default 1e-3).
 	LR     float64
-	model  *nn.MLP
+	model  Model
 	params []*ad.Value
 	opt    nn.Optimizer
 	x      *tensor.Tensor
@@ -80,11 +118,10 @@ func NewScoreStep(cfg Config, objective string, dt tensor.DType, seed uint64) (*
 
 func newStep(cfg Config, obj sm.Objective, score bool, dt tensor.DType, seed uint64) (*Step, error) {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	sizes := append([]int(nil), cfg.Sizes...)
-	if score {
-		sizes[len(sizes)-1] = sizes[0]
+	m, err := cfg.NewModel(dt, score, rng)
+	if err != nil {
+		return nil, err
 	}
-	m := nn.NewMLP(dt, sizes, nn.Softplus, rng)
 	s := &Step{
 		Objective: obj, Config: cfg, model: m, params: nn.Values(m), score: score, LR: 1e-3, opt: nn.NewAdam(),
 		x:       tensor.RandN(dt, rng, cfg.Batch, cfg.Sizes[0]),
@@ -94,7 +131,7 @@ func newStep(cfg Config, obj sm.Objective, score bool, dt tensor.DType, seed uin
 }
 
 // Model returns the model being trained.
-func (s *Step) Model() *nn.MLP { return s.model }
+func (s *Step) Model() Model { return s.model }
 
 // ParamBytes returns the bytes of the model's parameters.
 func (s *Step) ParamBytes() int64 {
@@ -138,7 +175,7 @@ func (s *Step) Run() Result { return s.RunOn(s.x) }
 func (s *Step) RunOn(x *tensor.Tensor) Result {
 	var loss *ad.Value
 	if s.score {
-		loss = s.Objective.Score(s.model, x, &s.Options)
+		loss = s.Objective.Score(s.model.(sm.Score), x, &s.Options)
 	} else {
 		loss = s.Objective.Energy(s.model, x, &s.Options)
 	}

@@ -57,8 +57,8 @@ func BenchmarkObjective(b *testing.B) {
 	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}
 	for _, cfg := range Configs {
 		for _, name := range energy {
-			if name == "sm" && cfg.Sizes[0] > 2 && !long {
-				continue
+			if name == "sm" && cfg.Sizes[0] > 2 && (!long || cfg.ResNet != nil) {
+				continue // d recorded backward passes per step (1024 through a ResNet: minutes)
 			}
 			b.Run(name+"/"+cfg.Name, func(b *testing.B) {
 				s, err := NewStep(cfg, name, tensor.Float32, 1)
@@ -67,6 +67,9 @@ func BenchmarkObjective(b *testing.B) {
 				}
 				runSteps(b, s)
 			})
+		}
+		if cfg.ResNet != nil {
+			continue // no convolutional score network
 		}
 		for _, name := range []string{"ssm-vr", "fd-ssm-vr"} {
 			b.Run("score-"+name+"/"+cfg.Name, func(b *testing.B) {
@@ -117,7 +120,7 @@ func BenchmarkScalingDim(b *testing.B) {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/d=%d", name, d), func(b *testing.B) {
-				s, err := NewStep(Config{fmt.Sprintf("d%d", d), []int{d, 256, 256, 1}, 64}, name, tensor.Float32, 1)
+				s, err := NewStep(Config{Name: fmt.Sprintf("d%d", d), Sizes: []int{d, 256, 256, 1}, Batch: 64}, name, tensor.Float32, 1)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -42,6 +42,9 @@ var stableObjectives = []struct {
 func BenchmarkStable(b *testing.B) {
 	for _, ob := range stableObjectives {
 		for _, cfg := range Configs {
+			if ob.score && cfg.ResNet != nil {
+				continue
+			}
 			for _, mode := range []sm.FDMode{sm.FDNaive, sm.FDStable} {
 				b.Run(fmt.Sprintf("%s/%s/%v", ob.name, cfg.Name, mode), func(b *testing.B) {
 					var s *Step

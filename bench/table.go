@@ -105,7 +105,7 @@ func RunTable(cfg Config, train, test *tensor.Tensor, o TableOptions) ([]Row, er
 		}
 		var smLoss float64
 		if s.IsScore() {
-			smLoss = sm.ExactScoreSMLoss(s.Model(), eval, 64)
+			smLoss = sm.ExactScoreSMLoss(s.Model().(sm.Score), eval, 64)
 		} else {
 			smLoss = sm.ExactSMLoss(s.Model(), eval, 64)
 		}

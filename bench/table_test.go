@@ -12,7 +12,7 @@ import (
 // every objective starts from the same initialisation and sees the same
 // minibatches, and the figures are filled in.
 func TestRunTableSameStart(t *testing.T) {
-	cfg := Config{"tiny", []int{2, 8, 1}, 16}
+	cfg := Config{Name: "tiny", Sizes: []int{2, 8, 1}, Batch: 16}
 	rng := rand.New(rand.NewPCG(1, 1))
 	train := tensor.RandN(tensor.Float64, rng, 64, 2)
 	test := tensor.RandN(tensor.Float64, rng, 32, 2)

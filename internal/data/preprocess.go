@@ -271,3 +271,22 @@ func LoadUCI(path string, r *rand.Rand, dt tensor.DType) (*Splits, error) {
 	}
 	return s, nil
 }
+
+// PadImages zero-pads each row of x, an h×w single-channel image stored row
+// by row ([N, h·w]), by p pixels on every side: [N, (h+2p)·(w+2p)]. MNIST
+// padded by 2 gives the 32×32 input of the paper's convolutional energy.
+func PadImages(x *tensor.Tensor, h, w, p int) *tensor.Tensor {
+	n, d := cols2D("PadImages", x)
+	if d != h*w || p < 0 {
+		panic(fmt.Sprintf("data: PadImages of shape %v as %d×%d images with padding %d", x.Shape(), h, w, p))
+	}
+	src := x.ToFloat64()
+	H, W := h+2*p, w+2*p
+	dst := make([]float64, n*H*W)
+	for i := range n {
+		for r := range h {
+			copy(dst[i*H*W+(r+p)*W+p:][:w], src[i*d+r*w:][:w])
+		}
+	}
+	return tensor.FromFloat64(x.DType(), dst, n, H*W)
+}

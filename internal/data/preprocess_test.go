@@ -412,3 +412,27 @@ func TestLoadUCI(t *testing.T) {
 		t.Errorf("LoadUCI without quality: %v", err)
 	}
 }
+
+func TestPadImages(t *testing.T) {
+	// Two 2×3 images, padded by 1: 4×5 each, the original in the middle.
+	x := tensor.FromFloat64(tensor.Float32, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 2, 6)
+	y := PadImages(x, 2, 3, 1)
+	if y.Dim(0) != 2 || y.Dim(1) != 20 || y.DType() != tensor.Float32 {
+		t.Fatalf("PadImages shape %v %v, want float32 [2 20]", y.DType(), y.Shape())
+	}
+	want := []float64{
+		0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 4, 5, 6, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 7, 8, 9, 0, 0, 10, 11, 12, 0, 0, 0, 0, 0, 0,
+	}
+	for i, v := range y.ToFloat64() {
+		if v != want[i] {
+			t.Fatalf("PadImages element %d = %v, want %v (got %v)", i, v, want[i], y.ToFloat64())
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("PadImages of 6 columns as 2×2 images did not panic")
+		}
+	}()
+	PadImages(x, 2, 2, 1)
+}
