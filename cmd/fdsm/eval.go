@@ -6,10 +6,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
@@ -117,12 +119,34 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		Data: ds.String(), Rows: x.Dim(0)}
 	d := m.spec.Dim
 
-	// Exact SM loss in the model's space.
-	if m.isScore() {
-		res.ExactSM = sm.ExactScoreSMLoss(m.score, x, *batch)
-	} else {
-		res.ExactSM = sm.ExactSMLoss(m.energy, x, *batch)
+	// Exact SM loss in the model's space, a batch at a time: each costs d
+	// backward passes (784 through a ResNet: seconds per row), so a
+	// progress bar goes to stderr on a terminal or when d is large.
+	n := x.Dim(0)
+	var bar *progress.Bar
+	if progress.IsTerminal(os.Stderr) || d >= 256 {
+		fmt.Fprintf(errw, "exact SM loss on %d rows (%d backward passes per batch of %d):\n", n, d, *batch)
+		bar = progress.New(errw, n, progress.IsTerminal(os.Stderr))
 	}
+	var total float64
+	for lo := 0; lo < n; lo += *batch {
+		hi := min(lo+*batch, n)
+		xb := tensor.SliceRows(x, lo, hi)
+		var l float64
+		if m.isScore() {
+			l = sm.ExactScoreSMLoss(m.score, xb, *batch)
+		} else {
+			l = sm.ExactSMLoss(m.energy, xb, *batch)
+		}
+		total += l * float64(hi-lo)
+		if bar != nil {
+			bar.Update(hi, total/float64(hi))
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	res.ExactSM = total / float64(n)
 
 	// Log-likelihood in the model's space, then in the data's units.
 	var ll, stderr float64

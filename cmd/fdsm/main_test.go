@@ -560,6 +560,23 @@ func TestMNIST(t *testing.T) {
 	}
 	ok(t, dir, "train", "-data", "mnist:mnist", "-width", "8", "-steps", "2", "-batch", "4", "-objective", "fd-mdsm", "-out", "mlp")
 	ok(t, dir, "eval", "-ckpt", "mlp", "-rows", "5", "-batch", "5", "-is-samples", "100")
+	// The convolutional energy (a tiny one): 28×28 rows padded to 32×32
+	// inside the model, annealed-Langevin image grids, exact SM with a
+	// progress bar on stderr (d = 784).
+	ok(t, dir, "train", "-data", "mnist:mnist", "-model", "resnet", "-width", "4", "-depth", "2", "-steps", "2", "-batch", "4", "-objective", "fd-dsm", "-out", "resnet")
+	ck, err := nn.ReadCheckpoint(filepath.Join(dir, "resnet", nn.CheckpointName))
+	if err != nil || ck.Meta.Model != "resnet d=784 width=4 depth=2 act=softplus" || ck.Params["blocks.1.conv2.weight"] == nil {
+		t.Fatalf("resnet checkpoint: %v, model %q", err, ck.Meta.Model)
+	}
+	ok(t, dir, "sample", "-ckpt", "resnet", "-n", "4", "-steps", "4", "-annealed", "-sigmas", "1,0.1,2", "-out", "conv.png")
+	if st, err := os.Stat(filepath.Join(dir, "conv.png")); err != nil || st.Size() == 0 {
+		t.Errorf("resnet sample grid not written: %v", err)
+	}
+	res = ok(t, dir, "eval", "-ckpt", "resnet", "-rows", "2", "-batch", "1", "-is-samples", "50")
+	if !strings.Contains(res.stderr, "exact SM loss on 2 rows") || !strings.Contains(res.stdout, "exact SM loss") {
+		t.Errorf("resnet eval: want a progress report on stderr and the loss:\n%v", res)
+	}
+	usage(t, dir, "act tanh", "train", "-data", "mnist:mnist", "-model", "resnet", "-act", "tanh", "-steps", "1")
 
 	// fdsm data mnist keeps the files already there and needs nothing else.
 	fake := filepath.Join(dir, "fetched")

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,9 +23,10 @@ const (
 	kindNICE      = "nice"      // NICE flow (normalised energy)
 	kindQuadratic = "quadratic" // MLP trunk with a quadratic head
 	kindDKEF      = "dkef"      // deep kernel exponential family
+	kindResNet    = "resnet"    // convolutional ResNet energy on square images
 )
 
-var modelKinds = []string{kindMLP, kindScoreMLP, kindNICE, kindQuadratic, kindDKEF}
+var modelKinds = []string{kindMLP, kindScoreMLP, kindNICE, kindQuadratic, kindDKEF, kindResNet}
 
 // Limits on what a model specification (from flags or from a checkpoint's
 // metadata) may ask for, so that a corrupt file cannot make us allocate
@@ -45,7 +47,10 @@ const (
 //	mlp d=2 width=64 depth=2 act=softplus
 //	nice d=784 width=1000 depth=5 act=softplus couplings=4 prior=logistic
 //	dkef d=11 width=30 depth=2 act=softplus inducing=100 kernels=3
+//	resnet d=784 width=32 depth=3 act=softplus
 //
+// For resnet, d is the pixel count of square single-channel images, width
+// the channels and depth the residual blocks (see resNetEnergy).
 // so that sample, eval and energy need nothing but the checkpoint.
 type modelSpec struct {
 	Kind      string
@@ -81,7 +86,7 @@ func parseModelSpec(str string) (modelSpec, error) {
 	s := modelSpec{Kind: f[0]}
 	want := map[string]bool{"d": true, "width": true, "depth": true, "act": true}
 	switch s.Kind {
-	case kindMLP, kindScoreMLP, kindQuadratic:
+	case kindMLP, kindScoreMLP, kindQuadratic, kindResNet:
 	case kindNICE:
 		want["couplings"], want["prior"] = true, true
 	case kindDKEF:
@@ -162,6 +167,15 @@ func (s modelSpec) validate() error {
 	if s.Kind == kindDKEF {
 		errs = append(errs, check("inducing", s.Inducing, 1, maxInducing), check("kernels", s.Kernels, 1, maxKernels))
 	}
+	if s.Kind == kindResNet {
+		if side := imageSide(s.Dim); side < 4 {
+			errs = append(errs, fmt.Errorf("d %d: want the pixels of a square image of side at least 4 (784 for MNIST)", s.Dim))
+		}
+		if s.Act != nn.Softplus {
+			errs = append(errs, fmt.Errorf("act %s: the ResNet energy's activation is softplus(x) − log 2 (want softplus)", s.Act))
+		}
+		errs = append(errs, check("depth", s.Depth, 1, maxResNetBlocks))
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -183,6 +197,9 @@ func (s modelSpec) paramCount() float64 {
 		n *= float64(s.Couplings)
 	case kindDKEF:
 		n += float64(s.Inducing) * d
+	case kindResNet:
+		// Two 3×3 convolutions per block, and a shortcut, plus the head.
+		n = l*(19*w*w+2*w) + 4*w*w + 4*w
 	}
 	return n
 }
@@ -232,11 +249,73 @@ func (s modelSpec) build(dt tensor.DType, rng *rand.Rand) *model {
 	case kindDKEF:
 		k := nn.NewDKEF(dt, s.Dim, &nn.DKEFConfig{Inducing: s.Inducing, Hidden: s.hidden(), Act: s.Act, Kernels: s.Kernels}, rng)
 		m.mod, m.energy, m.dkef = k, k, k
+	case kindResNet:
+		r := newResNetEnergy(dt, imageSide(s.Dim), s.Width, s.Depth, rng)
+		m.mod, m.energy = r, r
 	default:
 		panic("fdsm: unknown model kind " + s.Kind)
 	}
 	return m
 }
+
+// maxResNetBlocks bounds a ResNet's depth.
+const maxResNetBlocks = 16
+
+// imageSide returns the side of a square image of d pixels, or 0 if d is
+// not a square.
+func imageSide(d int) int {
+	s := int(math.Sqrt(float64(d)) + 0.5)
+	if s*s != d {
+		return 0
+	}
+	return s
+}
+
+// resNetPad is the zero padding on each side of side×side images: MNIST's
+// 28×28 goes to the 32×32 of the paper's convolutional energy.
+func resNetPad(side int) int {
+	if side == 28 {
+		return 2
+	}
+	return 0
+}
+
+// resNetEnergy is nn.ResNetEnergy on side×side images given as rows of
+// their unpadded pixels: it zero-pads them (see resNetPad) inside the model,
+// as the product with a fixed 0/1 matrix in one Dense node, which is linear
+// (derivatives of every order), has FD difference rules and keeps the FD
+// evaluation's joint batches whole. Its parameters are the ResNet's.
+type resNetEnergy struct {
+	net *nn.ResNetEnergy
+	pad *ad.Value // [padded pixels, pixels], or nil
+}
+
+func newResNetEnergy(dt tensor.DType, side, channels, blocks int, rng *rand.Rand) *resNetEnergy {
+	p := resNetPad(side)
+	big := side + 2*p
+	r := &resNetEnergy{net: nn.NewResNetEnergy(dt, 1, big, big, &nn.ResNetConfig{Channels: channels, Blocks: blocks}, rng)}
+	if p > 0 {
+		sel := tensor.Zeros(dt, big*big, side*side)
+		for i := range side {
+			for j := range side {
+				sel.Set(((i+p)*big+j+p)*side*side+i*side+j, 1)
+			}
+		}
+		r.pad = ad.Const(sel)
+	}
+	return r
+}
+
+// Energy implements sm.Energy.
+func (r *resNetEnergy) Energy(x *ad.Value) *ad.Value {
+	if r.pad != nil {
+		x = ad.Dense(x, r.pad, nil, tensor.ActNone)
+	}
+	return r.net.Energy(x)
+}
+
+// Params implements nn.Module.
+func (r *resNetEnergy) Params() []nn.Param { return r.net.Params() }
 
 // isScore reports whether the model is a score network.
 func (m *model) isScore() bool { return m.energy == nil }
@@ -246,8 +325,8 @@ func (m *model) isScore() bool { return m.energy == nil }
 func (m *model) compatible(obj sm.Objective) error {
 	switch {
 	case m.isScore() && obj.Score == nil:
-		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s or %s); %s is a score network, trained by %s",
-			obj.Name, kindMLP, kindNICE, kindQuadratic, kindDKEF, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
+		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s, %s or %s); %s is a score network, trained by %s",
+			obj.Name, kindMLP, kindNICE, kindQuadratic, kindDKEF, kindResNet, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
 	case !m.isScore() && obj.Energy == nil:
 		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, kindScoreMLP, m.spec.Kind)
 	}
@@ -281,11 +360,16 @@ func (m *model) sampler() any {
 	return m.energy
 }
 
+// evalChunk is the rows per forward pass of energies and scoreNorms: small
+// enough that a ResNet's patch matrices (9·channels floats per pixel) stay
+// in the tens of megabytes.
+const evalChunk = 256
+
 // energies returns E(x) for each row of x, in chunks, as float64.
 func (m *model) energies(x *tensor.Tensor) []float64 {
 	out := make([]float64, 0, x.Dim(0))
-	for lo := 0; lo < x.Dim(0); lo += 4096 {
-		hi := min(lo+4096, x.Dim(0))
+	for lo := 0; lo < x.Dim(0); lo += evalChunk {
+		hi := min(lo+evalChunk, x.Dim(0))
 		out = append(out, m.energy.Energy(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()...)
 	}
 	return out
@@ -296,8 +380,8 @@ func (m *model) energies(x *tensor.Tensor) []float64 {
 func (m *model) scoreNorms(x *tensor.Tensor) []float64 {
 	out := make([]float64, 0, x.Dim(0))
 	d := x.Dim(1)
-	for lo := 0; lo < x.Dim(0); lo += 4096 {
-		hi := min(lo+4096, x.Dim(0))
+	for lo := 0; lo < x.Dim(0); lo += evalChunk {
+		hi := min(lo+evalChunk, x.Dim(0))
 		s := m.score.Score(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()
 		for i := range hi - lo {
 			var q float64
@@ -434,6 +518,7 @@ func loadModel(ckpt string) (*loaded, error) {
 
 // addModelFlags registers the model flags shared by train and demo.
 type modelFlags struct {
+	fs                      *flag.FlagSet
 	kind, act, prior        *string
 	width, depth, couplings *int
 	inducing, kernels       *int
@@ -441,9 +526,10 @@ type modelFlags struct {
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
+		fs:        fs,
 		kind:      fs.String("model", kindMLP, "model: "+strings.Join(modelKinds, ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
-		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network)"),
-		depth:     fs.Int("depth", 2, "number of hidden layers (of each network)"),
+		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: channels, default 32)"),
+		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: residual blocks, default 3)"),
 		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
 		couplings: fs.Int("couplings", 4, "nice: number of coupling layers"),
 		prior:     fs.String("prior", "gaussian", "nice: latent prior, gaussian or logistic"),
@@ -469,6 +555,18 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 		return s, usageError{fmt.Sprintf("-act: %v", err)}
 	}
 	s.Act = act
+	if s.Kind == kindResNet {
+		// The ResNet's own defaults (3 blocks of 32 channels: trains on two
+		// cores) unless the flags are given.
+		given := map[string]bool{}
+		f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+		if !given["width"] {
+			s.Width = 32
+		}
+		if !given["depth"] {
+			s.Depth = 3
+		}
+	}
 	if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
 		return s, usageError{fmt.Sprintf("-prior %q: want gaussian or logistic", *f.prior)}
 	}

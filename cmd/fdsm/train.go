@@ -37,7 +37,7 @@ model, the data's transform and these flags, so that sample, eval and energy
 need only the checkpoint, and -resume continues the run bit for bit (flags not
 given again are taken from the checkpoint; -steps may be raised).
 
-Objectives take energy models (mlp, nice, quadratic, dkef) except fd-ssm-vr,
+Objectives take energy models (mlp, nice, quadratic, dkef, resnet) except fd-ssm-vr,
 which takes a score network (score-mlp); ssm-vr takes either.
 
 Flags:`
