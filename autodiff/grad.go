@@ -30,8 +30,11 @@ func CreateGraph() Option { return func(c *gradConfig) { c.createGraph = true } 
 // reclaimed during the backward pass instead of after it, as PyTorch does
 // without retain_graph. Variables, constants and y's own tensor are kept.
 // Afterwards the intermediate values between y and xs must not be used
-// again (their T is nil); it is meant for the last backward pass of a
-// training step. It cannot be combined with CreateGraph.
+// again (their T is nil, and their storage, like that of the cotangents,
+// is handed back for reuse by later allocations: tensors obtained from
+// them by T() before the call must not be read after it); it is meant for
+// the last backward pass of a training step. It cannot be combined with
+// CreateGraph.
 func ReleaseGraph() Option { return func(c *gradConfig) { c.release = true } }
 
 // Consume makes Grad hand the gradient of xs[i] to fn(i, g) as soon as it
@@ -41,8 +44,9 @@ func ReleaseGraph() Option { return func(c *gradConfig) { c.release = true } }
 // goroutine, in the order the gradients become final, and may update xs[i]'s
 // tensor in place: no rule reads it afterwards. A training step passes its
 // optimizer update, so that the parameters' gradients are not all alive at
-// once (PyTorch's optimizer-in-backward hooks). It cannot be combined with
-// CreateGraph.
+// once (PyTorch's optimizer-in-backward hooks). With ReleaseGraph, g's
+// storage is reused once fn returns, so fn must not keep g. It cannot be
+// combined with CreateGraph.
 func Consume(fn func(i int, g *Value)) Option { return func(c *gradConfig) { c.consume = fn } }
 
 // WithSeed sets the output cotangent (the "v" of a vector-Jacobian product
@@ -133,6 +137,13 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		grads[y] = seed
 		live = int64(seed.t.Bytes())
 	}
+	var rec *recycler
+	if cfg.release {
+		rec = newRecycler(y, seed, xs)
+		if needed[y] {
+			rec.hold(seed.t)
+		}
+	}
 	// graph tracks the bytes the graph holds, for the stats: all of it
 	// unless nodes are released during the walk.
 	var graph *graphMeter
@@ -177,6 +188,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 					}
 				}
 			}
+		}
+		if rec != nil && needed[v] {
+			rec.drop(v.t)
 		}
 		v.t, v.inputs, v.rule = nil, nil, nil
 	}
@@ -249,6 +263,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			delete(grads, x)
 			live -= int64(g.t.Bytes())
 			xgBytes -= int64(g.t.Bytes())
+			if rec != nil {
+				rec.drop(g.t)
+			}
 		}
 	}
 	for i := len(nodes) - 1; i >= 0; i-- {
@@ -267,6 +284,13 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			delete(grads, v) // no longer needed: let it be collected
 			live -= int64(g.t.Bytes())
 		}
+		// g goes back to the pool once the rule's results are held (they
+		// may be views of g).
+		dropG := func() {
+			if rec != nil && !isX[v] {
+				rec.drop(g.t)
+			}
+		}
 		need := make([]bool, len(v.inputs))
 		anyNeed := false
 		for j, in := range v.inputs {
@@ -274,6 +298,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			anyNeed = anyNeed || need[j]
 		}
 		if !anyNeed {
+			dropG()
 			release(v)
 			continue
 		}
@@ -294,15 +319,24 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				panic(fmt.Sprintf("autodiff: internal error: cotangent shape %v for input shape %v", gin[j].t.Shape(), in.t.Shape()))
 			}
 			if prev, ok := grads[in]; ok {
-				grads[in] = Add(prev, gin[j])
+				sum := Add(prev, gin[j])
+				grads[in] = sum
+				if rec != nil {
+					rec.hold(sum.t)
+					rec.drop(prev.t)
+				}
 			} else {
 				grads[in] = gin[j]
 				live += int64(gin[j].t.Bytes())
 				if isX[in] {
 					xgBytes += int64(gin[j].t.Bytes())
 				}
+				if rec != nil {
+					rec.hold(gin[j].t)
+				}
 			}
 		}
+		dropG()
 		release(v)
 		if cfg.stats != nil {
 			cfg.stats.PeakCotangentBytes = max(cfg.stats.PeakCotangentBytes, live)

@@ -40,7 +40,10 @@ func ConcatRows(ts ...*Tensor) *Tensor {
 }
 
 // SliceRows returns rows [lo, hi) of t. The result shares t's storage, which
-// is safe because tensors are not modified after creation.
+// is safe because tensors are not modified after creation. Its slice keeps
+// the capacity to the end of t's (nothing appends to tensor storage), so
+// that every view of a buffer ends where the buffer does: autodiff tells
+// views of one buffer apart from other buffers by that end.
 func SliceRows(t *Tensor, lo, hi int) *Tensor {
 	w := rowWidth(t)
 	if lo < 0 || hi < lo || hi > t.shape[0] {
@@ -49,9 +52,9 @@ func SliceRows(t *Tensor, lo, hi int) *Tensor {
 	shape := append([]int{hi - lo}, t.shape[1:]...)
 	u := &Tensor{dtype: t.dtype, shape: shape}
 	if t.dtype == Float32 {
-		u.f32 = t.f32[lo*w : hi*w : hi*w]
+		u.f32 = t.f32[lo*w : hi*w]
 	} else {
-		u.f64 = t.f64[lo*w : hi*w : hi*w]
+		u.f64 = t.f64[lo*w : hi*w]
 	}
 	return u
 }

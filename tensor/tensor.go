@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+
+	"github.com/fdsm/fdsm/internal/bufpool"
 )
 
 // DType is the element type of a Tensor.
@@ -90,9 +92,9 @@ func alloc(dt DType, shape []int) *Tensor {
 	t := &Tensor{dtype: dt, shape: append([]int(nil), shape...)}
 	switch dt {
 	case Float32:
-		t.f32 = make([]float32, n)
+		t.f32 = bufpool.Float32s(n)
 	case Float64:
-		t.f64 = make([]float64, n)
+		t.f64 = bufpool.Float64s(n)
 	default:
 		panic(fmt.Sprintf("tensor: invalid dtype %d", uint8(dt)))
 	}
