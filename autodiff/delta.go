@@ -60,7 +60,7 @@ type diffSpec struct {
 // The rule type has room for only one function and Value (value.go) for only
 // one rule, so the difference rules travel inside the VJP closure: called
 // with g = diffProbe and out = nil it answers probeOK, or probeJoint for a
-// joint-aware rule; with out set and in = inputs ++ their differences ++
+// joint-aware rule, or probeBatch for a batch rule; with out set and in = inputs ++ their differences ++
 // their joints it returns the difference (nil: zero, or in central mode: use
 // the plain rule) and the output's joint (or nil); with g = baseProbe it
 // returns the primitive applied to in (or nil). A Value field for the

@@ -15,7 +15,8 @@ import (
 // releases the graph) on the default nn.ResNetEnergy (3 blocks of 32
 // channels) on 1×32×32 images, float32: the FD objectives with the stable
 // and the naive evaluation, and the gradient-based ones they replace. It
-// reports the step's tensor allocation besides -benchmem's.
+// reports the step's tensor allocation besides -benchmem's, and its CPU
+// time (both cores; steadier than the wall clock on a shared machine).
 func BenchmarkResNetStep(b *testing.B) {
 	type objective struct {
 		name string
@@ -36,13 +37,14 @@ func BenchmarkResNetStep(b *testing.B) {
 				m := nn.NewResNetEnergy(tensor.Float32, 1, 32, 32, nil, rng)
 				params := nn.Values(m)
 				x := tensor.RandU(tensor.Float32, rng, 0, 1, n, 1024)
-				start := tensor.AllocatedBytes()
+				start, cpu := tensor.AllocatedBytes(), cpuTime()
 				b.ResetTimer()
 				for i := range b.N {
 					opts := &sm.Options{Rand: newRand(uint64(i)), FDMode: o.mode}
 					ad.Grad(o.loss(m, x, opts), params, ad.ReleaseGraph())
 				}
 				b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensorB/op")
+				b.ReportMetric((cpuTime()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
