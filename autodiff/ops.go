@@ -82,6 +82,8 @@ func Scale(a *Value, s float64) *Value {
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
+	// No batch rule (withBatchJoint): on a joint it would add s to the
+	// differences too. Delta builds its joint from base and differences.
 	return newOp(tensor.AddScalar(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{g}
 	}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) }), a)
