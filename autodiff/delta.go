@@ -29,15 +29,26 @@ type diffRule func(out *Value, in, dIn []*Value, k int) *Value
 // [D_1 … D_P; S_1 … S_P] rather than K plain differences.
 type jointDiffRule func(out *Value, in, dIn, jIn []*Value, k, pairs int) (d, j *Value)
 
+// batchRule applies a batch-separable linear primitive to its inputs'
+// joints, treated as a batch K+1 times larger; shape is the output joint's
+// shape, [(K+1)·out.Dim(0)]+out.Shape()[1:]. Such a primitive acts on each
+// leading-axis block (image, row, matrix) alone, so in row-major order the
+// output of [x; Δx_1; …; Δx_K] is [y; Δy_1; …; Δy_K]: the joint chain
+// continues through it with no copy and no recomputed base.
+type batchRule func(j []*Value, shape []int) *Value
+
 // diffSpec is what a primitive knows about differences: its plain rule; its
 // central rule (nil: none, Delta then goes through the plain rule, see
 // propagate), which may also return nil to ask for that; instead of both, a
-// joint-aware rule; and fwd, the primitive itself applied to other inputs,
-// with which Delta recomputes base values along the difference graph.
+// joint-aware rule; for a batch-separable linear primitive, its batch rule
+// on joints besides the plain one; and fwd, the primitive itself applied to
+// other inputs, with which Delta recomputes base values along the
+// difference graph.
 type diffSpec struct {
 	diff  diffRule
 	pair  diffRule
 	joint jointDiffRule
+	batch batchRule
 	fwd   func(in []*Value) *Value
 }
 
@@ -49,7 +60,7 @@ type diffSpec struct {
 // The rule type has room for only one function and Value (value.go) for only
 // one rule, so the difference rules travel inside the VJP closure: called
 // with g = diffProbe and out = nil it answers probeOK, or probeJoint for a
-// joint-aware rule; with out set and in = inputs ++ their differences ++
+// joint-aware rule, or probeBatch for a batch rule; with out set and in = inputs ++ their differences ++
 // their joints it returns the difference (nil: zero, or in central mode: use
 // the plain rule) and the output's joint (or nil); with g = baseProbe it
 // returns the primitive applied to in (or nil). A Value field for the
@@ -59,7 +70,13 @@ var diffProbe, pairProbe, baseProbe = &Value{}, &Value{}, &Value{}
 var (
 	probeOK    = []*Value{diffProbe, nil}
 	probeJoint = []*Value{diffProbe, diffProbe}
+	probeBatch = []*Value{diffProbe, pairProbe}
 )
+
+// chainJoints enables the joint chain through batch-separable primitives
+// (batch rules) and the joints built for other primitives (see propagate).
+// Only tests turn it off, to check that the chain changes no number.
+var chainJoints = true
 
 // withDiff attaches a (nonlinear) difference rule and the forward
 // computation to a vector-Jacobian product rule. Ordinary calls (Grad) go
@@ -83,6 +100,44 @@ func withPairDiff(r rule, d, pd diffRule, fwd func([]*Value) *Value) rule {
 // withJointDiff attaches a joint difference rule.
 func withJointDiff(r rule, d jointDiffRule) rule { return withSpec(r, diffSpec{joint: d}) }
 
+// withBatchJoint is withLinearDiff for a batch-separable linear primitive,
+// with its batch rule (nil: none, as withLinearDiff): when every input
+// carries a difference and a joint (and, for several inputs, all have the
+// output's shape, no broadcasting), the output's joint is the batch rule
+// applied to the joints, and the difference is its rows after the base.
+// Central pairs are mapped like differences (the primitive is linear).
+func withBatchJoint(r rule, d diffRule, fwd func([]*Value) *Value, batch batchRule) rule {
+	return withSpec(r, diffSpec{diff: d, pair: d, batch: batch, fwd: fwd})
+}
+
+// batchOK reports whether a batch rule applies to a primitive with output
+// out, inputs in and input differences dIn; has(j) reports whether input j
+// has a joint. A rank-0 output has no rows to stack.
+func batchOK(out *Value, in, dIn []*Value, has func(j int) bool) bool {
+	if out.t.Rank() == 0 {
+		return false
+	}
+	for j := range in {
+		if dIn[j] == nil || !has(j) || (len(in) > 1 && !in[j].t.SameShape(out.t)) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyBatch runs a batch rule on the joints jIn and returns the output's
+// stacked difference (a view of the joint's rows after the base) and joint.
+func applyBatch(b batchRule, out *Value, jIn []*Value, k int) (d, j *Value) {
+	shape := out.Shape()
+	rows := shape[0]
+	shape[0] *= k + 1
+	j = b(jIn, shape)
+	if !shapeEqual(j.Shape(), shape) {
+		panic(fmt.Sprintf("autodiff: internal error: %s joint %v, want %v", primName(out), j.Shape(), shape))
+	}
+	return Reshape(SliceRows(j, rows, (k+1)*rows), withK(k, out.Shape())...), j
+}
+
 func withSpec(r rule, sp diffSpec) rule {
 	return func(g, out *Value, in []*Value, need []bool) []*Value {
 		switch {
@@ -93,8 +148,11 @@ func withSpec(r rule, sp diffSpec) rule {
 			return []*Value{sp.fwd(in)}
 		case g == diffProbe || g == pairProbe:
 			if out == nil {
-				if sp.joint != nil {
+				switch {
+				case sp.joint != nil:
 					return probeJoint
+				case sp.batch != nil:
+					return probeBatch
 				}
 				return probeOK
 			}
@@ -113,6 +171,9 @@ func withSpec(r rule, sp diffSpec) rule {
 			switch {
 			case sp.joint != nil:
 				dv, jv := sp.joint(out, in[:n], in[n:2*n], in[2*n:], k, pairs)
+				return []*Value{dv, jv}
+			case sp.batch != nil && batchOK(out, in[:n], in[n:2*n], func(j int) bool { return in[2*n+j] != nil }):
+				dv, jv := applyBatch(sp.batch, out, in[2*n:], k)
 				return []*Value{dv, jv}
 			case pairs > 0:
 				if sp.pair == nil {
@@ -142,19 +203,33 @@ func primName(v *Value) string {
 	return name
 }
 
-// probeKind reports whether v's primitive has difference rules and whether
-// its rule is joint-aware.
-func probeKind(v *Value) (ok, joint bool) {
+// diffKind is what a primitive's difference rules are.
+type diffKind uint8
+
+const (
+	kindNone  diffKind = iota // no difference rule
+	kindPlain                 // plain (and central) rules only
+	kindJoint                 // a joint-aware rule
+	kindBatch                 // linear, with a batch rule on joints
+)
+
+// probeKind reports the kind of v's difference rules.
+func probeKind(v *Value) (kind diffKind) {
 	defer func() {
 		if recover() != nil {
-			ok, joint = false, false
+			kind = kindNone
 		}
 	}()
 	r := v.rule(diffProbe, nil, nil, nil)
-	if len(r) != 2 || r[0] != diffProbe {
-		return false, false
+	switch {
+	case len(r) != 2 || r[0] != diffProbe:
+		return kindNone
+	case r[1] == diffProbe:
+		return kindJoint
+	case r[1] == pairProbe:
+		return kindBatch
 	}
-	return true, r[1] != nil
+	return kindPlain
 }
 
 // NoDiffRuleError is the panic value of Delta when the function evaluated
@@ -182,7 +257,8 @@ func (e *NoDiffRuleError) Error() string {
 // difference of its output, Δy = op(a + α, b + β) − op(a, b), from its base
 // inputs and their differences, in a form without cancellation:
 //
-//	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant)
+//	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant,
+//	                                      Im2Col, Col2Im, BatchTranspose)
 //	a·b                 aβ + α(b + β)
 //	a/b                 (α − (a/b)β)/(b + β)
 //	eᵃ, expm1 a         eᵃ·expm1(α)
@@ -201,10 +277,25 @@ func (e *NoDiffRuleError) Error() string {
 // fused Dense node has a vector-Jacobian product like any other primitive),
 // so the differences are values like any other: a loss built from them is
 // differentiated by Grad as usual, and its gradient is as accurate as the
-// differences themselves. A chain of Dense layers runs on joint values
-// [X; ΔX_1; …; ΔX_K]: one GEMM per layer for all K differences, and a backward
-// pass of one GEMM for the weights and one for the input over all (K+1)·N
-// rows, the cost of a stacked batch of K+1 evaluations.
+// differences themselves.
+//
+// Joints. When x is 2-D, values travel as joints [X; ΔX_1; …; ΔX_K] (the
+// base rows, then the K differences, in one tensor), so that a network costs
+// about a stacked batch of K+1 evaluations. Dense is joint-aware: one GEMM
+// per layer for all K differences, and a backward pass of one GEMM for the
+// weights and one for the input over all (K+1)·N rows. The batch-separable
+// linear primitives (Reshape, Im2Col, Col2Im, BatchTranspose, SumAxis and
+// MeanAxis over an axis ≥ 1, Scale, Neg, and Add and Sub of two joints of
+// one shape) map a joint to a joint by treating it as a batch K+1 times
+// larger, with no copy and no recomputed base: so Conv2D, Conv2DAct,
+// AvgPool2D, GlobalAvgPool2D, the layout conversions and residual sums keep
+// the chain, and a convolution's patch matrix is built once, for all rows.
+// Any other primitive whose changing inputs have joints is applied to the
+// base rows and its rule to the differences, and its joint, when a later
+// joint-aware or batch primitive needs it, is the two stacked (one copy of
+// its output). The chain changes no computed value or difference; gradients
+// differ from a chain broken at every primitive by rounding only (the same
+// cotangent terms, summed in another order).
 //
 // Error bound. Every rule computes its difference with a relative error of a
 // few units of rounding u (u = 6e-8 in float32) of the difference itself, not
@@ -486,20 +577,41 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		return 0
 	})
 	diffs := map[*Value]*Value{x: dx}
-	// Joints ([base; differences] in one tensor) of 2-D values, where a
-	// joint-aware rule (Dense) made one, and base values recomputed along
-	// the difference graph: every other primitive is applied again to its
-	// inputs' bases (a joint's base rows, or a recomputed base), so that
-	// the rules read base values, and the backward pass reaches the
-	// parameters, through the joint chain only. The recorded graph of f
-	// then carries no gradient: its Dense outputs are reused (copied into
-	// the joints), everything else is recomputed, which costs elementwise
-	// and shape operations on the N base rows (and the rare MatMul).
+	// Joints ([base; differences] in one tensor) and base values recomputed
+	// along the difference graph. A joint comes from a joint-aware rule
+	// (Dense) or a batch rule (the batch-separable linear primitives:
+	// reshapes, Im2Col, Col2Im, BatchTranspose, axis sums, scaling, sums of
+	// two joints), which map joints to joints with no copy, or is built on
+	// demand: any other primitive whose changing inputs all have joints is
+	// joinable, and its joint is ConcatRows(base, differences) once a
+	// joint-consuming primitive needs it (one copy of the output, against a
+	// recomputed base and, at the next Dense, a copy of its input: at a
+	// convolution, the 9× wider patch matrix). A primitive that does not
+	// continue a joint is applied again to its inputs' bases (a joint's base
+	// rows, or a recomputed base), so that the rules read base values, and
+	// the backward pass reaches the parameters, through the difference
+	// graph only. The recorded graph of f then carries no gradient: its
+	// Dense outputs are reused (copied into the joints), everything else is
+	// recomputed or continued on the joints.
 	joints := map[*Value]*Value{}
 	bases := map[*Value]*Value{}
+	joinable := map[*Value]bool{}
 	if joint != nil {
 		joints[x] = joint
 		bases[x] = SliceRows(joint, 0, x.Dim(0))
+	}
+	hasJoint := func(v *Value) bool { return joints[v] != nil || joinable[v] }
+	jointOf := func(v *Value) *Value {
+		if j := joints[v]; j != nil {
+			return j
+		}
+		b := v
+		if bv, ok := bases[v]; ok {
+			b = bv
+		}
+		j := ConcatRows(b, rowsK(diffs[v]))
+		joints[v] = j
+		return j
 	}
 	for _, v := range nodes {
 		if v == x || v.rule == nil {
@@ -517,8 +629,8 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		if dIn == nil {
 			continue
 		}
-		ok, isJoint := probeKind(v)
-		if !ok {
+		kind := probeKind(v)
+		if kind == kindNone {
 			panic(&NoDiffRuleError{Primitive: primName(v)})
 		}
 		n := len(v.inputs)
@@ -527,16 +639,31 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		copy(packed[n:], dIn)
 		rebased := false
 		for j, in := range v.inputs {
-			if jv, ok := joints[in]; ok {
-				packed[2*n+j] = jv
-			}
 			if b, ok := bases[in]; ok {
 				packed[j] = b
 				rebased = true
 			}
 		}
+		// chained: v's joint, and so its base, comes from its rule.
+		chained := false
+		switch kind {
+		case kindJoint:
+			chained = true
+			for j, in := range v.inputs {
+				if dIn[j] != nil && (joints[in] != nil || chainJoints && joinable[in]) {
+					packed[2*n+j] = jointOf(in)
+				}
+			}
+		case kindBatch:
+			if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return hasJoint(v.inputs[j]) }) {
+				chained = true
+				for j, in := range v.inputs {
+					packed[2*n+j] = jointOf(in)
+				}
+			}
+		}
 		out := v
-		if rebased && !isJoint {
+		if rebased && !chained {
 			if b := v.rule(baseProbe, v, packed[:n], nil)[0]; b != nil {
 				bases[v], out = b, b
 			}
@@ -575,6 +702,18 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 			panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
 		}
 		diffs[v] = d
+		if jv == nil && chainJoints && v.t.Rank() > 0 {
+			// The chain continues through v if all its changing inputs
+			// have joints. (Affine ops such as AddScalar are here, not
+			// batch rules: the constant must not reach the differences.)
+			joinable[v] = true
+			for j, in := range v.inputs {
+				if dIn[j] != nil && !hasJoint(in) {
+					joinable[v] = false
+					break
+				}
+			}
+		}
 	}
 	if b, ok := bases[y]; ok {
 		return diffs[y], b

@@ -41,5 +41,6 @@
 // coordinate, what exact score matching uses).
 //
 // There are no global modes: graphs built in different goroutines never
-// interfere. The only shared state is an atomic counter that numbers nodes.
+// interfere. The only shared state is an atomic counter that numbers nodes
+// (and a switch of Delta's joint chain that only this package's tests flip).
 package autodiff

@@ -13,20 +13,20 @@ import (
 
 // Add returns a + b with broadcasting.
 func Add(a, b *Value) *Value {
-	return newOp(tensor.Add(a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Add(a.t, b.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
-	}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }), a, b)
+	}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Add(j[0], j[1]) }), a, b)
 }
 
 // Sub returns a − b with broadcasting.
 func Sub(a, b *Value) *Value {
-	return newOp(tensor.Sub(a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Sub(a.t, b.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var gb *Value
 		if need[1] {
 			gb = SumTo(Neg(g), in[1].t.Shape()...)
 		}
 		return []*Value{sumToIf(need[0], g, in[0]), gb}
-	}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }), a, b)
+	}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Sub(j[0], j[1]) }), a, b)
 }
 
 // Mul returns a · b elementwise with broadcasting.
@@ -67,20 +67,23 @@ func sumToIf(need bool, g, x *Value) *Value {
 
 // Neg returns −a.
 func Neg(a *Value) *Value {
-	return newOp(tensor.Neg(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Neg(a.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Neg(g)}
-	}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }), a)
+	}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }, func(j []*Value, _ []int) *Value { return Neg(j[0]) }), a)
 }
 
 // Scale returns s·a for a constant s.
 func Scale(a *Value, s float64) *Value {
-	return newOp(tensor.Scale(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(tensor.Scale(a.t, s), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Scale(g, s)}
-	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) }), a)
+	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) },
+		func(j []*Value, _ []int) *Value { return Scale(j[0], s) }), a)
 }
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
+	// No batch rule (withBatchJoint): on a joint it would add s to the
+	// differences too. Delta builds its joint from base and differences.
 	return newOp(tensor.AddScalar(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{g}
 	}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) }), a)
@@ -186,12 +189,16 @@ func SumAxis(a *Value, axis int) *Value {
 	if axis < 0 {
 		axis += a.t.Rank()
 	}
-	return newOp(tensor.SumAxis(a.t, axis), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	var batch batchRule // summing over the batch axis would mix the joint's blocks
+	if axis > 0 {
+		batch = func(j []*Value, _ []int) *Value { return SumAxis(j[0], axis) }
+	}
+	return newOp(tensor.SumAxis(a.t, axis), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		shape := in[0].t.Shape()
 		kept := append([]int(nil), shape...)
 		kept[axis] = 1
 		return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
-	}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }), a)
+	}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }, batch), a)
 }
 
 // MeanAxis averages over one axis, removing it.
@@ -233,9 +240,9 @@ func shapeEqual(a, b []int) bool {
 
 // Reshape returns a with a new shape of the same size (one -1 is inferred).
 func Reshape(a *Value, shape ...int) *Value {
-	return newOp(a.t.Reshape(shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOp(a.t.Reshape(shape...), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
 		return []*Value{Reshape(g, in[0].t.Shape()...)}
-	}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }), a)
+	}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }, func(j []*Value, js []int) *Value { return Reshape(j[0], js...) }), a)
 }
 
 // Transpose returns the transpose of a 2-D value.

@@ -31,8 +31,9 @@ type rule func(g, out *Value, in []*Value, need []bool) []*Value
 
 // ids orders nodes by creation: an input is always created before the nodes
 // that use it, so sorting by id is a topological order. A shared atomic
-// counter keeps ids unique across goroutines; it is the package's only shared
-// state and carries no mode.
+// counter keeps ids unique across goroutines; besides chainJoints (delta.go,
+// flipped by tests only) it is the package's only shared state, and it
+// carries no mode.
 var ids atomic.Uint64
 
 // Var returns a leaf value that gradients can be taken with respect to.
