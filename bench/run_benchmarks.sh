@@ -31,6 +31,7 @@ done
 "$OUT/fdsm" bench -config toy -steps 200 > "$OUT/table-toy.md"
 "$OUT/fdsm" bench -config mnist-mlp -steps 50 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm,mdsm,fd-mdsm > "$OUT/table-mnist-mlp.md"
 "$OUT/fdsm" bench -config mnist-large -steps 30 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm > "$OUT/table-mnist-large.md"
+"$OUT/fdsm" bench -config conv-resnet -steps 10 -eval-rows 4 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm,mdsm,fd-mdsm > "$OUT/table-conv-resnet.md"
 # 5. The PyTorch peer in the same sitting (OpenBLAS, 2 threads).
 if [ "${PEER:-0}" = 1 ]; then
   ( cd "${PEER_DIR:-../shared/peers}" && OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
@@ -38,6 +39,7 @@ if [ "${PEER:-0}" = 1 ]; then
       /usr/bin/python3 torch_sm_bench.py bench --configs a,b,c --losses ssm,ssm_vr,dsm,fd_ssm,fd_dsm ) > "$OUT/peer.txt" 2>&1
 fi
 python3 bench/medians.py "$OUT/objective.txt" > "$OUT/objective-medians.txt"
+python3 bench/tables.py "$OUT/objective.txt" > "$OUT/objective-table.md"
 python3 bench/medians.py "$OUT/sweeps.txt" > "$OUT/sweeps-medians.txt"
 python3 bench/medians.py "$OUT/matmul.txt" > "$OUT/matmul-medians.txt"
 echo "results in $OUT"
