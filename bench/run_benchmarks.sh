@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Produces every figure of BENCHMARKS.md, in one sitting, into $OUT (default ./bench-results).
 #   ROUNDS: repetitions of each go test -bench pass, interleaved (default 5)
+#   SWEEPS=0: skip the batching ablation, the scaling sweeps and the GEMM benchmark (sections 2 and 5)
 #   PEER=1: also run the PyTorch peer (PEER_DIR, default ../shared/peers; needs: apt-get install -y python3-torch libopenblas0-openmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +18,18 @@ go build -o "$OUT/fdsm" ./cmd/fdsm
 for i in $(seq "$ROUNDS"); do
   "$OUT/bench.test" -test.run XXX -test.bench 'Objective/' -test.benchtime 5x -test.benchmem | grep '^Benchmark' >> "$OUT/objective.txt"
 done
-# 2. Batched vs non-batched FD, and the scaling sweeps.
-: > "$OUT/sweeps.txt"
-for i in $(seq 3); do
-  "$OUT/bench.test" -test.run XXX -test.bench 'FDBatching|ScalingDim|ScalingOrder' -test.benchtime 5x -test.benchmem | grep '^Benchmark' >> "$OUT/sweeps.txt"
-done
-# 3. GEMM throughput on the training shapes, one and two threads.
-: > "$OUT/matmul.txt"
-for i in $(seq 3); do
-  "$OUT/tensor.test" -test.run XXX -test.bench MatMul -test.benchtime 20x -test.cpu 1,2 | grep '^Benchmark' >> "$OUT/matmul.txt"
-done
+if [ "${SWEEPS:-1}" != 0 ]; then
+  # 2. Batched vs non-batched FD, and the scaling sweeps.
+  : > "$OUT/sweeps.txt"
+  for i in $(seq 3); do
+    "$OUT/bench.test" -test.run XXX -test.bench 'FDBatching|ScalingDim|ScalingOrder' -test.benchtime 5x -test.benchmem | grep '^Benchmark' >> "$OUT/sweeps.txt"
+  done
+  # 3. GEMM throughput on the training shapes, one and two threads.
+  : > "$OUT/matmul.txt"
+  for i in $(seq 3); do
+    "$OUT/tensor.test" -test.run XXX -test.bench MatMul -test.benchtime 20x -test.cpu 1,2 | grep '^Benchmark' >> "$OUT/matmul.txt"
+  done
+fi
 # 4. The poster's table: SM loss after the same short training run, time and memory.
 "$OUT/fdsm" bench -config toy -steps 200 > "$OUT/table-toy.md"
 "$OUT/fdsm" bench -config mnist-mlp -steps 50 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm,mdsm,fd-mdsm > "$OUT/table-mnist-mlp.md"
@@ -40,6 +43,8 @@ if [ "${PEER:-0}" = 1 ]; then
 fi
 python3 bench/medians.py "$OUT/objective.txt" > "$OUT/objective-medians.txt"
 python3 bench/tables.py "$OUT/objective.txt" > "$OUT/objective-table.md"
-python3 bench/medians.py "$OUT/sweeps.txt" > "$OUT/sweeps-medians.txt"
-python3 bench/medians.py "$OUT/matmul.txt" > "$OUT/matmul-medians.txt"
+if [ "${SWEEPS:-1}" != 0 ]; then
+  python3 bench/medians.py "$OUT/sweeps.txt" > "$OUT/sweeps-medians.txt"
+  python3 bench/medians.py "$OUT/matmul.txt" > "$OUT/matmul-medians.txt"
+fi
 echo "results in $OUT"
