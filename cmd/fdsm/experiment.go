@@ -95,10 +95,15 @@ func parseObjectiveList(flagName, list string, allowed []string) ([]string, erro
 }
 
 // energyObjective returns the energy loss of an objective name: those of
-// sm.Lookup, and "mle" (sm.MLE, for normalised models).
+// sm.Lookup, "mle" (sm.MLE, for normalised models) and "sliced-dsm"
+// (sm.SlicedDSM, FD-DSM's exact gradient-based counterpart: a control that
+// separates the effect of slicing from that of the finite difference).
 func energyObjective(name string) func(sm.Energy, *tensor.Tensor, *sm.Options) *ad.Value {
-	if name == "mle" {
+	switch name {
+	case "mle":
 		return sm.MLE
+	case "sliced-dsm":
+		return sm.SlicedDSM
 	}
 	o, err := sm.Lookup(name)
 	if err != nil || o.Energy == nil {

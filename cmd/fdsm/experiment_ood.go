@@ -47,7 +47,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	fs := newFlags("experiment ood", oodSynopsis, errw)
 	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetch with 'fdsm data mnist')")
 	in := fs.String("in", "0,1,2,3,4", "comma-separated in-distribution digits; the others are held out")
-	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of dsm, fd-dsm, ssm, fd-ssm, mdsm, fd-mdsm")
+	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of dsm, fd-dsm, sliced-dsm (FD-DSM's gradient-based counterpart, same directions), ssm, fd-ssm, mdsm, fd-mdsm")
 	steps := fs.Int("steps", 2000, "training steps per objective")
 	width := fs.Int("width", 512, "hidden width of the 784-w-w-1 softplus MLP energy")
 	batch := fs.Int("batch", 128, "rows per step")
@@ -73,7 +73,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 			outDigits = append(outDigits, v)
 		}
 	}
-	list, err := parseObjectiveList("objectives", *objs, []string{"dsm", "fd-dsm", "ssm", "fd-ssm", "mdsm", "fd-mdsm"})
+	list, err := parseObjectiveList("objectives", *objs, []string{"dsm", "fd-dsm", "sliced-dsm", "ssm", "fd-ssm", "mdsm", "fd-mdsm"})
 	if err != nil {
 		return err
 	}
