@@ -120,6 +120,7 @@ func TestExperimentUsage(t *testing.T) {
 		{`-objectives: unknown objective "dsn"`, []string{"experiment", "uci", "-objectives", "ssm,dsn"}},
 		{`-objectives: "ssm" twice`, []string{"experiment", "uci", "-objectives", "ssm,ssm"}},
 		{`-seeds 0`, []string{"experiment", "uci", "-seeds", "0"}},
+		{`-dtype "float16"`, []string{"experiment", "uci", "-dtype", "float16"}},
 		{`-steps 0`, []string{"experiment", "nice", "-steps", "0"}},
 		{`-minutes -1`, []string{"experiment", "nice", "-minutes", "-1"}},
 		{`-objectives: unknown objective "fd-ssm-vr"`, []string{"experiment", "nice", "-objectives", "fd-ssm-vr"}},

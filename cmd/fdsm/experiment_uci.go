@@ -58,9 +58,14 @@ func expUCI(args []string, out, errw io.Writer) error {
 	inducing := fs.Int("inducing", 100, "DKEF inducing points")
 	width := fs.Int("width", 30, "width of the two hidden layers of DKEF's feature network")
 	isSamples := fs.Int("is-samples", 100000, "importance samples for log Z (the paper's code draws 10⁶)")
+	dtName := fs.String("dtype", "float32", "float32 or float64")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tables")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	dt, err := tensor.ParseDType(*dtName)
+	if err != nil {
+		return usageError{fmt.Sprintf("-dtype %q: want float32 or float64", *dtName)}
 	}
 	var tables []string
 	switch *which {
@@ -92,7 +97,6 @@ func expUCI(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-is-samples %d: want at least 2", *isSamples)}
 	}
 	start := time.Now()
-	const dt = tensor.Float32
 
 	// results[table][objective] holds one value per seed.
 	type acc struct {
@@ -163,8 +167,8 @@ func expUCI(args []string, out, errw io.Writer) error {
 			"seconds": time.Since(start).Seconds()})
 	}
 	for _, tab := range tables {
-		fmt.Fprintf(out, "UCI %s wine: DKEF (%d inducing points, features %d-%d-%d softplus, 3 kernels), float32, %d Adam steps of %d rows;\n",
-			tab, *inducing, uciDim, *width, *width, *steps, *batch)
+		fmt.Fprintf(out, "UCI %s wine: DKEF (%d inducing points, features %d-%d-%d softplus, 3 kernels), %s, %d Adam steps of %d rows;\n",
+			tab, *inducing, uciDim, *width, *width, dt, *steps, *batch)
 		fmt.Fprintf(out, "mean ± std over %d seed(s) from %d; log-likelihood in the whitened space, log Z from %d importance samples\n\n", *seeds, *seed, *isSamples)
 		t := mdTable{head: []string{"objective", "test log-likelihood", "IS stderr (mean)", "exact SM loss (test)", "ms/step"}}
 		for _, name := range list {
