@@ -93,7 +93,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 	const dt = tensor.Float32
 	trainX, _, err := data.LoadMNIST(*mnistDir, true, dt)
 	if err != nil {
-		return fmt.Errorf("%v (run `fdsm data mnist -dir %s` first)", err, *mnistDir)
+		return err // it names the directory and says how to fetch MNIST
 	}
 	testPix, _, err := data.LoadMNIST(*mnistDir, false, dt)
 	if err != nil {

@@ -95,7 +95,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	const dt = tensor.Float32
 	trainAll, trainLabels, err := data.LoadMNIST(*mnistDir, true, dt)
 	if err != nil {
-		return fmt.Errorf("%v (run `fdsm data mnist -dir %s` first)", err, *mnistDir)
+		return err // it names the directory and says how to fetch MNIST
 	}
 	testAll, testLabels, err := data.LoadMNIST(*mnistDir, false, dt)
 	if err != nil {

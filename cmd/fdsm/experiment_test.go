@@ -132,6 +132,9 @@ func TestExperimentUsage(t *testing.T) {
 	} {
 		usage(t, dir, c.want, c.args...)
 	}
+	if r := fdsm(t, dir, "experiment", "uci", "-data", "pink"); !strings.Contains(r.stderr, "fdsm experiment uci: -data") || !strings.Contains(r.stderr, "Run 'fdsm experiment uci -h'") {
+		t.Errorf("the usage hint does not name the experiment:\n%v", r)
+	}
 	fails(t, dir, []string{"nowhere", "winequality-red.csv"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
 	fails(t, dir, []string{"nomnist", "fdsm data mnist"}, "experiment", "nice", "-mnist", "nomnist")
 }
