@@ -36,6 +36,10 @@ type StepInfo struct {
 	Loss     float64 // the loss the step was computed from
 	GradNorm float64 // the global gradient norm, before clipping
 	LR       float64 // the learning rate applied
+	// PeakBytes is the step's peak tensor memory (the graph the backward
+	// pass walks plus its live cotangents, autodiff.GradStats.PeakBytes),
+	// measured only with TrainConfig.TrackMemory; 0 otherwise.
+	PeakBytes int64
 }
 
 // TrainConfig configures Train. Model, Loss, Optimizer, Schedule and Source
@@ -77,6 +81,14 @@ type TrainConfig struct {
 	// Meta is written into each checkpoint; Train sets its Step, RNG and
 	// DType.
 	Meta Metadata
+	// TrackMemory measures each step's peak tensor memory into
+	// StepInfo.PeakBytes (a cheap count kept during the backward pass).
+	TrackMemory bool
+	// ReleaseGraph frees the loss's graph during the backward pass
+	// (autodiff.ReleaseGraph), which lowers the peak; set it only when Loss
+	// keeps no intermediate value of its graph for later use (DKEF's fitted
+	// α, for one, is such a value).
+	ReleaseGraph bool
 	// ResumeFrom, if not empty, is a checkpoint to resume from: its
 	// parameters, optimizer state, step count and generator state are
 	// restored before the first step, which is then Meta.Step of the
@@ -162,7 +174,15 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 		if math.IsNaN(l) || math.IsInf(l, 0) {
 			return res, fmt.Errorf("nn: step %d: loss is %v; the step was not applied and not checkpointed", step, l)
 		}
-		gv := ad.Grad(loss, vals)
+		var gs ad.GradStats
+		var gopts []ad.Option
+		if cfg.TrackMemory {
+			gopts = append(gopts, ad.TrackStats(&gs))
+		}
+		if cfg.ReleaseGraph {
+			gopts = append(gopts, ad.ReleaseGraph())
+		}
+		gv := ad.Grad(loss, vals, gopts...)
 		grads := make([]*tensor.Tensor, len(gv))
 		for i, g := range gv {
 			grads[i] = g.T()
@@ -179,7 +199,7 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 		cfg.Optimizer.Step(params, grads, lr)
 		done := step + 1
 		res.Steps = done
-		res.Last = StepInfo{Step: step, Loss: l, GradNorm: norm, LR: lr}
+		res.Last = StepInfo{Step: step, Loss: l, GradNorm: norm, LR: lr, PeakBytes: gs.PeakBytes}
 
 		if ckpt != "" && due(done, cfg.CheckpointEvery) {
 			if err := saveTrainCheckpoint(ckpt, params, &cfg, done); err != nil {

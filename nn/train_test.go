@@ -281,3 +281,36 @@ func TestTrainStopAndErrors(t *testing.T) {
 		t.Errorf("resume a finished trainRun: %v %+v", err, res)
 	}
 }
+
+// TrackMemory reports a positive peak per step; ReleaseGraph lowers it
+// without changing a single parameter bit.
+func TestTrainTrackMemory(t *testing.T) {
+	run := func(release bool) ([]float64, []int64) {
+		r := newTrainRun(tensor.Float64, 4, 5)
+		r.cfg.TrackMemory, r.cfg.ReleaseGraph = true, release
+		var peaks []int64
+		r.cfg.Eval = func(info nn.StepInfo) error { peaks = append(peaks, info.PeakBytes); return nil }
+		r.cfg.EvalEvery = 1
+		if _, err := nn.Train(r.cfg); err != nil {
+			t.Fatal(err)
+		}
+		var p []float64
+		for _, v := range nn.Values(r.model) {
+			p = append(p, v.T().ToFloat64()...)
+		}
+		return p, peaks
+	}
+	kept, pk := run(false)
+	freed, pf := run(true)
+	if !reflect.DeepEqual(kept, freed) {
+		t.Error("ReleaseGraph changed the trained parameters")
+	}
+	if len(pk) != 5 || len(pf) != 5 {
+		t.Fatalf("%d and %d peaks for 5 steps", len(pk), len(pf))
+	}
+	for i := range pk {
+		if pk[i] <= 0 || pf[i] <= 0 || pf[i] > pk[i] {
+			t.Errorf("step %d: peak %d bytes kept, %d released: want 0 < released ≤ kept", i, pk[i], pf[i])
+		}
+	}
+}

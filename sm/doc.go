@@ -47,6 +47,10 @@
 // gradient cosines down to 0.015, at 0.9–1.09× the naive step's cost. FDNaive
 // keeps the plain evaluation; float64 uses it by default.
 //
+// MLE, the batch mean of E, is the maximum-likelihood reference for
+// normalised models (NICE): it is not in Objectives, since for an
+// unnormalised energy it has no minimum.
+//
 // Randomness is drawn from Options.Rand (noise first, then projections) or
 // passed explicitly (Options.V, Options.Noise), so a loss can be reproduced
 // exactly and cross-checked against another framework.

@@ -49,6 +49,12 @@ func run(args []string, out, errw io.Writer) int {
 		return 2
 	}
 	err := cmd.run(args[1:], out, errw)
+	// Messages name the command, with an experiment's name after
+	// "experiment", so that the usage hint points at the right -h.
+	name := args[0]
+	if _, ok := experiments[safeArg(args, 1)]; ok && name == "experiment" {
+		name += " " + args[1]
+	}
 	var ue usageError
 	switch {
 	case err == nil:
@@ -56,13 +62,21 @@ func run(args []string, out, errw io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(errw, "fdsm %s: %v\n", args[0], err)
-		fmt.Fprintf(errw, "Run 'fdsm %s -h' for usage.\n", args[0])
+		fmt.Fprintf(errw, "fdsm %s: %v\n", name, err)
+		fmt.Fprintf(errw, "Run 'fdsm %s -h' for usage.\n", name)
 		return 2
 	default:
-		fmt.Fprintf(errw, "fdsm %s: %v\n", args[0], err)
+		fmt.Fprintf(errw, "fdsm %s: %v\n", name, err)
 		return 1
 	}
+}
+
+// safeArg returns args[i], or "" if there is none.
+func safeArg(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
 }
 
 func printUsage(w io.Writer) {
@@ -77,7 +91,7 @@ func printUsage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'fdsm <command> -h' for a command's flags.")

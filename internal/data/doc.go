@@ -36,4 +36,12 @@
 // mapped through the logit transform y = logit(λ + (1 − 2λ)x); Logit returns
 // the log-determinant of its Jacobian, so a log-likelihood in logit space
 // converts back to pixel space.
+//
+// # Out-of-distribution sets
+//
+// An OOD benchmark can be built offline from MNIST alone: SelectClasses
+// splits off held-out digit classes, Invert, FlipHorizontal, FlipVertical
+// and Rotate90 transform in-distribution images exactly (a permutation of
+// pixels, or 1 − x), and UniformImages and GaussianImages draw noise images
+// in the pixel range.
 package data
