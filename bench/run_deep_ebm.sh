@@ -4,10 +4,10 @@
 # zero-padded to 32×32 inside the model) trained from the same seed by MDSM,
 # FD-MDSM, SSM and FD-SSM; annealed-Langevin sample grids, time and memory
 # per step, exact SM loss on test images.
-#   STEPS (default 500), BATCH (32), ROWS: test images for the exact SM loss (16), OUT (docs/experiments/ebm)
+#   STEPS (default 400), BATCH (32), ROWS: test images for the exact SM loss (16), OUT (docs/experiments/ebm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=${STEPS:-500}; BATCH=${BATCH:-32}; ROWS=${ROWS:-16}; OUT=${OUT:-docs/experiments/ebm}
+STEPS=${STEPS:-400}; BATCH=${BATCH:-32}; ROWS=${ROWS:-16}; OUT=${OUT:-docs/experiments/ebm}
 RUNS=${RUNS:-/tmp/fdsm-ebm}
 mkdir -p "$OUT" "$RUNS"
 go build -o "$RUNS/fdsm" ./cmd/fdsm
