@@ -36,11 +36,20 @@
 // (and FD-SSM's central second difference) through a recorded evaluation, so
 // that float32 finite differences keep their precision (see package sm).
 //
+// The last backward pass of a training step can tear the graph down as it
+// goes (ReleaseGraph), as PyTorch frees saved tensors, and hand each
+// parameter's gradient to an optimizer as soon as it is final (Consume,
+// which nn.Update uses), so a step never holds every gradient at once. The
+// buffers it releases go back to a pool (internal/bufpool) that the tensor
+// package's next allocations of the same size take from.
+//
 // On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
 // passes) and RowHessianDiag / RowHessianTrace (one backward pass per input
 // coordinate, what exact score matching uses).
 //
 // There are no global modes: graphs built in different goroutines never
-// interfere. The only shared state is an atomic counter that numbers nodes
-// (and a switch of Delta's joint chain that only this package's tests flip).
+// interfere. The only shared state is an atomic counter that numbers nodes,
+// the buffer pool (locked, and invisible in results: buffers come back
+// zeroed), and a switch of Delta's joint chain that only this package's
+// tests flip.
 package autodiff
