@@ -59,6 +59,7 @@ func expUCI(args []string, out, errw io.Writer) error {
 	width := fs.Int("width", 30, "width of the two hidden layers of DKEF's feature network")
 	isSamples := fs.Int("is-samples", 100000, "importance samples for log Z (the paper's code draws 10⁶)")
 	dtName := fs.String("dtype", "float32", "float32 or float64")
+	fdModeName := fs.String("fd-mode", "auto", "FD evaluation: auto (stable in float32), naive or stable")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tables")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -66,6 +67,10 @@ func expUCI(args []string, out, errw io.Writer) error {
 	dt, err := tensor.ParseDType(*dtName)
 	if err != nil {
 		return usageError{fmt.Sprintf("-dtype %q: want float32 or float64", *dtName)}
+	}
+	fdMode, err := sm.ParseFDMode(*fdModeName)
+	if err != nil {
+		return usageError{fmt.Sprintf("-fd-mode: %v", err)}
 	}
 	var tables []string
 	switch *which {
@@ -139,7 +144,7 @@ func expUCI(args []string, out, errw io.Writer) error {
 					source:   rand.NewPCG(s, 22), // the same minibatches for every objective
 					loss: func(_ int, r *rand.Rand) *ad.Value {
 						m.Fit(pick(r, *batch))
-						return obj(m, pick(r, *batch), &sm.Options{Rand: r})
+						return obj(m, pick(r, *batch), &sm.Options{Rand: r, FDMode: fdMode})
 					},
 				}, errw)
 				if err != nil {
