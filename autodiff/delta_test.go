@@ -664,3 +664,77 @@ func TestCentralGradThrough(t *testing.T) {
 		})
 	}
 }
+
+// TestExpDifferencesFarSteps: exp's difference and central rules where
+// exp(a) underflows to 0 in float32 and the step is large (the Gaussian
+// kernels of DKEF: a = −100, steps of ±95), and on both sides of the switch
+// between the product and the direct forms (|α| = 1). Each must be finite
+// and within float32 rounding of the differences computed in float64.
+// Before the direct form, 0·expm1(95) made these NaN and stopped FD-SSM
+// training of DKEF in float32.
+func TestExpDifferencesFarSteps(t *testing.T) {
+	a := []float64{-100, -100, -3, -3, 0.5, 0.5, -90}
+	d := []float64{95, -95, 0.999, 1.001, -1.2, 0.3, 2}
+	exp := func(v *ad.Value) *ad.Value { return ad.Exp(v) }
+	x32 := ad.Const(tensor.FromFloat64(tensor.Float32, a, len(a)))
+	v32 := ad.Const(tensor.FromFloat64(tensor.Float32, d, len(d)))
+	xa, da := x32.T().ToFloat64(), v32.T().ToFloat64() // the float32 inputs, exactly
+	_, dys := ad.Delta(exp, x32, []*ad.Value{v32})
+	_, ds, ss := ad.Central(exp, x32, []*ad.Value{v32})
+	near := func(what string, got, want float64) {
+		t.Helper()
+		// Relative 1e-5 (a few float32 roundings); absolute 1e-37, ten
+		// times float32's smallest normal number (1.18e-38), covers the
+		// subnormal results the float32 exp kernel flushes to zero.
+		if math.IsNaN(got) || math.Abs(got-want) > 1e-5*math.Abs(want)+1e-37 {
+			t.Errorf("%s: %g, want %g", what, got, want)
+		}
+	}
+	for i := range a {
+		e0, ep, em := math.Exp(xa[i]), math.Exp(xa[i]+da[i]), math.Exp(xa[i]-da[i])
+		near(fmt.Sprintf("Delta a=%g α=%g", a[i], d[i]), dys[0].T().At(i), ep-e0)
+		near(fmt.Sprintf("Central D a=%g v=%g", a[i], d[i]), ds[0].T().At(i), (ep-em)/2)
+		near(fmt.Sprintf("Central S a=%g v=%g", a[i], d[i]), ss[0].T().At(i), ep+em-2*e0)
+	}
+	// The gradient through the differences is finite too (no NaN from the
+	// branch a selection drops).
+	xv := ad.Var(tensor.FromFloat64(tensor.Float32, a, len(a)))
+	_, ds2, ss2 := ad.Central(exp, xv, []*ad.Value{v32})
+	g := ad.Grad(ad.Sum(ad.Add(ds2[0], ss2[0])), []*ad.Value{xv})[0].T().ToFloat64()
+	for i, v := range g {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Errorf("gradient at a=%g, v=%g is %v", a[i], d[i], v)
+		}
+	}
+}
+
+// TestWhere checks Where's selection (never reading the other value), its
+// derivatives to order 2 in both operands, and its difference rule.
+func TestWhere(t *testing.T) {
+	mask := tensor.FromFloat64(tensor.Float64, []float64{1, 0, 1, 0, 0, 1}, 2, 3)
+	inf := tensor.FromFloat64(tensor.Float64, []float64{math.Inf(1), 2, math.NaN(), 4, 5, math.Inf(-1)}, 2, 3)
+	fin := tensor.FromFloat64(tensor.Float64, []float64{1, math.NaN(), 3, math.Inf(1), math.Inf(1), 6}, 2, 3)
+	got := ad.Where(mask, ad.Const(fin), ad.Const(inf)).T().ToFloat64()
+	for i, w := range []float64{1, 2, 3, 4, 5, 6} {
+		if got[i] != w {
+			t.Fatalf("Where element %d = %v, want %v", i, got[i], w)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	f := func(xs []*ad.Value) *ad.Value {
+		return ad.Sum(ad.Mul(ad.Where(mask, ad.Square(xs[0]), ad.Exp(xs[1])), xs[0]))
+	}
+	if err := adtest.Check(f, []*tensor.Tensor{tensor.RandN(tensor.Float64, rng, 2, 3), tensor.RandN(tensor.Float64, rng, 2, 3)}, 2, nil); err != nil {
+		t.Error(err)
+	}
+	g := func(v *ad.Value) *ad.Value { return ad.Where(mask, ad.Square(v), ad.Scale(v, 3)) }
+	x := ad.Const(tensor.RandN(tensor.Float64, rng, 2, 3))
+	dx := ad.Const(tensor.Scale(tensor.RandN(tensor.Float64, rng, 2, 3), 0.1))
+	_, dys := ad.Delta(g, x, []*ad.Value{dx})
+	want := tensor.Sub(g(ad.Const(tensor.Add(x.T(), dx.T()))).T(), g(x).T()).ToFloat64()
+	for i, v := range dys[0].T().ToFloat64() {
+		if math.Abs(v-want[i]) > 1e-12 {
+			t.Errorf("Where difference %d: %v, want %v", i, v, want[i])
+		}
+	}
+}

@@ -65,6 +65,38 @@ func sumToIf(need bool, g, x *Value) *Value {
 	return SumTo(g, x.t.Shape()...)
 }
 
+// Where returns, elementwise, a where mask is nonzero and b elsewhere (all
+// three of one dtype and shape; mask is a constant: the selection is
+// piecewise constant). It reads only the value it keeps, so an infinity in
+// the other cannot leak in, and its vector-Jacobian product is Where again.
+func Where(mask *tensor.Tensor, a, b *Value) *Value {
+	return newOp(tensor.Where(mask, a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+		zero := zerosLike(g)
+		var ga, gb *Value
+		if need[0] {
+			ga = Where(mask, g, zero)
+		}
+		if need[1] {
+			gb = Where(mask, zero, g)
+		}
+		return []*Value{ga, gb}
+	}, func(out *Value, in, dIn []*Value, k int) *Value {
+		shape := out.Shape()
+		da, db := fitK(dIn[0], k, shape), fitK(dIn[1], k, shape)
+		if da == nil {
+			da = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+		}
+		if db == nil {
+			db = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+		}
+		masks := make([]*tensor.Tensor, k)
+		for i := range masks {
+			masks[i] = mask.Reshape(withK(1, shape)...)
+		}
+		return Where(tensor.ConcatRows(masks...), da, db)
+	}, func(in []*Value) *Value { return Where(mask, in[0], in[1]) }), a, b)
+}
+
 // Neg returns −a.
 func Neg(a *Value) *Value {
 	return newOp(tensor.Neg(a.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
@@ -400,7 +432,20 @@ func divDiff(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // e^(a+α) − eᵃ = eᵃ·expm1(α).
-func expDiff(out *Value, in, dIn []*Value, k int) *Value { return Mul(out, Expm1(dIn[0])) }
+// exp(a + α) − exp a = exp(a)·expm1(α), which keeps the digits for small α;
+// for |α| > 1 the two values differ by a factor of e at least, so it is the
+// plain difference, which also stays finite where exp(a) underflows to 0 and
+// expm1(α) overflows (0·∞). The selections read only the branch they keep
+// (Where), and the product branch sees α only where it is small, so neither
+// branch can put a NaN into the other's gradient.
+func expDiff(out *Value, in, dIn []*Value, k int) *Value {
+	da := fitK(dIn[0], k, out.Shape())
+	large := tensor.GreaterScalar(tensor.Abs(da.t), 1)
+	small := Where(large, zerosLike(da), da)
+	prod := Mul(out, Expm1(small))
+	direct := Sub(Exp(Add(in[0], da)), out)
+	return Where(large, direct, prod)
+}
 
 // log(a + α) − log a = log1p(α/a).
 func logDiff(out *Value, in, dIn []*Value, k int) *Value { return Log1p(Div(dIn[0], in[0])) }
@@ -655,13 +700,22 @@ func squarePair(out *Value, in, dIn []*Value, k int) *Value {
 // S′ = 2eᵃ(expm1(S/2)(1 + c) + c) and D′ = eᵃ·e^(S/2)·sinh D, the sinh
 // terms from expm1 of both signs (their difference does not cancel).
 func expPair(out *Value, in, dIn []*Value, k int) *Value {
+	p := k / 2
 	d, s := splitCentral(dIn[0], out.t.Rank())
+	d, h := fitK(d, p, out.Shape()), fitK(Scale(s, 0.5), p, out.Shape())
+	// The points are a + h ± d. Where |d| + |h| > 1 the values differ by a
+	// factor of e at least and are combined directly; elsewhere by the
+	// forms below, on inputs zeroed where they are not used (see expDiff).
+	large := tensor.GreaterScalar(tensor.Add(tensor.Abs(d.t), tensor.Abs(h.t)), 1)
+	ds, hs := Where(large, zerosLike(d), d), Where(large, zerosLike(h), h)
 	sinh := func(v *Value) *Value { return Scale(Sub(Expm1(v), Expm1(Neg(v))), 0.5) }
-	c := Scale(Square(sinh(Scale(d, 0.5))), 2)
-	h := Scale(s, 0.5)
-	sOut := Scale(Mul(out, Add(Mul(Expm1(h), AddScalar(c, 1)), c)), 2)
-	dOut := Mul(Mul(out, Exp(h)), sinh(d))
-	return joinCentral(dOut, sOut, k/2, out.Shape())
+	c := Scale(Square(sinh(Scale(ds, 0.5))), 2)
+	sOut := Scale(Mul(out, Add(Mul(Expm1(hs), AddScalar(c, 1)), c)), 2)
+	dOut := Mul(Mul(out, Exp(hs)), sinh(ds))
+	ep, em := Exp(Add(in[0], Add(h, d))), Exp(Add(in[0], Sub(h, d)))
+	dDirect := Scale(Sub(ep, em), 0.5)
+	sDirect := Sub(Add(ep, em), Scale(out, 2))
+	return joinCentral(Where(large, dDirect, dOut), Where(large, sDirect, sOut), p, out.Shape())
 }
 
 // divPair: linear when only the numerator changes.

@@ -404,3 +404,34 @@ func Abs(x *Tensor) *Tensor { return unary(opAbs, x, 0) }
 
 // GreaterScalar returns a mask: 1 where x > s, 0 elsewhere.
 func GreaterScalar(x *Tensor, s float64) *Tensor { return unary(opGreaterScalar, x, s) }
+
+// Where returns, elementwise, a where mask is nonzero and b elsewhere. The
+// three must have the same dtype and shape. Unlike a blend mask·a + (1 −
+// mask)·b, it never reads the unselected value, so an infinity or NaN there
+// does not leak into the result.
+func Where(mask, a, b *Tensor) *Tensor {
+	if !mask.SameShape(a) || !a.SameShape(b) || mask.dtype != a.dtype || a.dtype != b.dtype {
+		panic(fmt.Sprintf("tensor: Where of mask %v %v, a %v %v, b %v %v (want one dtype and shape)", mask.dtype, mask.shape, a.dtype, a.shape, b.dtype, b.shape))
+	}
+	out := alloc(a.dtype, a.shape)
+	if a.dtype == Float32 {
+		m, x, y, o := mask.f32, a.f32, b.f32, out.f32
+		for i := range o {
+			if m[i] != 0 {
+				o[i] = x[i]
+			} else {
+				o[i] = y[i]
+			}
+		}
+	} else {
+		m, x, y, o := mask.f64, a.f64, b.f64, out.f64
+		for i := range o {
+			if m[i] != 0 {
+				o[i] = x[i]
+			} else {
+				o[i] = y[i]
+			}
+		}
+	}
+	return out
+}
