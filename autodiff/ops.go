@@ -441,6 +441,9 @@ func divDiff(out *Value, in, dIn []*Value, k int) *Value {
 func expDiff(out *Value, in, dIn []*Value, k int) *Value {
 	da := fitK(dIn[0], k, out.Shape())
 	large := tensor.GreaterScalar(tensor.Abs(da.t), 1)
+	if !anyNonZero(large) {
+		return Mul(out, Expm1(da)) // FD steps are small: one form, no selection
+	}
 	small := Where(large, zerosLike(da), da)
 	prod := Mul(out, Expm1(small))
 	direct := Sub(Exp(Add(in[0], da)), out)
@@ -707,11 +710,18 @@ func expPair(out *Value, in, dIn []*Value, k int) *Value {
 	// factor of e at least and are combined directly; elsewhere by the
 	// forms below, on inputs zeroed where they are not used (see expDiff).
 	large := tensor.GreaterScalar(tensor.Add(tensor.Abs(d.t), tensor.Abs(h.t)), 1)
-	ds, hs := Where(large, zerosLike(d), d), Where(large, zerosLike(h), h)
+	anyLarge := anyNonZero(large)
+	ds, hs := d, h
+	if anyLarge {
+		ds, hs = Where(large, zerosLike(d), d), Where(large, zerosLike(h), h)
+	}
 	sinh := func(v *Value) *Value { return Scale(Sub(Expm1(v), Expm1(Neg(v))), 0.5) }
 	c := Scale(Square(sinh(Scale(ds, 0.5))), 2)
 	sOut := Scale(Mul(out, Add(Mul(Expm1(hs), AddScalar(c, 1)), c)), 2)
 	dOut := Mul(Mul(out, Exp(hs)), sinh(ds))
+	if !anyLarge {
+		return joinCentral(dOut, sOut, p, out.Shape()) // FD steps are small: no selection
+	}
 	ep, em := Exp(Add(in[0], Add(h, d))), Exp(Add(in[0], Sub(h, d)))
 	dDirect := Scale(Sub(ep, em), 0.5)
 	sDirect := Sub(Add(ep, em), Scale(out, 2))
