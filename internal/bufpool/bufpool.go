@@ -16,7 +16,10 @@
 // conditions its ReleaseGraph documents.
 package bufpool
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 const (
 	// MinLen is the smallest length pooled.
@@ -26,75 +29,54 @@ const (
 )
 
 var (
-	mu   sync.Mutex
+	mu   sync.Mutex // guards the buckets and held
 	f32  = map[int][][]float32{}
 	f64  = map[int][][]float64{}
 	held int64
 )
 
 // Float32s returns a zeroed slice of length n, recycled when one is held.
-func Float32s(n int) []float32 {
-	if n >= MinLen {
-		mu.Lock()
-		if l := f32[n]; len(l) > 0 {
-			s := l[len(l)-1]
-			f32[n] = l[:len(l)-1]
-			held -= int64(4 * n)
-			mu.Unlock()
-			clear(s)
-			return s
-		}
-		mu.Unlock()
-	}
-	return make([]float32, n)
-}
+func Float32s(n int) []float32 { return get(f32, n) }
 
 // Float64s returns a zeroed slice of length n, recycled when one is held.
-func Float64s(n int) []float64 {
+func Float64s(n int) []float64 { return get(f64, n) }
+
+// PutFloat32s hands s's whole backing array (s[:cap(s)]) back for reuse.
+func PutFloat32s(s []float32) { put(f32, s) }
+
+// PutFloat64s hands s's whole backing array (s[:cap(s)]) back for reuse.
+func PutFloat64s(s []float64) { put(f64, s) }
+
+func get[T float32 | float64](buckets map[int][][]T, n int) []T {
 	if n >= MinLen {
 		mu.Lock()
-		if l := f64[n]; len(l) > 0 {
+		if l := buckets[n]; len(l) > 0 {
 			s := l[len(l)-1]
-			f64[n] = l[:len(l)-1]
-			held -= int64(8 * n)
+			buckets[n] = l[:len(l)-1]
+			held -= bytes(s)
 			mu.Unlock()
 			clear(s)
 			return s
 		}
 		mu.Unlock()
 	}
-	return make([]float64, n)
+	return make([]T, n)
 }
 
-// PutFloat32s hands s's whole backing array (s[:cap(s)]) back for reuse.
-func PutFloat32s(s []float32) {
+func put[T float32 | float64](buckets map[int][][]T, s []T) {
 	s = s[:cap(s)]
-	n := len(s)
-	if n < MinLen {
+	if len(s) < MinLen {
 		return
 	}
 	mu.Lock()
-	if held+int64(4*n) <= MaxBytes {
-		f32[n] = append(f32[n], s)
-		held += int64(4 * n)
+	if held+bytes(s) <= MaxBytes {
+		buckets[len(s)] = append(buckets[len(s)], s)
+		held += bytes(s)
 	}
 	mu.Unlock()
 }
 
-// PutFloat64s hands s's whole backing array (s[:cap(s)]) back for reuse.
-func PutFloat64s(s []float64) {
-	s = s[:cap(s)]
-	n := len(s)
-	if n < MinLen {
-		return
-	}
-	mu.Lock()
-	if held+int64(8*n) <= MaxBytes {
-		f64[n] = append(f64[n], s)
-		held += int64(8 * n)
-	}
-	mu.Unlock()
-}
+func bytes[T float32 | float64](s []T) int64 { return int64(len(s)) * int64(unsafe.Sizeof(s[0])) }
 
 // Held returns the bytes held for reuse.
 func Held() int64 {
