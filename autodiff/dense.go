@@ -801,6 +801,9 @@ type deltaAux struct {
 	s, e *tensor.Tensor
 }
 
+// tensors lists the aux tensors, for the recycler.
+func (a *deltaAux) tensors() [2]*tensor.Tensor { return [2]*tensor.Tensor{a.s, a.e} }
+
 // actDeltaInPlace overwrites d, K blocks of δ each shaped like y, with
 // φ(z + δ) − φ(z) where y = φ(z).
 func actDeltaInPlace(d, y *tensor.Tensor, act tensor.Act) *deltaAux {

@@ -138,8 +138,18 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		live = int64(seed.t.Bytes())
 	}
 	var rec *recycler
+	var tp *tape
+	if cfg.createGraph {
+		// Constants the recorded rules compute become the graph's (Scratch):
+		// a releasing Grad through the recorded graph recycles them.
+		tp = &tape{keep: true}
+		if cfg.seed == nil {
+			seed.tape = tp
+		}
+	}
 	if cfg.release {
 		rec = newRecycler(y, seed, xs)
+		tp = &tape{}
 		if needed[y] {
 			rec.hold(seed.t)
 		}
@@ -163,7 +173,8 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	}
 	// Leaves and constants that are not among xs stop being held by the
 	// graph once every node that uses them is released (the batch, noise and
-	// stacked FD inputs an objective builds); their tensors are not touched.
+	// stacked FD inputs an objective builds); their tensors are not touched
+	// unless Scratch made them the graph's.
 	consumers := map[*Value]int{}
 	if cfg.release {
 		for _, v := range nodes {
@@ -174,25 +185,37 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			}
 		}
 	}
+	// unuse records that a released node no longer uses its inputs.
+	unuse := func(ins []*Value) {
+		for _, in := range ins {
+			n, ok := consumers[in]
+			if !ok {
+				continue
+			}
+			consumers[in] = n - 1
+			if n > 1 {
+				continue
+			}
+			if graph != nil {
+				graph.drop(in)
+			}
+			if rec != nil && in.owned {
+				rec.drop(in.t)
+			}
+		}
+	}
 	release := func(v *Value) {
 		if !cfg.release || v == y || v.rule == nil || isX[v] {
 			return
 		}
 		if graph != nil {
 			graph.drop(v)
-			for _, in := range v.inputs {
-				if n, ok := consumers[in]; ok {
-					consumers[in] = n - 1
-					if n == 1 {
-						graph.drop(in)
-					}
-				}
-			}
 		}
-		if rec != nil && needed[v] {
-			rec.drop(v.t)
+		unuse(v.inputs)
+		if rec != nil {
+			rec.dropNode(v)
 		}
-		v.t, v.inputs, v.rule = nil, nil, nil
+		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
 	}
 	if cfg.release {
 		// A node on no path to the xs never runs its rule, so the walk needs
@@ -218,14 +241,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			}
 			ins := v.inputs
 			v.inputs = nil
-			for _, in := range ins {
-				if n, ok := consumers[in]; ok && graph != nil {
-					consumers[in] = n - 1
-					if n == 1 {
-						graph.drop(in)
-					}
-				}
-			}
+			unuse(ins)
 		}
 	}
 	// With Consume, xs[j] is final once the walk has passed the first (in id
@@ -310,7 +326,22 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				ins[j] = Const(in.t)
 			}
 		}
+		if rec != nil {
+			// First order and releasing: what the rule computes is recorded
+			// on the tape, to be recycled below.
+			rec.freed = rec.freed[:0]
+			out.tape, g.tape = tp, tp
+			for _, in := range ins {
+				in.tape = tp
+			}
+		}
+		if tp != nil {
+			tp.active = true
+		}
 		gin := v.rule(g, out, ins, need)
+		if tp != nil {
+			tp.active = false
+		}
 		for j, in := range v.inputs {
 			if !need[j] || gin[j] == nil {
 				continue
@@ -319,7 +350,13 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				panic(fmt.Sprintf("autodiff: internal error: cotangent shape %v for input shape %v", gin[j].t.Shape(), in.t.Shape()))
 			}
 			if prev, ok := grads[in]; ok {
+				if tp != nil && tp.keep {
+					tp.active = true
+				}
 				sum := Add(prev, gin[j])
+				if tp != nil {
+					tp.active = false
+				}
 				grads[in] = sum
 				if rec != nil {
 					rec.hold(sum.t)
@@ -335,6 +372,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 					rec.hold(gin[j].t)
 				}
 			}
+		}
+		if rec != nil {
+			rec.dropTemps(tp)
 		}
 		dropG()
 		release(v)
@@ -360,6 +400,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		} else {
 			out[i] = Const(tensor.ZerosLike(x.t))
 		}
+	}
+	if tp != nil && tp.keep {
+		tp.disown(out)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package autodiff
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/fdsm/fdsm/internal/bufpool"
@@ -19,13 +20,66 @@ import (
 //     are walked after it), or to a cotangent entry of the walk;
 //   - no other value reachable from y, and no cotangent still held, shares
 //     it (views of one buffer share its end, see bufKey);
-//   - it is not pinned: leaves and constants (the caller's data), y, the xs,
-//     the seed, the gradients returned or handed over, and any forward
-//     buffer a cotangent turns out to share.
+//   - it is not pinned: leaves and constants (the caller's data) unless made
+//     by Scratch, y, the xs, the seed, the gradients returned or handed
+//     over, and any forward buffer a cotangent turns out to share.
+//
+// Besides the nodes' values it recycles the aux tensors their rules keep,
+// Scratch constants once their last user is released, and the temporaries a
+// rule computes (see tape).
 type recycler struct {
 	holders map[uintptr]int  // values reachable from y, and cotangent entries, holding each buffer
 	pinned  map[uintptr]bool // buffers never returned
-	forward map[uintptr]bool // buffers of values reachable from y
+	forward map[uintptr]bool // buffers of values reachable from y, until returned
+	freed   []uintptr        // buffers returned since the current rule started
+}
+
+// tape collects, while a releasing Grad runs one rule, the values the rule
+// computes into fresh storage. The walk is first order there, so they are
+// constants that only the rule has seen: once it returns, those that are
+// not (views of) its results go back to the pool. Values inherit the tape
+// from their inputs while it is active, so a rule needs no plumbing; a rule
+// that wraps a tensor it computed in a constant uses temp.
+//
+// A recording Grad (CreateGraph) keeps a tape too (keep): the constants its
+// rules compute from the cotangents (a cotangent that does not depend on a
+// variable, such as the seed's broadcasts) become inputs of the recorded
+// graph, and are marked as the graph's like Scratch constants, so that the
+// releasing Grad at the end of the step recycles them. Those returned as
+// gradients are the caller's and stay unmarked (disown).
+type tape struct {
+	active bool
+	keep   bool
+	temps  []*Value
+}
+
+// record marks v, computed by an operation on inputs while the tape is
+// active, as the tape's, and as a temporary when its storage is fresh (not a
+// view of an input) and, on a recording Grad's tape, constant.
+func (tp *tape) record(v *Value, inputs ...*Value) {
+	v.tape = tp
+	k := bufKey(v.t)
+	if k == 0 || (tp.keep && v.grad) {
+		return
+	}
+	for _, in := range inputs {
+		if bufKey(in.t) == k {
+			return
+		}
+	}
+	v.owned = true
+	tp.temps = append(tp.temps, v)
+}
+
+// temp returns t, a tensor a rule just allocated, as a constant; when the
+// rule runs in a releasing Grad (g, its cotangent, is on an active tape) it
+// is recorded as a temporary of the rule.
+func temp(g *Value, t *tensor.Tensor) *Value {
+	v := Const(t)
+	if g.tape != nil && g.tape.active {
+		g.tape.record(v, g)
+	}
+	return v
 }
 
 // bufKey identifies the buffer t's storage lies in by the address of the
@@ -65,8 +119,15 @@ func newRecycler(y, seed *Value, xs []*Value) *recycler {
 		if k := bufKey(v.t); k != 0 {
 			r.holders[k]++
 			r.forward[k] = true
-			if v.rule == nil {
+			if v.rule == nil && !v.owned {
 				r.pinned[k] = true
+			}
+		}
+		if v.aux != nil {
+			for _, t := range v.aux.tensors() {
+				k := bufKey(t)
+				r.holders[k]++
+				r.forward[k] = true
 			}
 		}
 		stack = append(stack, v.inputs...)
@@ -101,6 +162,13 @@ func (r *recycler) drop(t *tensor.Tensor) {
 	if r.pinned[k] {
 		return
 	}
+	r.put(k, t)
+}
+
+// put returns t's buffer, keyed k, to the pool.
+func (r *recycler) put(k uintptr, t *tensor.Tensor) {
+	delete(r.forward, k) // a later allocation may reuse it for anything
+	r.freed = append(r.freed, k)
 	if t.DType() == tensor.Float32 {
 		bufpool.PutFloat32s(t.Float32s())
 	} else {
@@ -119,4 +187,46 @@ func (r *recycler) hold(t *tensor.Tensor) {
 		r.pinned[k] = true
 	}
 	r.holders[k]++
+}
+
+// dropNode lets go of what a released node held: its value and its aux.
+func (r *recycler) dropNode(v *Value) {
+	r.drop(v.t)
+	if v.aux != nil {
+		for _, t := range v.aux.tensors() {
+			r.drop(t)
+		}
+	}
+}
+
+// dropTemps returns the temporaries tp recorded during one rule whose
+// storage nothing holds: not a cotangent the rule returned (those were
+// held first), not a forward value, not pinned, and not already returned
+// (a cotangent summed into an earlier one of the same rule).
+func (r *recycler) dropTemps(tp *tape) {
+	for i, v := range tp.temps {
+		tp.temps[i] = nil
+		k := bufKey(v.t)
+		if k == 0 || r.holders[k] > 0 || r.pinned[k] || r.forward[k] || slices.Contains(r.freed, k) {
+			continue
+		}
+		r.put(k, v.t)
+		v.t = nil // a stray read fails loudly instead of seeing reused storage
+	}
+	tp.temps = tp.temps[:0]
+	r.freed = r.freed[:0]
+}
+
+// disown unmarks the constants of a recording Grad's tape that share storage
+// with the gradients it returns, and lets the tape go.
+func (tp *tape) disown(out []*Value) {
+	for _, v := range tp.temps {
+		k := bufKey(v.t)
+		for _, o := range out {
+			if o != nil && bufKey(o.t) == k {
+				v.owned = false
+			}
+		}
+	}
+	tp.temps, tp.active = nil, false
 }

@@ -14,8 +14,11 @@ type Value struct {
 	t      *tensor.Tensor
 	id     uint64
 	grad   bool // depends on at least one variable
+	owned  bool // t's storage belongs to the graph alone (see Scratch): a releasing Grad recycles it
 	inputs []*Value
 	rule   rule
+	aux    *deltaAux // tensors the rule keeps for itself, recycled with the node
+	tape   *tape     // set while a releasing Grad runs a rule, see tape
 }
 
 // rule returns the cotangents of a primitive's inputs given the cotangent g of
@@ -26,7 +29,10 @@ type Value struct {
 // cotangent is not wanted; the rule may then return nil for them.
 //
 // Every rule is written with this package's differentiable operations, which
-// is what makes derivatives of every order correct.
+// is what makes derivatives of every order correct. A rule reads only its
+// arguments and its node's aux: a releasing Grad recycles the storage of the
+// other nodes as it goes, so a tensor captured from elsewhere could have
+// been overwritten by the time the rule runs.
 type rule func(g, out *Value, in []*Value, need []bool) []*Value
 
 // ids orders nodes by creation: an input is always created before the nodes
@@ -47,6 +53,16 @@ func Const(t *tensor.Tensor) *Value {
 	return &Value{t: t, id: ids.Add(1)}
 }
 
+// Scratch returns a constant whose tensor belongs to the graph alone: t was
+// allocated for it, and nothing outside the graph reads it afterwards (an
+// objective's noise, directions or stacked inputs). Grad with ReleaseGraph
+// hands its storage back for reuse once every node using it is released,
+// as it does for intermediate values; a plain Const is the caller's and is
+// never recycled.
+func Scratch(t *tensor.Tensor) *Value {
+	return &Value{t: t, id: ids.Add(1), owned: true}
+}
+
 // Detach returns a constant holding v's tensor: the same numbers, cut from
 // the graph.
 func Detach(v *Value) *Value { return Const(v.t) }
@@ -65,6 +81,12 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 	if v.grad {
 		v.inputs = inputs
 		v.rule = r
+	}
+	for _, in := range inputs {
+		if in.tape != nil && in.tape.active {
+			in.tape.record(v, inputs...)
+			break
+		}
 	}
 	return v
 }

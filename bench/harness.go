@@ -125,7 +125,7 @@ func newStep(cfg Config, obj sm.Objective, score bool, dt tensor.DType, seed uin
 	s := &Step{
 		Objective: obj, Config: cfg, model: m, params: nn.Values(m), score: score, LR: 1e-3, opt: nn.NewAdam(),
 		x:       tensor.RandN(dt, rng, cfg.Batch, cfg.Sizes[0]),
-		Options: sm.Options{Rand: rand.New(rand.NewPCG(seed, 2))},
+		Options: sm.Options{Rand: rand.New(rand.NewPCG(seed, 2)), Arena: new(tensor.Arena)},
 	}
 	return s, nil
 }
@@ -181,6 +181,8 @@ func (s *Step) RunOn(x *tensor.Tensor) Result {
 	}
 	var st ad.GradStats
 	nn.Update(loss, s.model.Params(), s.opt, s.LR, ad.TrackStats(&st))
-	return Result{Loss: loss.Item(), PeakBytes: st.PeakBytes, StepBytes: st.PeakBytes - s.ParamBytes(),
+	l := loss.Item()
+	s.Options.Arena.Release() // the objective's draws, for the next step to reuse
+	return Result{Loss: l, PeakBytes: st.PeakBytes, StepBytes: st.PeakBytes - s.ParamBytes(),
 		ActivationBytes: st.PeakActivationBytes}
 }

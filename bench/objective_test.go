@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -20,14 +21,20 @@ var long = os.Getenv("FDSM_LONG") == "1"
 // pauses included) and median-ms/step (the PyTorch peer's statistic), the step's peak
 // tensor bytes with the parameters (peak-bytes) and without them
 // (step-peak-bytes, what the step allocates: the figure objectives are
-// compared by), that peak less the gradients too (act-peak-bytes), and the
-// tensor bytes it allocates (B/op and allocs/op come from -benchmem).
+// compared by), that peak less the gradients too (act-peak-bytes), the
+// tensor bytes it allocates (tensor-B/op), and the bytes it takes from the
+// heap as a percentage of those (heap-%-of-tensor: B/op over tensor-B/op,
+// for a steady step that reuses its buffers well under 1).
+// B/op and allocs/op come from -benchmem.
 func runSteps(b *testing.B, s *Step) {
 	s.Run() // warm up: first-use allocations, page faults
 	b.ReportAllocs()
 	var peak, step, act int64
 	times := make([]float64, 0, b.N)
 	start := tensor.AllocatedBytes()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heap0 := ms.TotalAlloc
 	t0 := time.Now()
 	b.ResetTimer()
 	for range b.N {
@@ -42,7 +49,10 @@ func runSteps(b *testing.B, s *Step) {
 	b.ReportMetric(float64(peak), "peak-bytes")
 	b.ReportMetric(float64(step), "step-peak-bytes")
 	b.ReportMetric(float64(act), "act-peak-bytes")
-	b.ReportMetric(float64(tensor.AllocatedBytes()-start)/float64(b.N), "tensor-B/op")
+	tensorBytes := float64(tensor.AllocatedBytes() - start)
+	b.ReportMetric(tensorBytes/float64(b.N), "tensor-B/op")
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(100*float64(ms.TotalAlloc-heap0)/tensorBytes, "heap-%-of-tensor")
 }
 
 // BenchmarkObjective times one training step (objective, backward to the

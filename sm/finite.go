@@ -74,14 +74,14 @@ func FDSSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	c := o.or()
 	eps := c.eps(DefaultEpsSSM)
 	v := c.sphereProjections(x, eps)
-	xr := repeatRows(x, c.M)
+	xr := c.repeat(x)
 	f := func(z *ad.Value) *ad.Value { return logp(m, z) }
 	var d1, d2 *ad.Value
 	if c.stableFD("FDSSM", x) {
-		if cd, ok := evalCentral("FDSSM", f, xr, v, c.First, c.Second); ok {
+		if cd, ok := evalCentral("FDSSM", f, xr, v, &c, c.First, c.Second); ok {
 			d1, d2 = cd.apply(c.First), cd.apply(c.Second)
 		} else {
-			nd := evalDiffs("FDSSM", f, xr, v, c.First, c.Second)
+			nd := evalDiffs("FDSSM", f, xr, v, &c, c.First, c.Second)
 			d1, d2 = nd.apply(c.First), nd.apply(c.Second)
 		}
 	} else {
@@ -104,10 +104,10 @@ func FDDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	eps := c.eps(DefaultEpsDSM)
 	noise := c.noise(x) // drawn before the projections (the documented order)
 	u := c.sphereProjections(x, eps*sqrtDim(x))
-	diff := repeatRows(tensor.Scale(noise, c.Sigma), c.M)
-	xt := tensor.Add(repeatRows(x, c.M), diff)
+	diff := c.repeat(c.own(tensor.Scale(noise, c.Sigma)))
+	xt := c.own(tensor.Add(c.repeat(x), diff))
 	d1 := firstDiff("FDDSM", func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, u, &c, x)
-	a := ad.Add(ad.Scale(d1, c.Sigma*c.Sigma), ad.Const(rowDotT(diff, u)))
+	a := ad.Add(ad.Scale(d1, c.Sigma*c.Sigma), ad.Const(rowDotT(diff, u, &c)))
 	return ad.Scale(ad.Mean(ad.Square(a)), dsmScale(&c)/(2*eps*eps))
 }
 
@@ -121,11 +121,11 @@ func FDMDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	sig := mdsmSigmas(x.DType(), x.Dim(0))
 	noise := c.noise(x)
 	v := c.sphereProjections(x, eps)
-	diff := repeatRows(tensor.Mul(noise, sig), c.M)
+	diff := c.repeat(c.own(tensor.Mul(noise, sig)))
 	sig = repeatRows(sig, c.M)
-	xt := tensor.Add(repeatRows(x, c.M), diff)
+	xt := c.own(tensor.Add(c.repeat(x), diff))
 	d1 := firstDiff("FDMDSM", func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, v, &c, x)
-	a := ad.Add(d1, ad.Const(tensor.Scale(rowDotT(diff, v), 1/(MDSMSigma0*MDSMSigma0))))
+	a := ad.Add(d1, ad.Const(tensor.Scale(rowDotT(diff, v, &c), 1/(MDSMSigma0*MDSMSigma0))))
 	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
 	d := float64(x.Dim(1))
 	return ad.Scale(ad.Mean(ad.Mul(ad.Square(a), w)), MDSMCoefficient*d/(eps*eps))
@@ -142,14 +142,14 @@ func FDScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	eps := c.eps(DefaultEpsSSM)
 	vt := c.sphereProjections(x, eps)
 	v := ad.Const(vt)
-	xr := repeatRows(x, c.M)
+	xr := c.repeat(x)
 	interp, err := fd.New(c.First.Nodes(), 0)
 	if err != nil {
 		panic(fmt.Sprintf("sm: interpolation on %v: %v", c.First.Nodes(), err))
 	}
 	var s0, d1 *ad.Value
 	if c.stableFD("FDScoreSSMVR", x) {
-		nd := evalDiffs("FDScoreSSMVR", m.Score, xr, vt, c.First)
+		nd := evalDiffs("FDScoreSSMVR", m.Score, xr, vt, &c, c.First)
 		s0, d1 = nd.apply(interp), nd.apply(c.First)
 	} else {
 		s := evalNodes(m.Score, ad.Const(xr), v, c.NonBatched, c.First)
@@ -163,10 +163,13 @@ func FDScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 // x + γ·v, by the evaluation c selects.
 func firstDiff(name string, f fd.Func, x, v *tensor.Tensor, c *Options, batch *tensor.Tensor) *ad.Value {
 	if c.stableFD(name, batch) {
-		return evalDiffs(name, f, x, v, c.First).apply(c.First)
+		return evalDiffs(name, f, x, v, c, c.First).apply(c.First)
 	}
 	return apply(c.First, evalNodes(f, ad.Const(x), ad.Const(v), c.NonBatched, c.First))
 }
 
-// rowDotT returns Σ_j a_ij·b_ij per row as a tensor ([N]).
-func rowDotT(a, b *tensor.Tensor) *tensor.Tensor { return tensor.SumAxis(tensor.Mul(a, b), 1) }
+// rowDotT returns Σ_j a_ij·b_ij per row as a tensor ([N]); the products
+// go to c's arena.
+func rowDotT(a, b *tensor.Tensor, c *Options) *tensor.Tensor {
+	return tensor.SumAxis(c.own(tensor.Mul(a, b)), 1)
+}

@@ -57,7 +57,7 @@ func ssm(name string, m Energy, x *tensor.Tensor, o *Options, vr bool) *ad.Value
 	checkBatch(name, x)
 	c := o.or()
 	v := ad.Const(c.projections(x, c.Projection))
-	xv := ad.Var(repeatRows(x, c.M))
+	xv := ad.Var(c.repeat(x))
 	s := scoreOf(m, xv)
 	sv := rowDot(s, v)
 	hv := ad.Grad(ad.Sum(sv), []*ad.Value{xv}, ad.CreateGraph())[0] // (∇²log p)·v per row
@@ -75,8 +75,8 @@ func ssm(name string, m Energy, x *tensor.Tensor, o *Options, vr bool) *ad.Value
 func DSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("DSM", x)
 	c := o.or()
-	diff := tensor.Scale(c.noise(x), c.Sigma) // x̃ − x = σn
-	xt := ad.Var(tensor.Add(x, diff))
+	diff := c.own(tensor.Scale(c.noise(x), c.Sigma)) // x̃ − x = σn
+	xt := ad.Var(c.own(tensor.Add(x, diff)))
 	s := scoreOf(m, xt)
 	r := ad.Add(ad.Scale(s, c.Sigma*c.Sigma), ad.Const(diff))
 	return ad.Scale(ad.Mean(rowDot(r, r)), 0.5*dsmScale(&c))
@@ -93,8 +93,8 @@ func SlicedDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	noise := c.noise(x) // drawn before the projections (the documented order)
 	u := ad.Const(c.sphereProjections(x, eps*sqrtDim(x)))
 	// M projections per sample share the sample's noise: repeat x and x̃ − x.
-	diff := repeatRows(tensor.Scale(noise, c.Sigma), c.M)
-	xt := ad.Var(tensor.Add(repeatRows(x, c.M), diff))
+	diff := c.repeat(c.own(tensor.Scale(noise, c.Sigma)))
+	xt := ad.Var(c.own(tensor.Add(c.repeat(x), diff)))
 	s := scoreOf(m, xt)
 	a := ad.Add(ad.Scale(rowDot(s, u), c.Sigma*c.Sigma), rowDot(ad.Const(diff), u))
 	return ad.Scale(ad.Mean(ad.Square(a)), dsmScale(&c)/(2*eps*eps))
@@ -122,11 +122,11 @@ func MDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("MDSM", x)
 	c := o.or()
 	sig := mdsmSigmas(x.DType(), x.Dim(0))
-	diff := tensor.Mul(c.noise(x), sig) // x̃ − x
-	xt := ad.Var(tensor.Add(x, diff))
+	diff := c.own(tensor.Mul(c.noise(x), sig)) // x̃ − x
+	xt := ad.Var(c.own(tensor.Add(x, diff)))
 	s := scoreOf(m, xt) // −∇E(x̃)
 	// (x − x̃)/σ₀² + ∇E = −((x̃ − x)/σ₀² + s).
-	r := ad.Add(s, ad.Const(tensor.Scale(diff, 1/(MDSMSigma0*MDSMSigma0))))
+	r := ad.Add(s, ad.Const(c.own(tensor.Scale(diff, 1/(MDSMSigma0*MDSMSigma0)))))
 	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
 	return ad.Scale(ad.Mean(ad.Mul(rowDot(r, r), w)), MDSMCoefficient)
 }
@@ -137,7 +137,7 @@ func ScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("ScoreSSMVR", x)
 	c := o.or()
 	v := ad.Const(c.projections(x, c.Projection))
-	xv := ad.Var(repeatRows(x, c.M))
+	xv := ad.Var(c.repeat(x))
 	s := m.Score(xv)
 	jv := ad.Grad(ad.Sum(rowDot(s, v)), []*ad.Value{xv}, ad.CreateGraph())[0] // per row ∇x(vᵀs)
 	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), rowDot(jv, v)))

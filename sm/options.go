@@ -72,6 +72,13 @@ type Options struct {
 	V *tensor.Tensor
 	// Noise, if set, holds the DSM noise n ([B, d]): x̃ = x + σ·n.
 	Noise *tensor.Tensor
+	// Arena, if set, receives the tensors the objective allocates for one
+	// evaluation (noise, projections, shifted and repeated inputs): they
+	// live until the loss's backward pass is done, and a training loop
+	// releases the arena after each step, so that the next step's draws
+	// reuse their storage (see nn.TrainConfig and tensor.Arena). The loss
+	// must not be evaluated again after the release.
+	Arena *tensor.Arena
 	// Projection is the distribution of v for SSM and SSM-VR.
 	Projection Projection
 	// M is the number of projections per sample (default 1).
@@ -146,7 +153,24 @@ func (o *Options) noise(x *tensor.Tensor) *tensor.Tensor {
 		}
 		return o.Noise
 	}
-	return tensor.RandN(x.DType(), o.rng("the noise"), x.Shape()...)
+	return o.own(tensor.RandN(x.DType(), o.rng("the noise"), x.Shape()...))
+}
+
+// own records t, allocated by the objective for this evaluation, in the
+// arena (if any) and returns it. Never the caller's batch, V or Noise.
+func (o *Options) own(t *tensor.Tensor) *tensor.Tensor {
+	if o.Arena != nil {
+		o.Arena.Add(t)
+	}
+	return t
+}
+
+// repeat is repeatRows(x, o.M), owned when it is a copy.
+func (o *Options) repeat(x *tensor.Tensor) *tensor.Tensor {
+	if o.M == 1 {
+		return x
+	}
+	return o.own(repeatRows(x, o.M))
 }
 
 // projections returns M·B projections for batch x, from V or drawn from the
@@ -162,11 +186,11 @@ func (o *Options) projections(x *tensor.Tensor, kind Projection) *tensor.Tensor 
 	r := o.rng("the projections")
 	switch kind {
 	case Rademacher:
-		return tensor.Rademacher(x.DType(), r, o.M*b, d)
+		return o.own(tensor.Rademacher(x.DType(), r, o.M*b, d))
 	case Gaussian:
-		return tensor.RandN(x.DType(), r, o.M*b, d)
+		return o.own(tensor.RandN(x.DType(), r, o.M*b, d))
 	default:
-		return sphere(tensor.RandN(x.DType(), r, o.M*b, d), math.Sqrt(float64(d)))
+		return o.own(sphere(o.own(tensor.RandN(x.DType(), r, o.M*b, d)), math.Sqrt(float64(d))))
 	}
 }
 
@@ -174,9 +198,9 @@ func (o *Options) projections(x *tensor.Tensor, kind Projection) *tensor.Tensor 
 // V's rows rescaled, or Gaussian draws normalised.
 func (o *Options) sphereProjections(x *tensor.Tensor, radius float64) *tensor.Tensor {
 	if o.V != nil {
-		return sphere(o.projections(x, Sphere), radius)
+		return o.own(sphere(o.projections(x, Sphere), radius))
 	}
-	return sphere(tensor.RandN(x.DType(), o.rng("the projections"), o.M*x.Dim(0), x.Dim(1)), radius)
+	return o.own(sphere(o.own(tensor.RandN(x.DType(), o.rng("the projections"), o.M*x.Dim(0), x.Dim(1))), radius))
 }
 
 // sphere rescales each row of v to length r (rows of zeros stay zero),

@@ -148,7 +148,7 @@ type nodeDiffs struct {
 // evalDiffs evaluates f at x + γ_b·v and propagates the differences to every
 // other node of the stencils (their union), all K of them stacked through
 // the model at once.
-func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, stencils ...fd.Stencil) nodeDiffs {
+func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) nodeDiffs {
 	var nodes []float64
 	for _, s := range stencils {
 		for _, g := range s.Nodes() {
@@ -166,9 +166,9 @@ func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, stencils ...fd.Stenc
 	switch gb {
 	case 0:
 	case -1:
-		xb = tensor.Sub(x, v)
+		xb = c.own(tensor.Sub(x, v))
 	default:
-		xb = tensor.Add(x, tensor.Scale(v, gb))
+		xb = c.own(tensor.Add(x, c.own(tensor.Scale(v, gb))))
 	}
 	var others []float64
 	var dxs []*ad.Value
@@ -182,9 +182,9 @@ func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, stencils ...fd.Stenc
 		case 1:
 			dx = v
 		case -1:
-			dx = tensor.Neg(v)
+			dx = c.own(tensor.Neg(v))
 		default:
-			dx = tensor.Scale(v, g-gb)
+			dx = c.own(tensor.Scale(v, g-gb))
 		}
 		dxs = append(dxs, ad.Const(dx))
 	}
@@ -251,7 +251,7 @@ type centralDiffs struct {
 // symmetric about 0 and include it, with the pairs propagated by
 // autodiff.Central, so that second differences are never formed from first
 // ones. ok is false when the nodes are not of that form.
-func evalCentral(name string, f fd.Func, x, v *tensor.Tensor, stencils ...fd.Stencil) (cd centralDiffs, ok bool) {
+func evalCentral(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) (cd centralDiffs, ok bool) {
 	var pos []float64
 	has0 := false
 	nodes := map[float64]bool{}
@@ -278,7 +278,7 @@ func evalCentral(name string, f fd.Func, x, v *tensor.Tensor, stencils ...fd.Ste
 	for i, g := range pos {
 		vg := v
 		if g != 1 {
-			vg = tensor.Scale(v, g)
+			vg = c.own(tensor.Scale(v, g))
 		}
 		vs[i] = ad.Const(vg)
 	}

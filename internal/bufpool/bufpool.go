@@ -17,7 +17,9 @@
 package bufpool
 
 import (
+	"math"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -65,10 +67,24 @@ func get[T float32 | float64](buckets map[int][][]T, n int) []T {
 
 func put[T float32 | float64](buckets map[int][][]T, s []T) {
 	s = s[:cap(s)]
+	if poison.Load() {
+		nan := T(math.NaN())
+		for i := range s {
+			s[i] = nan
+		}
+	}
 	if len(s) < MinLen {
 		return
 	}
 	mu.Lock()
+	if poison.Load() {
+		for _, o := range buckets[len(s)] {
+			if &o[0] == &s[0] {
+				mu.Unlock()
+				panic("bufpool: buffer returned twice")
+			}
+		}
+	}
 	if held+bytes(s) <= MaxBytes {
 		buckets[len(s)] = append(buckets[len(s)], s)
 		held += bytes(s)
@@ -84,3 +100,11 @@ func Held() int64 {
 	defer mu.Unlock()
 	return held
 }
+
+var poison atomic.Bool
+
+// SetPoison makes returned buffers fill with NaN, so that a test in which
+// anything reads storage after handing it back sees NaNs instead of
+// plausible numbers, and makes a buffer returned twice panic. It returns
+// the previous setting.
+func SetPoison(on bool) bool { return poison.Swap(on) }
