@@ -420,14 +420,15 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 	}
 	zs := tensor.Zeros(x.DType(), withK(p, x.Shape())...)
 	if x.t.Rank() == 0 {
-		parts = append(parts, Const(zs))
+		parts = append(parts, Scratch(zs))
 	} else {
-		parts = append(parts, Const(zs.Reshape(append([]int{p * x.Dim(0)}, x.Shape()[1:]...)...)))
+		parts = append(parts, Scratch(zs.Reshape(append([]int{p * x.Dim(0)}, x.Shape()[1:]...)...)))
 	}
 	var stacked, joint *Value
 	switch {
 	case x.t.Rank() == 2 && constants(x, parts[1:]):
 		xm, joint, stacked = constJoint(x, parts[1:])
+		putBuffer(zs) // copied into the joint
 	case x.t.Rank() == 2:
 		n := x.Dim(0)
 		joint = ConcatRows(parts...)
@@ -516,10 +517,11 @@ func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 		ts = append(ts, d.t)
 	}
 	jt := tensor.ConcatRows(ts...)
-	joint = Const(jt)
+	joint = Scratch(jt)
 	xm = Var(tensor.SliceRows(jt, 0, n))
+	xm.owned = true
 	rows := jt.Dim(0)
-	stacked = Const(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
+	stacked = Scratch(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
 	return xm, joint, stacked
 }
 
@@ -532,11 +534,19 @@ func mark(x *Value) *Value {
 
 // deltaRun evaluates f at the marked x and propagates the stacked
 // differences dx (joint, if not nil, is [x; dx] as rows).
+//
+// The values f computes are deltaRun's: propagate replaces f's recorded
+// graph by the difference graph (Dense outputs are copied into joints,
+// everything else is recomputed or continued on the joints), and the nodes
+// of f's graph the results no longer reach are released, their storage
+// handed back for reuse (releaseDead).
 func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int) (y, dy *Value) {
-	y = f(x)
-	if dy, y = propagate(y, x, dx, joint, k, pairs); dy == nil {
-		dy = Const(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
+	start := ids.Load()
+	fy := f(x)
+	if dy, y = propagate(fy, x, dx, joint, k, pairs); dy == nil {
+		dy = Scratch(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
+	releaseDead(fy, start, y, dy)
 	return y, dy
 }
 

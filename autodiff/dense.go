@@ -65,7 +65,7 @@ func actDeriv(y *Value, act tensor.Act) *Value {
 		case tensor.ActELU: // 0 for y > 0, 1 otherwise (a constant mask)
 			d = Const(tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(in[0].t, 0)), 1))
 		default:
-			return []*Value{Const(tensor.ZerosLike(g.t))}
+			return []*Value{temp(g, tensor.ZerosLike(g.t))}
 		}
 		return []*Value{Mul(g, d)}
 	}, func(out *Value, in, dIn []*Value, k int) *Value {
@@ -181,7 +181,7 @@ func denseJoint(j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs in
 	if b != nil {
 		inputs = append(inputs, b)
 	}
-	return newOp(out, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOpAux(out, aux, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		var gp *Value // pre-activation cotangent, [(K+1)·N, out]
 		switch {
 		case act == tensor.ActNone:
@@ -189,7 +189,7 @@ func denseJoint(j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs in
 		case pairs > 0 && out.grad:
 			gp = pairPreGradRecorded(g, out, n, nout, pairs, act)
 		case pairs > 0:
-			gp = Const(pairPreGrad(g.t, out.t, n, pairs, act, aux))
+			gp = temp(g, pairPreGrad(g.t, out.t, n, pairs, act, aux))
 		case out.grad:
 			// Recorded: differentiable operations throughout.
 			yb := SliceRows(out, 0, n)
@@ -200,7 +200,7 @@ func denseJoint(j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs in
 			gd := Mul(g3, Add(phi, dphi))
 			gp = ConcatRows(gz, Reshape(gd, k*n, nout))
 		default:
-			gp = Const(jointPreGrad(g.t, out.t, n, act, aux))
+			gp = temp(g, jointPreGrad(g.t, out.t, n, act, aux))
 		}
 		gs := make([]*Value, len(in))
 		if need[0] {
@@ -716,7 +716,7 @@ func denseDelta(y, dx, w *Value, act tensor.Act) *Value {
 		panic(fmt.Sprintf("autodiff: internal error: denseDelta of %v for output %v", d.Shape(), y.Shape()))
 	}
 	aux := actDeltaInPlace(d, y.t, act)
-	return newOp(d, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return newOpAux(d, aux, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		y, dx := in[0], in[1]
 		n, width := y.Dim(0), y.Dim(1)
 		k := out.Dim(0) / max(n, 1)
@@ -734,9 +734,9 @@ func denseDelta(y, dx, w *Value, act tensor.Act) *Value {
 			}
 		} else {
 			gdT, gyT := actDeltaBackward(g.t, y.t, out.t, act, aux, need[0])
-			gd = Const(gdT)
+			gd = temp(g, gdT)
 			if gyT != nil {
-				gy = Const(gyT)
+				gy = temp(g, gyT)
 			}
 		}
 		gs := make([]*Value, len(in))
@@ -1124,5 +1124,8 @@ func softplusAux(y *tensor.Tensor, act tensor.Act) *deltaAux {
 	if act != tensor.ActSoftplus {
 		return nil
 	}
-	return &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: tensor.Exp(tensor.Neg(y))}
+	ny := tensor.Neg(y)
+	e := tensor.Exp(ny)
+	putBuffer(ny)
+	return &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: e}
 }

@@ -177,8 +177,10 @@ func ELU(a *Value, alpha float64) *Value {
 	return newOp(tensor.ELU(a.t, alpha), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
 		// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
 		// its derivative is zero almost everywhere.
-		pos := Const(tensor.GreaterScalar(in[0].t, 0))
-		neg := Const(tensor.AddScalar(tensor.Neg(pos.t), 1))
+		pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
+		np := tensor.Neg(pos.t)
+		neg := temp(g, tensor.AddScalar(np, 1))
+		putBuffer(np)
 		return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
 	}, eluDiff(alpha), func(in []*Value) *Value { return ELU(in[0], alpha) }), a)
 }

@@ -169,6 +169,12 @@ func (r *recycler) drop(t *tensor.Tensor) {
 func (r *recycler) put(k uintptr, t *tensor.Tensor) {
 	delete(r.forward, k) // a later allocation may reuse it for anything
 	r.freed = append(r.freed, k)
+	putBuffer(t)
+}
+
+// putBuffer hands t's storage back to the pool: t must be the only tensor
+// on it, and unused from now on.
+func putBuffer(t *tensor.Tensor) {
 	if t.DType() == tensor.Float32 {
 		bufpool.PutFloat32s(t.Float32s())
 	} else {
@@ -229,4 +235,71 @@ func (tp *tape) disown(out []*Value) {
 		}
 	}
 	tp.temps, tp.active = nil, false
+}
+
+// releaseDead releases the nodes of the graph of fy created after id start
+// (a function's recorded evaluation) that none of live reaches: their
+// tensors and aux go back to the pool unless a value still reachable, or
+// an input from outside that graph, shares the storage, and the nodes are
+// emptied (a stray use panics instead of reading reused storage).
+func releaseDead(fy *Value, start uint64, live ...*Value) {
+	// Buffers still in use: those of every value the results reach, and
+	// every input of those values.
+	keep := map[uintptr]bool{}
+	seen := map[*Value]bool{}
+	stack := append([]*Value(nil), live...)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if v == nil || seen[v] {
+			continue
+		}
+		seen[v] = true
+		keep[bufKey(v.t)] = true
+		if v.aux != nil {
+			for _, t := range v.aux.tensors() {
+				keep[bufKey(t)] = true
+			}
+		}
+		for _, in := range v.inputs {
+			if in.id > start {
+				stack = append(stack, in)
+			} else {
+				keep[bufKey(in.t)] = true
+			}
+		}
+	}
+	// The dead: f's nodes the results do not reach. Their inputs from
+	// before start are kept too (views of a parameter, say).
+	var dead []*Value
+	stack = append(stack[:0], fy)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[v] || v.id <= start || v.rule == nil {
+			continue
+		}
+		seen[v] = true
+		dead = append(dead, v)
+		for _, in := range v.inputs {
+			if in.id <= start || in.rule == nil {
+				keep[bufKey(in.t)] = true
+			}
+			stack = append(stack, in)
+		}
+	}
+	for _, v := range dead {
+		ts := []*tensor.Tensor{v.t}
+		if v.aux != nil {
+			a := v.aux.tensors()
+			ts = append(ts, a[:]...)
+		}
+		for _, t := range ts {
+			if k := bufKey(t); k != 0 && !keep[k] {
+				keep[k] = true // once
+				putBuffer(t)
+			}
+		}
+		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
+	}
 }

@@ -91,6 +91,25 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 	return v
 }
 
+// newOpAux is newOp for a primitive whose rule keeps aux, tensors it
+// computed for the backward pass: the node holds them, so that a releasing
+// Grad recycles them with it. A constant result keeps no rule, and its aux
+// goes back to the pool at once.
+func newOpAux(t *tensor.Tensor, aux *deltaAux, r rule, inputs ...*Value) *Value {
+	v := newOp(t, r, inputs...)
+	if aux == nil {
+		return v
+	}
+	if v.grad {
+		v.aux = aux
+	} else {
+		for _, a := range aux.tensors() {
+			putBuffer(a)
+		}
+	}
+	return v
+}
+
 // T returns the value's tensor. It must not be modified.
 func (v *Value) T() *tensor.Tensor { return v.t }
 
