@@ -145,6 +145,10 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		tp = &tape{keep: true}
 		if cfg.seed == nil {
 			seed.tape = tp
+		} else if !seed.grad {
+			// The caller's constant seed, in a wrapper of the Grad's own
+			// so that what the rules compute from it joins the tape.
+			seed = &Value{t: seed.t, id: seed.id, tape: tp}
 		}
 	}
 	if cfg.release {
@@ -402,7 +406,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 	}
 	if tp != nil && tp.keep {
-		tp.disown(out)
+		tp.finish(out)
 	}
 	return out
 }

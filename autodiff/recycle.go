@@ -46,11 +46,13 @@ type recycler struct {
 // variable, such as the seed's broadcasts) become inputs of the recorded
 // graph, and are marked as the graph's like Scratch constants, so that the
 // releasing Grad at the end of the step recycles them. Those returned as
-// gradients are the caller's and stay unmarked (disown).
+// gradients are the caller's and stay unmarked, and those no recorded node
+// uses are dead once the Grad returns and go back to the pool (finish).
 type tape struct {
 	active bool
 	keep   bool
 	temps  []*Value
+	nodes  []*Value // recorded nodes made by the rules, on a recording Grad's tape
 }
 
 // record marks v, computed by an operation on inputs while the tape is
@@ -58,8 +60,12 @@ type tape struct {
 // view of an input) and, on a recording Grad's tape, constant.
 func (tp *tape) record(v *Value, inputs ...*Value) {
 	v.tape = tp
+	if tp.keep && v.grad {
+		tp.nodes = append(tp.nodes, v)
+		return
+	}
 	k := bufKey(v.t)
-	if k == 0 || (tp.keep && v.grad) {
+	if k == 0 {
 		return
 	}
 	for _, in := range inputs {
@@ -223,18 +229,36 @@ func (r *recycler) dropTemps(tp *tape) {
 	r.freed = r.freed[:0]
 }
 
-// disown unmarks the constants of a recording Grad's tape that share storage
-// with the gradients it returns, and lets the tape go.
-func (tp *tape) disown(out []*Value) {
-	for _, v := range tp.temps {
-		k := bufKey(v.t)
-		for _, o := range out {
-			if o != nil && bufKey(o.t) == k {
-				v.owned = false
-			}
+// finish ends a recording Grad's tape, whose gradients are out: constants
+// sharing storage with out are the caller's (unmarked); those no recorded
+// node made by the rules uses, and out does not share, are dead (the
+// cotangents the walk summed or passed on, broadcasts of the seed): their
+// storage goes back to the pool.
+func (tp *tape) finish(out []*Value) {
+	used := map[uintptr]bool{}
+	for _, n := range tp.nodes {
+		for _, in := range n.inputs {
+			used[bufKey(in.t)] = true
 		}
 	}
-	tp.temps, tp.active = nil, false
+	returned := map[uintptr]bool{}
+	for _, o := range out {
+		if o != nil {
+			returned[bufKey(o.t)] = true
+		}
+	}
+	for _, v := range tp.temps {
+		k := bufKey(v.t)
+		switch {
+		case returned[k]:
+			v.owned = false
+		case !used[k] && k != 0:
+			used[k] = true // once
+			putBuffer(v.t)
+			v.t = nil
+		}
+	}
+	tp.temps, tp.nodes, tp.active = nil, nil, false
 }
 
 // releaseDead releases the nodes of the graph of fy created after id start

@@ -59,11 +59,15 @@ func ssm(name string, m Energy, x *tensor.Tensor, o *Options, vr bool) *ad.Value
 	v := ad.Const(c.projections(x, c.Projection))
 	xv := ad.Var(c.repeat(x))
 	s := scoreOf(m, xv)
-	sv := rowDot(s, v)
-	hv := ad.Grad(ad.Sum(sv), []*ad.Value{xv}, ad.CreateGraph())[0] // (∇²log p)·v per row
-	first := ad.Scale(ad.Square(sv), 0.5)
+	// (∇²log p)·v per row: the vector-Jacobian product of s with v, which
+	// is the gradient of Σ vᵀs without building vᵀs (SSM-VR has no other use
+	// for it).
+	hv := ad.Grad(s, []*ad.Value{xv}, ad.WithSeed(v), ad.CreateGraph())[0]
+	var first *ad.Value
 	if vr {
 		first = ad.Scale(rowDot(s, s), 0.5)
+	} else {
+		first = ad.Scale(ad.Square(rowDot(s, v)), 0.5)
 	}
 	return ad.Mean(ad.Add(first, rowDot(hv, v)))
 }
@@ -139,7 +143,7 @@ func ScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	v := ad.Const(c.projections(x, c.Projection))
 	xv := ad.Var(c.repeat(x))
 	s := m.Score(xv)
-	jv := ad.Grad(ad.Sum(rowDot(s, v)), []*ad.Value{xv}, ad.CreateGraph())[0] // per row ∇x(vᵀs)
+	jv := ad.Grad(s, []*ad.Value{xv}, ad.WithSeed(v), ad.CreateGraph())[0] // per row ∇x(vᵀs) = vᵀ∂s/∂x
 	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), rowDot(jv, v)))
 }
 

@@ -51,11 +51,17 @@ func (a *Arena) Release() {
 	}
 	a.ts = a.ts[:0]
 	for _, t := range widest {
-		if t.dtype == Float32 {
-			bufpool.PutFloat32s(t.f32)
-		} else {
-			bufpool.PutFloat64s(t.f64)
-		}
+		t.recycle()
+	}
+}
+
+// recycle hands t's storage back to the pool: t must own it, and nothing
+// may use it afterwards.
+func (t *Tensor) recycle() {
+	if t.dtype == Float32 {
+		bufpool.PutFloat32s(t.f32)
+	} else {
+		bufpool.PutFloat64s(t.f64)
 	}
 }
 

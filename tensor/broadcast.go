@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 
+	"github.com/fdsm/fdsm/internal/bufpool"
 	"github.com/fdsm/fdsm/internal/parallel"
 )
 
@@ -149,7 +150,7 @@ func SumTo(t *Tensor, shape ...int) *Tensor {
 		return Sum(t).Reshape(shape...)
 	}
 	out := alloc(t.dtype, shape)
-	acc := make([]float64, n)
+	acc := bufpool.Float64s(n)
 	if t.dtype == Float32 {
 		sumToInto(acc, t.f32, shape, t.shape)
 		for i, v := range acc {
@@ -159,6 +160,7 @@ func SumTo(t *Tensor, shape ...int) *Tensor {
 		sumToInto(acc, t.f64, shape, t.shape)
 		copy(out.f64, acc)
 	}
+	bufpool.PutFloat64s(acc)
 	return out
 }
 

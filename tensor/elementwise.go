@@ -118,6 +118,13 @@ func binaryOp(op binOp, a, b *Tensor) *Tensor {
 		} else {
 			binaryLoop(op, out.f64, ab.f64, bb.f64)
 		}
+		// The broadcasts are this function's own copies.
+		if ab != a {
+			ab.recycle()
+		}
+		if bb != b {
+			bb.recycle()
+		}
 	}
 	return out
 }

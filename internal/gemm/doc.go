@@ -60,10 +60,11 @@
 // depend only on the sizes and each task writes its own tiles of C, so results
 // are bitwise identical for any GOMAXPROCS. Products with m·n·k below 64Ki
 // run on the caller's goroutine. Each running task takes its B panel and edge
-// tile from a sync.Pool, on cache lines of its own (tiles sharing a line cost
+// tile from a free list, on cache lines of its own (tiles sharing a line cost
 // a third of the 2-core throughput); the packed A block belongs to the plan,
-// also pooled, so steady-state calls allocate nothing for small products and
-// only what parallel.For allocates (closures, goroutines) for large ones.
+// also kept on a free list (not a sync.Pool, which the garbage collector
+// empties), so steady-state calls allocate nothing for small products and
+// only what parallel.For allocates for large ones.
 //
 // The two vCPUs of the development machine are SMT siblings of one Zen 5
 // core: two AVX-512 kernels running at once each get half of the FMA

@@ -165,22 +165,63 @@ type plan[T float32 | float64] struct {
 	tasksFn         func(lo, hi int) // p.tasks, made once per plan
 }
 
-var plans32, plans64 sync.Pool
+// freeList keeps released objects for reuse. Unlike a sync.Pool it is not
+// emptied by the garbage collector: a training step's GEMMs then find their
+// plans (with their packed-A buffers) and scratch panels every time, instead
+// of reallocating them after each collection. It holds at most freeMax.
+type freeList[E any] struct {
+	mu    sync.Mutex
+	items []E
+}
 
-func poolFor[T float32 | float64]() *sync.Pool {
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		return &plans32
+const freeMax = 64
+
+func (f *freeList[E]) get() (e E, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.items); n > 0 {
+		e, f.items = f.items[n-1], f.items[:n-1]
+		return e, true
 	}
-	return &plans64
+	return e, false
+}
+
+func (f *freeList[E]) put(e E) {
+	f.mu.Lock()
+	if len(f.items) < freeMax {
+		f.items = append(f.items, e)
+	}
+	f.mu.Unlock()
+}
+
+var (
+	plans32   freeList[*plan[float32]]
+	plans64   freeList[*plan[float64]]
+	scratch32 freeList[*scratch[float32]]
+	scratch64 freeList[*scratch[float64]]
+)
+
+// plansFor and scratchFor return T's free lists.
+func plansFor[T float32 | float64]() *freeList[*plan[T]] {
+	if l, ok := any(&plans32).(*freeList[*plan[T]]); ok {
+		return l
+	}
+	return any(&plans64).(*freeList[*plan[T]])
+}
+
+func scratchFor[T float32 | float64]() *freeList[*scratch[T]] {
+	if l, ok := any(&scratch32).(*freeList[*scratch[T]]); ok {
+		return l
+	}
+	return any(&scratch64).(*freeList[*scratch[T]])
 }
 
 func getPlan[T float32 | float64]() *plan[T] {
-	if p, ok := poolFor[T]().Get().(*plan[T]); ok {
-		return p
+	p, ok := plansFor[T]().get()
+	if !ok {
+		p = new(plan[T])
+		p.tasksFn = p.tasks
 	}
-	p := new(plan[T])
-	p.tasksFn = p.tasks
 	return p
 }
 
@@ -188,7 +229,7 @@ func getPlan[T float32 | float64]() *plan[T] {
 // pool.
 func (p *plan[T]) release() {
 	p.a, p.b, p.c = nil, nil, nil
-	poolFor[T]().Put(p)
+	plansFor[T]().put(p)
 }
 
 func (p *plan[T]) init(kern kernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -316,16 +357,10 @@ type scratch[T float32 | float64] struct {
 	mem     []T
 }
 
-var scratch32, scratch64 sync.Pool
-
 func getScratch[T float32 | float64](nb, nt int) *scratch[T] {
-	pool := &scratch64
 	var zero T
-	if _, ok := any(zero).(float32); ok {
-		pool = &scratch32
-	}
-	sc, _ := pool.Get().(*scratch[T])
-	if sc == nil {
+	sc, ok := scratchFor[T]().get()
+	if !ok {
 		sc = new(scratch[T])
 	}
 	if len(sc.b) < nb || len(sc.tile) < nt {
@@ -344,13 +379,7 @@ func getScratch[T float32 | float64](nb, nt int) *scratch[T] {
 	return sc
 }
 
-func putScratch[T float32 | float64](sc *scratch[T]) {
-	if _, ok := any(sc).(*scratch[float32]); ok {
-		scratch32.Put(sc)
-	} else {
-		scratch64.Put(sc)
-	}
-}
+func putScratch[T float32 | float64](sc *scratch[T]) { scratchFor[T]().put(sc) }
 
 // tasks runs tasks [lo, hi) of the current A block. Task t covers the A
 // panels of row chunk t%nIr and the B panels of column chunk t/nIr. For each

@@ -41,3 +41,46 @@ func TestForCoversOnceWithFixedChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedFor runs For inside the chunks of For, with more chunks than
+// processors at both levels: a helper busy with an outer chunk never joins
+// an inner job, so the calls finish (no deadlock) and cover every index once.
+func TestNestedFor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		const outer, inner = 13, 29
+		var seen [outer * inner]int32
+		For(outer, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				For(inner, 2, func(l, h int) {
+					for k := l; k < h; k++ {
+						seen[i*inner+k]++ // disjoint per (i, k)
+					}
+				})
+			}
+		})
+		for i, v := range seen {
+			if v != 1 {
+				t.Fatalf("procs %d: index %d visited %d times", procs, i, v)
+			}
+		}
+	}
+}
+
+// TestForAllocs: a parallel For reuses its job and helpers; what remains is
+// at most the closure passed in.
+func TestForAllocs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	dst := make([]float64, 1<<12)
+	allocs := testing.AllocsPerRun(50, func() {
+		For(len(dst), 256, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dst[i]++
+			}
+		})
+	})
+	if allocs > 1 {
+		t.Errorf("For allocates %v times per call, want at most 1 (the closure)", allocs)
+	}
+}
