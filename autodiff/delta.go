@@ -335,6 +335,7 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 			panic(fmt.Sprintf("autodiff: Delta difference %d is %v %v, want x's %v %v", i, dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 		}
 	}
+	start := ids.Load()
 	xm := mark(x)
 	var stacked, joint *Value
 	switch {
@@ -357,7 +358,7 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 	default:
 		stacked = Reshape(ConcatRows(dxs...), withK(k, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, k, 0)
+	y, dy := deltaRun(f, xm, stacked, joint, k, 0, start)
 	dys = make([]*Value, k)
 	for i := range dys {
 		dys[i] = sliceK(dy, i)
@@ -372,12 +373,13 @@ func DeltaStacked(f func(*Value) *Value, x, dx *Value) (y, dy *Value) {
 	if dx.t.Rank() != x.t.Rank()+1 || !shapeEqual(dx.Shape()[1:], x.Shape()) || dx.DType() != x.DType() {
 		panic(fmt.Sprintf("autodiff: DeltaStacked differences %v %v for x %v %v (want [K]+x's shape)", dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 	}
+	start := ids.Load()
 	xm := mark(x)
 	var joint *Value
 	if x.t.Rank() == 2 {
 		joint = ConcatRows(xm, rowsK(dx))
 	}
-	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0)
+	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0, start)
 }
 
 // Central returns y = f(x) and, for each vs[p] (shaped like x), the exact
@@ -407,6 +409,7 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 			panic(fmt.Sprintf("autodiff: Central step %d is %v %v, want x's %v %v", i, v.DType(), v.Shape(), x.DType(), x.Shape()))
 		}
 	}
+	start := ids.Load()
 	xm := mark(x)
 	parts := make([]*Value, 0, 2*p+1)
 	if x.t.Rank() == 2 {
@@ -436,7 +439,7 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 	default:
 		stacked = Reshape(ConcatRows(parts...), withK(2*p, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p)
+	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p, start)
 	ds, ss = make([]*Value, p), make([]*Value, p)
 	for i := range p {
 		ds[i], ss[i] = sliceK(dy, i), sliceK(dy, p+i)
@@ -535,19 +538,53 @@ func mark(x *Value) *Value {
 // deltaRun evaluates f at the marked x and propagates the stacked
 // differences dx (joint, if not nil, is [x; dx] as rows).
 //
-// The values f computes are deltaRun's: propagate replaces f's recorded
+// The values made since id start (by the caller: the marked x, the joint)
+// and those f computes are deltaRun's: propagate replaces f's recorded
 // graph by the difference graph (Dense outputs are copied into joints,
 // everything else is recomputed or continued on the joints), and the nodes
 // of f's graph the results no longer reach are released, their storage
-// handed back for reuse (releaseDead).
-func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int) (y, dy *Value) {
-	start := ids.Load()
+// handed back for reuse (releaseDead). The constants propagate computes
+// (masks, zero differences, conversions between pairs and differences) go
+// on a tape, as a recording Grad's do: those the difference graph uses
+// become the graph's, for the releasing Grad to recycle, the others are
+// freed at once.
+func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start uint64) (y, dy *Value) {
 	fy := f(x)
-	if dy, y = propagate(fy, x, dx, joint, k, pairs); dy == nil {
+	tp := &tape{keep: true}
+	ours := func(v *Value) {
+		if v != nil && v.id > start {
+			v.tape = tp
+		}
+	}
+	ours(x)
+	ours(dx)
+	ours(joint)
+	walkSince(fy, start, ours)
+	tp.active = true
+	dy, y = propagate(fy, x, dx, joint, k, pairs)
+	tp.active = false
+	if dy == nil {
 		dy = Scratch(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
+	tp.finish([]*Value{y, dy})
 	releaseDead(fy, start, y, dy)
 	return y, dy
+}
+
+// walkSince calls fn on every node of y's graph created after id start.
+func walkSince(y *Value, start uint64, fn func(*Value)) {
+	seen := map[*Value]bool{}
+	stack := []*Value{y}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[v] || v.id <= start {
+			continue
+		}
+		seen[v] = true
+		fn(v)
+		stack = append(stack, v.inputs...)
+	}
 }
 
 // propagate returns the stacked difference of y given the difference dx of
@@ -810,11 +847,12 @@ func stackK(k int, shape []int, part func(i int) *Value) *Value {
 	return Reshape(ConcatRows(parts...), withK(k, shape)...)
 }
 
-// zerosLike returns a constant zero shaped like v.
-func zerosLike(v *Value) *Value { return Const(tensor.ZerosLike(v.t)) }
+// zerosLike returns a constant zero shaped like v (the graph's, Scratch).
+func zerosLike(v *Value) *Value { return Scratch(tensor.ZerosLike(v.t)) }
 
-// mask returns a constant 0/1 value.
-func mask(t *tensor.Tensor) *Value { return Const(t) }
+// mask returns a constant 0/1 value: t is the caller's fresh computation,
+// the graph's from now on (Scratch).
+func mask(t *tensor.Tensor) *Value { return Scratch(t) }
 
 // oneMinus returns 1 − v.
 func oneMinus(v *Value) *Value { return AddScalar(Neg(v), 1) }

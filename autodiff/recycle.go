@@ -28,10 +28,11 @@ import (
 // Scratch constants once their last user is released, and the temporaries a
 // rule computes (see tape).
 type recycler struct {
-	holders map[uintptr]int  // values reachable from y, and cotangent entries, holding each buffer
-	pinned  map[uintptr]bool // buffers never returned
-	forward map[uintptr]bool // buffers of values reachable from y, until returned
-	freed   []uintptr        // buffers returned since the current rule started
+	holders map[uintptr]int            // values reachable from y, and cotangent entries, holding each buffer
+	pinned  map[uintptr]bool           // buffers never returned
+	forward map[uintptr]bool           // buffers of values reachable from y, until returned
+	widest  map[uintptr]*tensor.Tensor // per buffer, the view reaching furthest back
+	freed   []uintptr                  // buffers returned since the current rule started
 }
 
 // tape collects, while a releasing Grad runs one rule, the values the rule
@@ -112,7 +113,8 @@ func bufKey(t *tensor.Tensor) uintptr {
 // newRecycler counts the holders of every buffer reachable from y and pins
 // those of leaves, y, the xs and the seed.
 func newRecycler(y, seed *Value, xs []*Value) *recycler {
-	r := &recycler{holders: map[uintptr]int{}, pinned: map[uintptr]bool{}, forward: map[uintptr]bool{}}
+	r := &recycler{holders: map[uintptr]int{}, pinned: map[uintptr]bool{}, forward: map[uintptr]bool{},
+		widest: map[uintptr]*tensor.Tensor{}}
 	seen := map[*Value]bool{}
 	stack := []*Value{y}
 	for len(stack) > 0 {
@@ -122,8 +124,7 @@ func newRecycler(y, seed *Value, xs []*Value) *recycler {
 			continue
 		}
 		seen[v] = true
-		if k := bufKey(v.t); k != 0 {
-			r.holders[k]++
+		if k := r.count(v.t); k != 0 {
 			r.forward[k] = true
 			if v.rule == nil && !v.owned {
 				r.pinned[k] = true
@@ -131,9 +132,7 @@ func newRecycler(y, seed *Value, xs []*Value) *recycler {
 		}
 		if v.aux != nil {
 			for _, t := range v.aux.tensors() {
-				k := bufKey(t)
-				r.holders[k]++
-				r.forward[k] = true
+				r.forward[r.count(t)] = true
 			}
 		}
 		stack = append(stack, v.inputs...)
@@ -144,6 +143,28 @@ func newRecycler(y, seed *Value, xs []*Value) *recycler {
 		r.pin(x.t)
 	}
 	return r
+}
+
+// count records one more holder of t's buffer, and returns its key.
+func (r *recycler) count(t *tensor.Tensor) uintptr {
+	k := bufKey(t)
+	if k == 0 {
+		return 0
+	}
+	r.holders[k]++
+	if w := r.widest[k]; w == nil || storageCap(t) > storageCap(w) {
+		r.widest[k] = t
+	}
+	return k
+}
+
+// storageCap is the capacity of t's storage: the larger, the further back
+// the view starts in its buffer.
+func storageCap(t *tensor.Tensor) int {
+	if t.DType() == tensor.Float32 {
+		return cap(t.Float32s())
+	}
+	return cap(t.Float64s())
 }
 
 func (r *recycler) pin(t *tensor.Tensor) {
@@ -171,8 +192,13 @@ func (r *recycler) drop(t *tensor.Tensor) {
 	r.put(k, t)
 }
 
-// put returns t's buffer, keyed k, to the pool.
+// put returns t's buffer, keyed k, to the pool, from the widest view of it
+// seen (a view's storage runs from its first element to the buffer's end).
 func (r *recycler) put(k uintptr, t *tensor.Tensor) {
+	if w := r.widest[k]; w != nil && storageCap(w) > storageCap(t) {
+		t = w
+	}
+	delete(r.widest, k)
 	delete(r.forward, k) // a later allocation may reuse it for anything
 	r.freed = append(r.freed, k)
 	putBuffer(t)
@@ -198,7 +224,7 @@ func (r *recycler) hold(t *tensor.Tensor) {
 	if r.forward[k] {
 		r.pinned[k] = true
 	}
-	r.holders[k]++
+	r.count(t)
 }
 
 // dropNode lets go of what a released node held: its value and its aux.
@@ -312,18 +338,24 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 			stack = append(stack, in)
 		}
 	}
-	for _, v := range dead {
-		ts := []*tensor.Tensor{v.t}
-		if v.aux != nil {
-			a := v.aux.tensors()
-			ts = append(ts, a[:]...)
+	free := map[uintptr]*tensor.Tensor{} // per buffer, its widest dead view
+	add := func(t *tensor.Tensor) {
+		if k := bufKey(t); k != 0 && !keep[k] {
+			if w := free[k]; w == nil || storageCap(t) > storageCap(w) {
+				free[k] = t
+			}
 		}
-		for _, t := range ts {
-			if k := bufKey(t); k != 0 && !keep[k] {
-				keep[k] = true // once
-				putBuffer(t)
+	}
+	for _, v := range dead {
+		add(v.t)
+		if v.aux != nil {
+			for _, t := range v.aux.tensors() {
+				add(t)
 			}
 		}
 		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
+	}
+	for _, t := range free {
+		putBuffer(t)
 	}
 }

@@ -27,7 +27,7 @@ const (
 	// MinLen is the smallest length pooled.
 	MinLen = 1 << 8
 	// MaxBytes bounds the bytes held for reuse.
-	MaxBytes = 256 << 20
+	MaxBytes = 2 << 30
 )
 
 var (
