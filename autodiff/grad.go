@@ -84,16 +84,18 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		panic("autodiff: Grad with both Consume and CreateGraph (a consumed gradient cannot be differentiated again)")
 	}
 
-	isX := make(map[*Value]bool, len(xs))
+	sc := getGradScratch()
+	defer putGradScratch(sc)
+	isX := sc.isX
 	for _, x := range xs {
 		isX[x] = true
 	}
 	// Collect the nodes that depend on a variable and lead to y; walk
 	// iteratively so deep graphs cannot overflow the stack.
-	var nodes []*Value
-	seen := map[*Value]bool{}
+	nodes := sc.nodes[:0]
+	seen := sc.seen
 	if y.grad {
-		stack := []*Value{y}
+		stack := append(sc.stack[:0], y)
 		seen[y] = true
 		for len(stack) > 0 {
 			v := stack[len(stack)-1]
@@ -106,7 +108,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				}
 			}
 		}
+		sc.stack = stack
 	}
+	sc.nodes = nodes
 	slices.SortFunc(nodes, func(a, b *Value) int {
 		switch {
 		case a.id < b.id:
@@ -117,7 +121,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		return 0
 	})
 	// Prune to nodes on a path to some x: inputs come first in id order.
-	needed := make(map[*Value]bool, len(nodes))
+	needed := sc.needed
 	for _, v := range nodes {
 		if isX[v] {
 			needed[v] = true
@@ -131,7 +135,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 	}
 
-	grads := map[*Value]*Value{}
+	grads := sc.grads
 	var live int64 // bytes of cotangents in grads, when tracking
 	if needed[y] {
 		grads[y] = seed
@@ -152,7 +156,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 	}
 	if cfg.release {
-		rec = newRecycler(y, seed, xs)
+		rec = sc.rec.init(y, seed, xs)
 		tp = &tape{}
 		if needed[y] {
 			rec.hold(seed.t)
@@ -179,7 +183,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	// graph once every node that uses them is released (the batch, noise and
 	// stacked FD inputs an objective builds); their tensors are not touched
 	// unless Scratch made them the graph's.
-	consumers := map[*Value]int{}
+	consumers := sc.consumers
 	if cfg.release {
 		for _, v := range nodes {
 			for _, in := range v.inputs {
@@ -227,7 +231,8 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		// inputs: cut them now rather than at its turn, which comes last.
 		// This frees what built the stacked input of an FD objective, for
 		// instance, before the walk starts.
-		used := map[*Value]bool{y: true}
+		used := sc.used
+		used[y] = true
 		for _, v := range nodes {
 			if needed[v] {
 				for _, in := range v.inputs {
@@ -253,7 +258,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	type handover struct{ at, j int }
 	var pending []handover
 	if cfg.consume != nil {
-		first := map[*Value]int{}
+		first := sc.first
 		for idx, v := range nodes {
 			for _, in := range v.inputs {
 				if _, ok := first[in]; !ok && isX[in] {
@@ -311,7 +316,11 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 				rec.drop(g.t)
 			}
 		}
-		need := make([]bool, len(v.inputs))
+		need := sc.need[:0]
+		for range v.inputs {
+			need = append(need, false)
+		}
+		sc.need = need
 		anyNeed := false
 		for j, in := range v.inputs {
 			need[j] = needed[in]
@@ -324,11 +333,14 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 		out, ins := v, v.inputs
 		if !cfg.createGraph {
-			out = Const(v.t)
-			ins = make([]*Value, len(v.inputs))
+			// Detached copies, reused from node to node (a rule returns new
+			// values, not its arguments; wrap checks).
+			out = sc.wrap(0, v.t)
+			ins = sc.ins[:0]
 			for j, in := range v.inputs {
-				ins[j] = Const(in.t)
+				ins = append(ins, sc.wrap(j+1, in.t))
 			}
+			sc.ins = ins
 		}
 		if rec != nil {
 			// First order and releasing: what the rule computes is recorded
@@ -345,6 +357,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		gin := v.rule(g, out, ins, need)
 		if tp != nil {
 			tp.active = false
+		}
+		if !cfg.createGraph {
+			sc.unwrap(gin)
 		}
 		for j, in := range v.inputs {
 			if !need[j] || gin[j] == nil {

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/fdsm/fdsm/internal/bufpool"
@@ -28,9 +29,11 @@ import (
 // Scratch constants once their last user is released, and the temporaries a
 // rule computes (see tape).
 type recycler struct {
-	holders map[uintptr]int            // values reachable from y, and cotangent entries, holding each buffer
-	pinned  map[uintptr]bool           // buffers never returned
-	forward map[uintptr]bool           // buffers of values reachable from y, until returned
+	holders map[uintptr]int  // values reachable from y, and cotangent entries, holding each buffer
+	pinned  map[uintptr]bool // buffers never returned
+	forward map[uintptr]bool // buffers of values reachable from y, until returned
+	seen    map[*Value]bool  // init's walk
+	stack   []*Value
 	widest  map[uintptr]*tensor.Tensor // per buffer, the view reaching furthest back
 	freed   []uintptr                  // buffers returned since the current rule started
 }
@@ -110,13 +113,12 @@ func bufKey(t *tensor.Tensor) uintptr {
 	return uintptr(unsafe.Pointer(&s[:cap(s)][cap(s)-1]))
 }
 
-// newRecycler counts the holders of every buffer reachable from y and pins
-// those of leaves, y, the xs and the seed.
-func newRecycler(y, seed *Value, xs []*Value) *recycler {
-	r := &recycler{holders: map[uintptr]int{}, pinned: map[uintptr]bool{}, forward: map[uintptr]bool{},
-		widest: map[uintptr]*tensor.Tensor{}}
-	seen := map[*Value]bool{}
-	stack := []*Value{y}
+// init counts the holders of every buffer reachable from y and pins those
+// of leaves, y, the xs and the seed. r's maps are empty (gradScratch).
+func (r *recycler) init(y, seed *Value, xs []*Value) *recycler {
+	seen := r.seen
+	stack := append(r.stack[:0], y)
+	defer func() { r.stack = stack }()
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -357,5 +359,95 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 	}
 	for _, t := range free {
 		putBuffer(t)
+	}
+}
+
+// gradScratch is a Grad call's bookkeeping: its maps and slices are kept
+// for the next call (a training step's backward passes would otherwise
+// rebuild them, as garbage, every step).
+type gradScratch struct {
+	isX, seen, needed, used map[*Value]bool
+	grads                   map[*Value]*Value
+	consumers, first        map[*Value]int
+	nodes, stack, ins       []*Value
+	need                    []bool
+	wraps                   []*Value // detached copies handed to rules, by argument position
+	rec                     recycler
+}
+
+var gradScratches struct {
+	sync.Mutex
+	free []*gradScratch
+}
+
+func getGradScratch() *gradScratch {
+	gradScratches.Lock()
+	defer gradScratches.Unlock()
+	if n := len(gradScratches.free); n > 0 {
+		sc := gradScratches.free[n-1]
+		gradScratches.free = gradScratches.free[:n-1]
+		return sc
+	}
+	return &gradScratch{
+		isX: map[*Value]bool{}, seen: map[*Value]bool{}, needed: map[*Value]bool{}, used: map[*Value]bool{},
+		grads: map[*Value]*Value{}, consumers: map[*Value]int{}, first: map[*Value]int{},
+		rec: recycler{holders: map[uintptr]int{}, pinned: map[uintptr]bool{}, forward: map[uintptr]bool{},
+			widest: map[uintptr]*tensor.Tensor{}, seen: map[*Value]bool{}},
+	}
+}
+
+// putGradScratch empties sc, keeping its capacity, for the next Grad.
+func putGradScratch(sc *gradScratch) {
+	for _, m := range []map[*Value]bool{sc.isX, sc.seen, sc.needed, sc.used, sc.rec.seen} {
+		clear(m)
+	}
+	clear(sc.grads)
+	clear(sc.consumers)
+	clear(sc.first)
+	clear(sc.rec.holders)
+	clear(sc.rec.pinned)
+	clear(sc.rec.forward)
+	clear(sc.rec.widest)
+	for _, s := range [][]*Value{sc.nodes, sc.stack, sc.ins, sc.rec.stack} {
+		clear(s[:cap(s)])
+	}
+	for _, w := range sc.wraps {
+		w.t, w.tape = nil, nil
+	}
+	sc.rec.freed = sc.rec.freed[:0]
+	gradScratches.Lock()
+	if len(gradScratches.free) < 16 {
+		gradScratches.free = append(gradScratches.free, sc)
+	}
+	gradScratches.Unlock()
+}
+
+// wrap returns a constant holding t for argument position i of a rule,
+// reusing the one of the previous node.
+func (sc *gradScratch) wrap(i int, t *tensor.Tensor) *Value {
+	for len(sc.wraps) <= i {
+		sc.wraps = append(sc.wraps, nil)
+	}
+	w := sc.wraps[i]
+	if w == nil {
+		w = &Value{}
+		sc.wraps[i] = w
+	}
+	w.t, w.id, w.tape = t, ids.Add(1), nil
+	return w
+}
+
+// unwrap retires the copies a rule returned among its results (an identity
+// rule may hand an argument back): they live on as cotangents.
+func (sc *gradScratch) unwrap(gin []*Value) {
+	for _, g := range gin {
+		if g == nil {
+			continue
+		}
+		for i, w := range sc.wraps {
+			if g == w {
+				sc.wraps[i] = nil
+			}
+		}
 	}
 }
