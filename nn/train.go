@@ -89,6 +89,13 @@ type TrainConfig struct {
 	// keeps no intermediate value of its graph for later use (DKEF's fitted
 	// α, for one, is such a value).
 	ReleaseGraph bool
+	// Arena, if not nil, is released after every step (after the update,
+	// the checkpoint and Eval): Loss records in it the tensors it
+	// allocates for the step (the batch, sm.Options.Arena), and Train adds
+	// the step's gradients, so that a steady run reuses their storage
+	// instead of making garbage. Nothing recorded may be used after its
+	// step.
+	Arena *tensor.Arena
 	// ResumeFrom, if not empty, is a checkpoint to resume from: its
 	// parameters, optimizer state, step count and generator state are
 	// restored before the first step, which is then Meta.Step of the
@@ -136,6 +143,9 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 		return res, errors.New("nn: TrainConfig.Source is nil")
 	case cfg.Steps < 0:
 		return res, fmt.Errorf("nn: TrainConfig.Steps is %d", cfg.Steps)
+	}
+	if cfg.Arena != nil {
+		defer cfg.Arena.Release()
 	}
 	params := cfg.Model.Params()
 	vals := make([]*ad.Value, len(params))
@@ -197,6 +207,13 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 			return res, fmt.Errorf("nn: step %d: gradient norm is %v (first in %s); the step was not applied and not checkpointed", step, norm, firstNonFinite(params, grads))
 		}
 		cfg.Optimizer.Step(params, grads, lr)
+		if cfg.Arena != nil {
+			for i, g := range grads {
+				if !g.SharesStorage(params[i].Value.T()) { // never a parameter's own storage
+					cfg.Arena.Add(g)
+				}
+			}
+		}
 		done := step + 1
 		res.Steps = done
 		res.Last = StepInfo{Step: step, Loss: l, GradNorm: norm, LR: lr, PeakBytes: gs.PeakBytes}
@@ -214,6 +231,9 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 				}
 				return res, fmt.Errorf("nn: step %d: eval: %w", step, err)
 			}
+		}
+		if cfg.Arena != nil {
+			cfg.Arena.Release()
 		}
 	}
 	return res, nil

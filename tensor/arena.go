@@ -67,6 +67,14 @@ func (t *Tensor) recycle() {
 
 func (t *Tensor) storageCap() int { return max(cap(t.f32), cap(t.f64)) }
 
+// SharesStorage reports whether t and u are views of one buffer (one was
+// obtained from the other by Reshape, SliceRows or the like), so that
+// writing one, or releasing it to an Arena, affects the other.
+func (t *Tensor) SharesStorage(u *Tensor) bool {
+	p := t.storageEnd()
+	return p != nil && p == u.storageEnd()
+}
+
 // storageEnd identifies t's buffer by the address of its last element
 // (views keep their capacity to the buffer's end); nil for no storage.
 func (t *Tensor) storageEnd() unsafe.Pointer {

@@ -232,8 +232,14 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 		x, _ := tr.prepare(d.batch(dt, r, n), r)
 		return x
 	}
+	// The step's batch, draws and gradients go to an arena released after
+	// each step, and the graph is released as the backward pass goes
+	// (except for DKEF, whose fitted α outlives the step's graph): a
+	// steady run then reuses its buffers instead of making garbage.
+	arena := new(tensor.Arena)
 	lossFn := func(_ int, r *rand.Rand) *ad.Value {
-		o := &sm.Options{Rand: r, Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch}
+		o := &sm.Options{Rand: r, Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch,
+			Arena: arena}
 		if *acc == 4 {
 			o.First, o.Second = fd.D1Acc4, fd.D2Acc4
 		}
@@ -241,7 +247,9 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 			alpha := m.dkef.Fit(nextBatch(r, fitRows))
 			extra[extraAlpha] = formatFloats(alpha.T().ToFloat64())
 		}
-		return m.loss(obj, nextBatch(r, *batch), o)
+		raw := arena.Add(d.batch(dt, r, *batch))
+		x, _ := tr.prepare(raw, r)
+		return m.loss(obj, arena.Add(x), o)
 	}
 
 	// Progress and the metrics log.
@@ -272,6 +280,7 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	cfg := nn.TrainConfig{
 		Model: m.mod, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
 		Source: rand.NewPCG(*seed, 2), Eval: eval, EvalEvery: 1, Meta: meta,
+		Arena: arena, ReleaseGraph: m.dkef == nil,
 	}
 	if *outDir != "" {
 		cfg.CheckpointDir, cfg.CheckpointEvery = *outDir, *every

@@ -25,7 +25,7 @@ import (
 
 const (
 	// MinLen is the smallest length pooled.
-	MinLen = 1 << 8
+	MinLen = 1 << 4
 	// MaxBytes bounds the bytes held for reuse.
 	MaxBytes = 2 << 30
 )
