@@ -325,6 +325,10 @@ func (e *NoDiffRuleError) Error() string {
 // *NoDiffRuleError if f uses a primitive without a difference rule (every
 // primitive of this package has one); Delta nested inside f through a Dense
 // layer (a difference of a difference) is not supported.
+//
+// The values f computes are Delta's: the results are reached through the
+// difference graph, and those of f's values it no longer uses are released
+// on return (their T is nil, their storage reused), so f must not keep them.
 func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Value) {
 	k := len(dxs)
 	if k == 0 {
@@ -398,7 +402,8 @@ func DeltaStacked(f func(*Value) *Value, x, dx *Value) (y, dy *Value) {
 // its relative error is about κ·u, not κ·u/ε as for Δ₊ + Δ₋ (and not
 // u·|f|/ε² as for f(x+v) + f(x−v) − 2f(x) evaluated). The cost is that of
 // Delta with 2P differences, less the first layer's products with the
-// S rows, which are zero at x and skipped.
+// S rows, which are zero at x and skipped. As for Delta, f must not keep
+// the values it computes.
 func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*Value) {
 	p := len(vs)
 	if p == 0 {

@@ -41,7 +41,16 @@
 // parameter's gradient to an optimizer as soon as it is final (Consume,
 // which nn.Update uses), so a step never holds every gradient at once. The
 // buffers it releases go back to a pool (internal/bufpool) that the tensor
-// package's next allocations of the same size take from.
+// package's next allocations of the same size take from, so that a steady
+// training step allocates almost nothing from the heap. Besides the nodes'
+// values and cotangents, that covers the temporaries each rule computes
+// (recorded on a tape while the rule runs), the constants a recording Grad
+// (CreateGraph) or Delta's propagation computes, the part of a function's
+// graph that Delta replaces, and Scratch constants (an objective's noise
+// and stacked inputs); tensor.Arena does the same for what the caller
+// allocates per step. Rules read only their arguments and their node's own
+// aux tensors, which is what makes handing storage back safe; the tests run
+// with the pool poisoned (returned storage reads NaN).
 //
 // On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
 // passes) and RowHessianDiag / RowHessianTrace (one backward pass per input
@@ -49,7 +58,7 @@
 //
 // There are no global modes: graphs built in different goroutines never
 // interfere. The only shared state is an atomic counter that numbers nodes,
-// the buffer pool (locked, and invisible in results: buffers come back
-// zeroed), and a switch of Delta's joint chain that only this package's
-// tests flip.
+// the buffer pool and the free list of Grad's bookkeeping (locked, and
+// invisible in results: buffers come back zeroed), and a switch of Delta's
+// joint chain that only this package's tests flip.
 package autodiff

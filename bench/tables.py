@@ -3,7 +3,7 @@
 
 Per objective and configuration: medians over the rounds of the mean and the median ms/step, the step
 peak (tensor bytes beyond the parameters), the peak with parameters, the activation peak, heap bytes
-and tensor bytes allocated per step. For each FD objective, ratios to its counterpart taken within
+allocated per step (and as a percentage of the tensor bytes) and tensor bytes allocated per step. For each FD objective, ratios to its counterpart taken within
 each round (both measured seconds apart), then the median over rounds.
 
 Usage: tables.py objective.txt
@@ -38,7 +38,7 @@ def ratio(a, b, cfg, m):
     r = [x / y for x, y in zip(xa, xb) if y]
     return statistics.median(r) if r else float("nan")
 
-print("| config | objective | ms/step mean | ms/step median | step peak MB | with params MB | activations MB | heap MB/step | tensor MB/step | FD / counterpart: time (mean, median), step peak |")
+print("| config | objective | ms/step mean | ms/step median | step peak MB | with params MB | activations MB | heap kB/step (% of tensor) | tensor MB/step | FD / counterpart: time (mean, median), step peak |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for obj, cfg in order:
     mb = lambda m: med(obj, cfg, m) / 1e6
@@ -47,7 +47,8 @@ for obj, cfg in order:
         c = COUNTER[obj]
         t, tm, p = ratio(obj, c, cfg, "ms/step"), ratio(obj, c, cfg, "median-ms/step"), ratio(obj, c, cfg, "step-peak-bytes")
         cmp = f"**{t:.2f}**, {tm:.2f}, **{p:.2f}** vs {NAMES[c]}"
+    heap = f"{med(obj, cfg, 'B/op') / 1e3:.3g} ({100 * med(obj, cfg, 'B/op') / med(obj, cfg, 'tensor-B/op'):.2g}%)"
     print(f"| {cfg} | {NAMES.get(obj, obj)} | {med(obj, cfg, 'ms/step'):.3g} | {med(obj, cfg, 'median-ms/step'):.3g} | "
-          f"{mb('step-peak-bytes'):.3g} | {mb('peak-bytes'):.3g} | {mb('act-peak-bytes'):.3g} | {mb('B/op'):.3g} | {mb('tensor-B/op'):.3g} | {cmp} |")
+          f"{mb('step-peak-bytes'):.3g} | {mb('peak-bytes'):.3g} | {mb('act-peak-bytes'):.3g} | {heap} | {mb('tensor-B/op'):.3g} | {cmp} |")
 n = max(len(v) for d in rounds.values() for v in d.values())
 print(f"\n({n} rounds.)")

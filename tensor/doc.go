@@ -20,6 +20,11 @@
 // comes from outside (safetensors and .npy files) is parsed with errors, never
 // panics.
 //
+// Storage of at least 16 elements comes from a pool of buffers that autodiff
+// (for a graph it releases) and Arena (for tensors a training step draws and
+// drops) hand back, so a steady training loop reuses its memory instead of
+// making garbage; returned storage is zeroed before reuse.
+//
 // Parallelism lives inside kernels: large elementwise loops, reductions and
 // GEMM are split into chunks whose boundaries depend only on the problem size,
 // and reductions combine their partial results in chunk order, so results are
