@@ -524,6 +524,15 @@ func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 	for _, d := range ds {
 		ts = append(ts, d.t)
 	}
+	if jt := consecutive(ts); jt != nil {
+		// The caller laid the rows out already (sm does): the joint is a
+		// view of its storage, which stays the caller's.
+		joint = Const(jt)
+		xm = Var(tensor.SliceRows(jt, 0, n))
+		rows := jt.Dim(0)
+		stacked = Const(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
+		return xm, joint, stacked
+	}
 	jt := tensor.ConcatRows(ts...)
 	joint = Scratch(jt)
 	xm = Var(tensor.SliceRows(jt, 0, n))
@@ -531,6 +540,28 @@ func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 	rows := jt.Dim(0)
 	stacked = Scratch(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
 	return xm, joint, stacked
+}
+
+// consecutive returns the rows of ts as one tensor when they are already
+// consecutive in one buffer (each starts where the previous ends), and nil
+// otherwise.
+func consecutive(ts []*tensor.Tensor) *tensor.Tensor {
+	rows, total := 0, 0
+	for i, t := range ts {
+		if t.DType() != ts[0].DType() || t.Len() == 0 || !t.SharesStorage(ts[0]) {
+			return nil
+		}
+		if i > 0 && storageCap(t) != storageCap(ts[i-1])-ts[i-1].Len() {
+			return nil // not right after the previous one
+		}
+		rows += t.Dim(0)
+		total += t.Len()
+	}
+	shape := append([]int{rows}, ts[0].Shape()[1:]...)
+	if ts[0].DType() == tensor.Float32 {
+		return tensor.WrapFloat32(ts[0].Float32s()[:total], shape...)
+	}
+	return tensor.WrapFloat64(ts[0].Float64s()[:total], shape...)
 }
 
 func mark(x *Value) *Value {

@@ -63,3 +63,25 @@ func TestScalar32(t *testing.T) {
 		}
 	}
 }
+
+// TestConsecutive: rows laid out one after another in one buffer are taken
+// as they are (Delta's joint without a copy); a gap, another order, or
+// another buffer means a copy.
+func TestConsecutive(t *testing.T) {
+	buf := tensor.Zeros(tensor.Float32, 6, 2)
+	a, b, c := tensor.SliceRows(buf, 0, 2), tensor.SliceRows(buf, 2, 4), tensor.SliceRows(buf, 4, 6)
+	j := consecutive([]*tensor.Tensor{a, b, c})
+	if j == nil || !j.SharesStorage(buf) || j.Dim(0) != 6 || &j.Float32s()[0] != &buf.Float32s()[0] {
+		t.Fatalf("consecutive rows: got %v, want a view of the whole buffer", j)
+	}
+	for name, ts := range map[string][]*tensor.Tensor{
+		"gap":            {a, c},
+		"order":          {b, a},
+		"other buffer":   {a, tensor.Zeros(tensor.Float32, 2, 2)},
+		"partial second": {a, tensor.SliceRows(buf, 3, 4)},
+	} {
+		if consecutive(ts) != nil {
+			t.Errorf("%s: rows taken as consecutive", name)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func (o *Options) projections(x *tensor.Tensor, kind Projection) *tensor.Tensor 
 	case Gaussian:
 		return o.own(tensor.RandN(x.DType(), r, o.M*b, d))
 	default:
-		return o.own(sphere(o.own(tensor.RandN(x.DType(), r, o.M*b, d)), math.Sqrt(float64(d))))
+		return o.own(sphereInPlace(tensor.RandN(x.DType(), r, o.M*b, d), math.Sqrt(float64(d))))
 	}
 }
 
@@ -200,19 +200,22 @@ func (o *Options) sphereProjections(x *tensor.Tensor, radius float64) *tensor.Te
 	if o.V != nil {
 		return o.own(sphere(o.projections(x, Sphere), radius))
 	}
-	return o.own(sphere(o.own(tensor.RandN(x.DType(), o.rng("the projections"), o.M*x.Dim(0), x.Dim(1))), radius))
+	return o.own(sphereInPlace(tensor.RandN(x.DType(), o.rng("the projections"), o.M*x.Dim(0), x.Dim(1)), radius))
 }
 
 // sphere rescales each row of v to length r (rows of zeros stay zero),
 // into a new tensor: v may be the caller's Options.V.
-func sphere(v *tensor.Tensor, r float64) *tensor.Tensor {
-	out := v.Clone()
-	if out.DType() == tensor.Float32 {
-		sphereRows(out.Float32s(), out.Dim(1), r)
+func sphere(v *tensor.Tensor, r float64) *tensor.Tensor { return sphereInPlace(v.Clone(), r) }
+
+// sphereInPlace is sphere on a tensor of the objective's own, rescaled in
+// place.
+func sphereInPlace(v *tensor.Tensor, r float64) *tensor.Tensor {
+	if v.DType() == tensor.Float32 {
+		sphereRows(v.Float32s(), v.Dim(1), r)
 	} else {
-		sphereRows(out.Float64s(), out.Dim(1), r)
+		sphereRows(v.Float64s(), v.Dim(1), r)
 	}
-	return out
+	return v
 }
 
 // sphereRows rescales each row of a (width d) to length r in place, in

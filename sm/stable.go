@@ -162,31 +162,24 @@ func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils
 	if slices.Contains(nodes, 0) {
 		gb = 0
 	}
-	xb := x
-	switch gb {
-	case 0:
-	case -1:
-		xb = c.own(tensor.Sub(x, v))
-	default:
-		xb = c.own(tensor.Add(x, c.own(tensor.Scale(v, gb))))
-	}
 	var others []float64
-	var dxs []*ad.Value
 	for _, g := range nodes {
-		if g == gb {
-			continue
+		if g != gb {
+			others = append(others, g)
 		}
-		others = append(others, g)
-		var dx *tensor.Tensor
-		switch g - gb {
-		case 1:
-			dx = v
-		case -1:
-			dx = c.own(tensor.Neg(v))
-		default:
-			dx = c.own(tensor.Scale(v, g-gb))
-		}
-		dxs = append(dxs, ad.Const(dx))
+	}
+	// The base x + γ_b·v and the differences (γ − γ_b)·v, written straight
+	// into consecutive rows of one tensor, [x_b; Δx_1; …; Δx_K]: Delta takes
+	// such rows as its joint as they are, with no copy.
+	n := x.Dim(0)
+	joint := c.own(tensor.Zeros(x.DType(), (len(others)+1)*n, x.Dim(1)))
+	xb := tensor.SliceRows(joint, 0, n)
+	shiftRows(xb, x, v, gb)
+	dxs := make([]*ad.Value, len(others))
+	for i, g := range others {
+		dx := tensor.SliceRows(joint, (i+1)*n, (i+2)*n)
+		shiftRows(dx, nil, v, g-gb)
+		dxs[i] = ad.Const(dx)
 	}
 	nd := nodeDiffs{base: gb, diffs: map[float64]*ad.Value{}}
 	if len(dxs) == 0 {
@@ -351,5 +344,58 @@ func rethrowNoDiff(name string) {
 			}
 		}
 		panic(r)
+	}
+}
+
+// shiftRows writes x + a·v into dst (a·v when x is nil), with the roundings
+// of tensor.Add(x, tensor.Scale(v, a)) (x − v for a = −1, as tensor.Sub;
+// −v, as tensor.Neg).
+func shiftRows(dst, x, v *tensor.Tensor, a float64) {
+	if dst.DType() == tensor.Float32 {
+		var xs []float32
+		if x != nil {
+			xs = x.Float32s()
+		}
+		shift(dst.Float32s(), xs, v.Float32s(), a)
+	} else {
+		var xs []float64
+		if x != nil {
+			xs = x.Float64s()
+		}
+		shift(dst.Float64s(), xs, v.Float64s(), a)
+	}
+}
+
+func shift[T float32 | float64](dst, x, v []T, a float64) {
+	at := T(a)
+	v = v[:len(dst)]
+	switch {
+	case x == nil && a == 1:
+		copy(dst, v)
+	case x == nil && a == -1:
+		for i, vi := range v {
+			dst[i] = -vi
+		}
+	case x == nil:
+		for i, vi := range v {
+			dst[i] = vi * at
+		}
+	case a == 0:
+		copy(dst, x) // x itself, signed zeros included
+	case a == -1:
+		x = x[:len(dst)]
+		for i, vi := range v {
+			dst[i] = x[i] - vi
+		}
+	case a == 1:
+		x = x[:len(dst)]
+		for i, vi := range v {
+			dst[i] = x[i] + vi
+		}
+	default:
+		x = x[:len(dst)]
+		for i, vi := range v {
+			dst[i] = x[i] + T(vi*at) // rounded before the add, as Add(x, Scale(v, a))
+		}
 	}
 }

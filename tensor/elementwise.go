@@ -77,7 +77,7 @@ func binaryOp(op binOp, a, b *Tensor) *Tensor {
 	if !ok {
 		panic(fmt.Sprintf("tensor: %s shapes %v and %v do not broadcast", binNames[op], a.shape, b.shape))
 	}
-	out := alloc(a.dtype, shape)
+	out := allocUninit(a.dtype, shape) // every case below writes all of it
 	n := out.Len()
 	switch {
 	case a.Len() == n && b.Len() == n:
@@ -355,7 +355,7 @@ func softplus(x float64) float64 {
 }
 
 func unary(op unOp, x *Tensor, p float64) *Tensor {
-	out := alloc(x.dtype, x.shape)
+	out := allocUninit(x.dtype, x.shape)
 	if x.dtype == Float32 {
 		unaryLoop(op, out.f32, x.f32, p)
 	} else {
@@ -420,7 +420,7 @@ func Where(mask, a, b *Tensor) *Tensor {
 	if !mask.SameShape(a) || !a.SameShape(b) || mask.dtype != a.dtype || a.dtype != b.dtype {
 		panic(fmt.Sprintf("tensor: Where of mask %v %v, a %v %v, b %v %v (want one dtype and shape)", mask.dtype, mask.shape, a.dtype, a.shape, b.dtype, b.shape))
 	}
-	out := alloc(a.dtype, a.shape)
+	out := allocUninit(a.dtype, a.shape)
 	if a.dtype == Float32 {
 		m, x, y, o := mask.f32, a.f32, b.f32, out.f32
 		for i := range o {

@@ -124,7 +124,7 @@ func act32(row, bias []float32, act Act) {
 // ActDerivFromOutput returns act′(x) computed from y = act(x) alone:
 // softplus 1 − e^−y, tanh 1 − y², sigmoid y(1 − y), ELU 1 or y + 1, none 1.
 func ActDerivFromOutput(y *Tensor, act Act) *Tensor {
-	out := alloc(y.dtype, y.shape)
+	out := allocUninit(y.dtype, y.shape)
 	if y.dtype == Float32 {
 		actDeriv(out.f32, y.f32, act)
 	} else {

@@ -26,7 +26,7 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		panic(fmt.Sprintf("tensor: MatMul shapes %v (trans %v) x %v (trans %v): inner dimensions %d and %d differ",
 			a.shape, transA, b.shape, transB, ka, kb))
 	}
-	c := alloc(a.dtype, []int{m, n})
+	c := allocUninit(a.dtype, []int{m, n}) // beta = 0: Gemm writes C without reading it
 	if a.dtype == Float32 {
 		gemm(transA, transB, m, n, ka, a.f32, a.shape[1], b.f32, b.shape[1], c.f32, n)
 	} else {

@@ -6,12 +6,11 @@ import "math/rand/v2"
 // The draws are taken in row-major order, so the same generator state gives the
 // same tensor for either dtype (up to rounding to float32).
 func RandN(dt DType, r *rand.Rand, shape ...int) *Tensor {
-	t := alloc(dt, shape)
-	for i := range t.f32 {
-		t.f32[i] = float32(r.NormFloat64())
-	}
-	for i := range t.f64 {
-		t.f64[i] = r.NormFloat64()
+	t := allocUninit(dt, shape)
+	if dt == Float32 {
+		normFill(t.f32, r)
+	} else {
+		normFill(t.f64, r)
 	}
 	return t
 }

@@ -27,7 +27,7 @@ func ConcatRows(ts ...*Tensor) *Tensor {
 		rows += t.shape[0]
 	}
 	shape := append([]int{rows}, first.shape[1:]...)
-	out := alloc(first.dtype, shape)
+	out := allocUninit(first.dtype, shape) // the copies fill it
 	off := 0
 	for _, t := range ts {
 		if t.dtype == Float32 {

@@ -55,6 +55,14 @@ func Float32s(n int) []float32 { return get(f32, n) }
 // Float64s returns a zeroed slice of length n, recycled when one is held.
 func Float64s(n int) []float64 { return get(f64, n) }
 
+// Float32sUninit is Float32s for a caller that writes every element: a
+// recycled buffer is not cleared (with the pool poisoned, any buffer comes
+// filled with NaN, so that an element left unwritten shows).
+func Float32sUninit(n int) []float32 { return getUninit(f32, n) }
+
+// Float64sUninit is Float64s for a caller that writes every element.
+func Float64sUninit(n int) []float64 { return getUninit(f64, n) }
+
 // PutFloat32s hands s's whole backing array (s[:cap(s)]) back for reuse.
 func PutFloat32s(s []float32) { put(f32, s) }
 
@@ -62,6 +70,27 @@ func PutFloat32s(s []float32) { put(f32, s) }
 func PutFloat64s(s []float64) { put(f64, s) }
 
 func get[T float32 | float64](p pool[T], n int) []T {
+	s, recycled := take(p, n)
+	if recycled {
+		clear(s)
+	}
+	return s
+}
+
+func getUninit[T float32 | float64](p pool[T], n int) []T {
+	s, _ := take(p, n)
+	if poison.Load() {
+		nan := T(math.NaN())
+		for i := range s {
+			s[i] = nan
+		}
+	}
+	return s
+}
+
+// take returns a held buffer of length n (recycled, its contents stale) or
+// a new zeroed one.
+func take[T float32 | float64](p pool[T], n int) (s []T, recycled bool) {
 	if n >= MinLen {
 		mu.Lock()
 		clock++
@@ -77,12 +106,11 @@ func get[T float32 | float64](p pool[T], n int) []T {
 			b.bufs = b.bufs[:l-1]
 			held -= bytes(s)
 			mu.Unlock()
-			clear(s)
-			return s
+			return s, true
 		}
 		mu.Unlock()
 	}
-	return make([]T, n)
+	return make([]T, n), false
 }
 
 func put[T float32 | float64](p pool[T], s []T) {
