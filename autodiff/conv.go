@@ -26,35 +26,41 @@ import (
 // Im2Col returns the patch matrix [N·Ho·Wo, C·KH·KW] of NHWC images x
 // [N, H, W, C] (see tensor.Im2Col). Its adjoint is Col2Im.
 func Im2Col(x *Value, win tensor.Window) *Value {
-	return newOp(tensor.Im2Col(x.t, win), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		s := in[0].t.Shape()
-		return []*Value{Col2Im(g, win, s[1], s[2], s[3])}
-	}, func(out *Value, in, dIn []*Value, k int) *Value {
-		// The K differences of N images are K·N more images.
-		return Reshape(Im2Col(rowsK(dIn[0]), win), withK(k, out.Shape())...)
-	}, func(in []*Value) *Value { return Im2Col(in[0], win) }, func(j []*Value, _ []int) *Value { return Im2Col(j[0], win) }), x)
+	return op(tensor.Im2Col(x.t, win), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			s := in[0].t.Shape()
+			return []*Value{Col2Im(g, win, s[1], s[2], s[3])}
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			// The K differences of N images are K·N more images.
+			return Reshape(Im2Col(rowsK(dIn[0]), win), withK(k, out.Shape())...)
+		}, func(in []*Value) *Value { return Im2Col(in[0], win) }, func(j []*Value, _ []int) *Value { return Im2Col(j[0], win) })
+	}, x)
 }
 
 // Col2Im adds the entries of a patch matrix cols [N·Ho·Wo, C·KH·KW] back
 // into the pixels they came from, giving NHWC images [N, H, W, C] (see
 // tensor.Col2Im). It is the adjoint of Im2Col, and Im2Col is its adjoint.
 func Col2Im(cols *Value, win tensor.Window, h, w, c int) *Value {
-	return newOp(tensor.Col2Im(cols.t, win, h, w, c), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Im2Col(g, win)}
-	}, func(out *Value, in, dIn []*Value, k int) *Value {
-		return Reshape(Col2Im(rowsK(dIn[0]), win, h, w, c), withK(k, out.Shape())...)
-	}, func(in []*Value) *Value { return Col2Im(in[0], win, h, w, c) }, func(j []*Value, _ []int) *Value { return Col2Im(j[0], win, h, w, c) }), cols)
+	return op(tensor.Col2Im(cols.t, win, h, w, c), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Im2Col(g, win)}
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			return Reshape(Col2Im(rowsK(dIn[0]), win, h, w, c), withK(k, out.Shape())...)
+		}, func(in []*Value) *Value { return Col2Im(in[0], win, h, w, c) }, func(j []*Value, _ []int) *Value { return Col2Im(j[0], win, h, w, c) })
+	}, cols)
 }
 
 // BatchTranspose transposes each matrix of a [B, M, N] value, giving
 // [B, N, M]: the conversion between NCHW images ([N, C, H·W]) and NHWC ones
 // ([N, H·W, C]). It is its own adjoint.
 func BatchTranspose(a *Value) *Value {
-	return newOp(tensor.BatchTranspose(a.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{BatchTranspose(g)}
-	}, func(out *Value, in, dIn []*Value, k int) *Value {
-		return Reshape(BatchTranspose(rowsK(dIn[0])), withK(k, out.Shape())...)
-	}, func(in []*Value) *Value { return BatchTranspose(in[0]) }, func(j []*Value, _ []int) *Value { return BatchTranspose(j[0]) }), a)
+	return op(tensor.BatchTranspose(a.t), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BatchTranspose(g)}
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			return Reshape(BatchTranspose(rowsK(dIn[0])), withK(k, out.Shape())...)
+		}, func(in []*Value) *Value { return BatchTranspose(in[0]) }, func(j []*Value, _ []int) *Value { return BatchTranspose(j[0]) })
+	}, a)
 }
 
 // Conv2D is PyTorch's conv2d (a cross-correlation) on NHWC images:

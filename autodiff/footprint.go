@@ -28,9 +28,14 @@ type graphMeter struct {
 }
 
 func newGraphMeter(vs ...*Value) *graphMeter {
-	m := &graphMeter{holders: map[uintptr]int{}}
-	seen := map[*Value]bool{}
-	stack := append([]*Value(nil), vs...)
+	return newGraphMeterIn(map[uintptr]int{}, map[*Value]bool{}, nil, vs...)
+}
+
+// newGraphMeterIn is newGraphMeter on the given empty maps and stack (a
+// Grad's scratch).
+func newGraphMeterIn(holders map[uintptr]int, seen map[*Value]bool, stack []*Value, vs ...*Value) *graphMeter {
+	m := &graphMeter{holders: holders}
+	stack = append(stack[:0], vs...)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]

@@ -167,7 +167,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	var graph *graphMeter
 	var xsBytes, xgBytes int64 // the xs themselves, and their gradients so far
 	if cfg.stats != nil {
-		graph = newGraphMeter(y)
+		graph = newGraphMeterIn(sc.meter, sc.meterSeen, nil, y)
 		cfg.stats.Nodes = len(nodes)
 		cfg.stats.GraphBytes = graph.live
 		cfg.stats.PeakCotangentBytes = live

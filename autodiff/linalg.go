@@ -40,18 +40,20 @@ func Solve(a, b *Value) *Value {
 		panic(fmt.Sprintf("autodiff: Solve dtypes A %v and B %v differ", a.DType(), b.DType()))
 	}
 	x := solveSPD(a.t, b.t)
-	return newOp(x, withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		gb := Solve(in[0], g) // S⁻¹G: S is symmetric, so S⁻ᵀ = S⁻¹
-		var ga *Value
-		if need[0] {
-			p := MatMul(as2D(gb), as2D(out), false, true) // gB·Xᵀ
-			ga = Scale(Add(p, Transpose(p)), -0.5)
-		}
-		if !need[1] {
-			gb = nil
-		}
-		return []*Value{ga, gb}
-	}, solveDiff, func(in []*Value) *Value { return Solve(in[0], in[1]) }), a, b)
+	return op(x, func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			gb := Solve(in[0], g) // S⁻¹G: S is symmetric, so S⁻ᵀ = S⁻¹
+			var ga *Value
+			if need[0] {
+				p := MatMul(as2D(gb), as2D(out), false, true) // gB·Xᵀ
+				ga = Scale(Add(p, Transpose(p)), -0.5)
+			}
+			if !need[1] {
+				gb = nil
+			}
+			return []*Value{ga, gb}
+		}, solveDiff, func(in []*Value) *Value { return Solve(in[0], in[1]) })
+	}, a, b)
 }
 
 // solveDiff is Solve's difference rule: from (S + ΔS)(X + ΔX) = B + ΔB,

@@ -13,49 +13,57 @@ import (
 
 // Add returns a + b with broadcasting.
 func Add(a, b *Value) *Value {
-	return newOp(tensor.Add(a.t, b.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
-	}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Add(j[0], j[1]) }), a, b)
+	return op(tensor.Add(a.t, b.t), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
+		}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Add(j[0], j[1]) })
+	}, a, b)
 }
 
 // Sub returns a − b with broadcasting.
 func Sub(a, b *Value) *Value {
-	return newOp(tensor.Sub(a.t, b.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		var gb *Value
-		if need[1] {
-			gb = SumTo(Neg(g), in[1].t.Shape()...)
-		}
-		return []*Value{sumToIf(need[0], g, in[0]), gb}
-	}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Sub(j[0], j[1]) }), a, b)
+	return op(tensor.Sub(a.t, b.t), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			var gb *Value
+			if need[1] {
+				gb = SumTo(Neg(g), in[1].t.Shape()...)
+			}
+			return []*Value{sumToIf(need[0], g, in[0]), gb}
+		}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Sub(j[0], j[1]) })
+	}, a, b)
 }
 
 // Mul returns a · b elementwise with broadcasting.
 func Mul(a, b *Value) *Value {
-	return newOp(tensor.Mul(a.t, b.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		var ga, gb *Value
-		if need[0] {
-			ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
-		}
-		if need[1] {
-			gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
-		}
-		return []*Value{ga, gb}
-	}, mulDiff, mulPair, func(in []*Value) *Value { return Mul(in[0], in[1]) }), a, b)
+	return op(tensor.Mul(a.t, b.t), func() rule {
+		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			var ga, gb *Value
+			if need[0] {
+				ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
+			}
+			if need[1] {
+				gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
+			}
+			return []*Value{ga, gb}
+		}, mulDiff, mulPair, func(in []*Value) *Value { return Mul(in[0], in[1]) })
+	}, a, b)
 }
 
 // Div returns a / b elementwise with broadcasting.
 func Div(a, b *Value) *Value {
-	return newOp(tensor.Div(a.t, b.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		var ga, gb *Value
-		if need[0] {
-			ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
-		}
-		if need[1] {
-			// ∂(a/b)/∂b = −a/b² = −out/b.
-			gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
-		}
-		return []*Value{ga, gb}
-	}, divDiff, divPair, func(in []*Value) *Value { return Div(in[0], in[1]) }), a, b)
+	return op(tensor.Div(a.t, b.t), func() rule {
+		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			var ga, gb *Value
+			if need[0] {
+				ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
+			}
+			if need[1] {
+				// ∂(a/b)/∂b = −a/b² = −out/b.
+				gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
+			}
+			return []*Value{ga, gb}
+		}, divDiff, divPair, func(in []*Value) *Value { return Div(in[0], in[1]) })
+	}, a, b)
 }
 
 func sumToIf(need bool, g, x *Value) *Value {
@@ -70,147 +78,179 @@ func sumToIf(need bool, g, x *Value) *Value {
 // piecewise constant). It reads only the value it keeps, so an infinity in
 // the other cannot leak in, and its vector-Jacobian product is Where again.
 func Where(mask *tensor.Tensor, a, b *Value) *Value {
-	return newOp(tensor.Where(mask, a.t, b.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		zero := zerosLike(g)
-		var ga, gb *Value
-		if need[0] {
-			ga = Where(mask, g, zero)
-		}
-		if need[1] {
-			gb = Where(mask, zero, g)
-		}
-		return []*Value{ga, gb}
-	}, func(out *Value, in, dIn []*Value, k int) *Value {
-		shape := out.Shape()
-		da, db := fitK(dIn[0], k, shape), fitK(dIn[1], k, shape)
-		if da == nil {
-			da = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
-		}
-		if db == nil {
-			db = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
-		}
-		masks := make([]*tensor.Tensor, k)
-		for i := range masks {
-			masks[i] = mask.Reshape(withK(1, shape)...)
-		}
-		return Where(tensor.ConcatRows(masks...), da, db)
-	}, func(in []*Value) *Value { return Where(mask, in[0], in[1]) }), a, b)
+	return op(tensor.Where(mask, a.t, b.t), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			zero := zerosLike(g)
+			var ga, gb *Value
+			if need[0] {
+				ga = Where(mask, g, zero)
+			}
+			if need[1] {
+				gb = Where(mask, zero, g)
+			}
+			return []*Value{ga, gb}
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			shape := out.Shape()
+			da, db := fitK(dIn[0], k, shape), fitK(dIn[1], k, shape)
+			if da == nil {
+				da = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+			}
+			if db == nil {
+				db = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+			}
+			masks := make([]*tensor.Tensor, k)
+			for i := range masks {
+				masks[i] = mask.Reshape(withK(1, shape)...)
+			}
+			return Where(tensor.ConcatRows(masks...), da, db)
+		}, func(in []*Value) *Value { return Where(mask, in[0], in[1]) })
+	}, a, b)
 }
 
 // Neg returns −a.
 func Neg(a *Value) *Value {
-	return newOp(tensor.Neg(a.t), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Neg(g)}
-	}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }, func(j []*Value, _ []int) *Value { return Neg(j[0]) }), a)
+	return op(tensor.Neg(a.t), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Neg(g)}
+		}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }, func(j []*Value, _ []int) *Value { return Neg(j[0]) })
+	}, a)
 }
 
 // Scale returns s·a for a constant s.
 func Scale(a *Value, s float64) *Value {
-	return newOp(tensor.Scale(a.t, s), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Scale(g, s)}
-	}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) },
-		func(j []*Value, _ []int) *Value { return Scale(j[0], s) }), a)
+	return op(tensor.Scale(a.t, s), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Scale(g, s)}
+		}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) },
+			func(j []*Value, _ []int) *Value { return Scale(j[0], s) })
+	}, a)
 }
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
 	// No batch rule (withBatchJoint): on a joint it would add s to the
 	// differences too. Delta builds its joint from base and differences.
-	return newOp(tensor.AddScalar(a.t, s), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{g}
-	}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) }), a)
+	return op(tensor.AddScalar(a.t, s), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{g}
+		}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) })
+	}, a)
 }
 
 // Exp returns eᵃ.
 func Exp(a *Value) *Value {
-	return newOp(tensor.Exp(a.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Mul(g, out)}
-	}, expDiff, expPair, func(in []*Value) *Value { return Exp(in[0]) }), a)
+	return op(tensor.Exp(a.t), func() rule {
+		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, out)}
+		}, expDiff, expPair, func(in []*Value) *Value { return Exp(in[0]) })
+	}, a)
 }
 
 // Log returns log a.
 func Log(a *Value) *Value {
-	return newOp(tensor.Log(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Div(g, in[0])}
-	}, logDiff, func(in []*Value) *Value { return Log(in[0]) }), a)
+	return op(tensor.Log(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Div(g, in[0])}
+		}, logDiff, func(in []*Value) *Value { return Log(in[0]) })
+	}, a)
 }
 
 // Log1p returns log(1 + a).
 func Log1p(a *Value) *Value {
-	return newOp(tensor.Log1p(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Div(g, AddScalar(in[0], 1))}
-	}, log1pDiff, func(in []*Value) *Value { return Log1p(in[0]) }), a)
+	return op(tensor.Log1p(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Div(g, AddScalar(in[0], 1))}
+		}, log1pDiff, func(in []*Value) *Value { return Log1p(in[0]) })
+	}, a)
 }
 
 // Expm1 returns eᵃ − 1.
 func Expm1(a *Value) *Value {
-	return newOp(tensor.Expm1(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Mul(g, AddScalar(out, 1))}
-	}, expm1Diff, func(in []*Value) *Value { return Expm1(in[0]) }), a)
+	return op(tensor.Expm1(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, AddScalar(out, 1))}
+		}, expm1Diff, func(in []*Value) *Value { return Expm1(in[0]) })
+	}, a)
 }
 
 // Tanh returns tanh a.
 func Tanh(a *Value) *Value {
-	return newOp(tensor.Tanh(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		// tanh' = 1 − tanh².
-		return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
-	}, tanhDiff, func(in []*Value) *Value { return Tanh(in[0]) }), a)
+	return op(tensor.Tanh(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			// tanh' = 1 − tanh².
+			return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
+		}, tanhDiff, func(in []*Value) *Value { return Tanh(in[0]) })
+	}, a)
 }
 
 // Sigmoid returns 1/(1 + e^−a).
 func Sigmoid(a *Value) *Value {
-	return newOp(tensor.Sigmoid(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		// σ' = σ(1 − σ).
-		return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
-	}, sigmoidDiff, func(in []*Value) *Value { return Sigmoid(in[0]) }), a)
+	return op(tensor.Sigmoid(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			// σ' = σ(1 − σ).
+			return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
+		}, sigmoidDiff, func(in []*Value) *Value { return Sigmoid(in[0]) })
+	}, a)
 }
 
 // Softplus returns log(1 + eᵃ), computed without overflow.
 func Softplus(a *Value) *Value {
-	return newOp(tensor.Softplus(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Mul(g, Sigmoid(in[0]))}
-	}, softplusDiff, func(in []*Value) *Value { return Softplus(in[0]) }), a)
+	return op(tensor.Softplus(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, Sigmoid(in[0]))}
+		}, softplusDiff, func(in []*Value) *Value { return Softplus(in[0]) })
+	}, a)
 }
 
 // ELU returns a for a > 0 and α(eᵃ − 1) otherwise.
 func ELU(a *Value, alpha float64) *Value {
-	return newOp(tensor.ELU(a.t, alpha), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
-		// its derivative is zero almost everywhere.
-		pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
-		np := tensor.Neg(pos.t)
-		neg := temp(g, tensor.AddScalar(np, 1))
-		putBuffer(np)
-		return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
-	}, eluDiff(alpha), func(in []*Value) *Value { return ELU(in[0], alpha) }), a)
+	return op(tensor.ELU(a.t, alpha), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
+			// its derivative is zero almost everywhere.
+			pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
+			np := tensor.Neg(pos.t)
+			neg := temp(g, tensor.AddScalar(np, 1))
+			putBuffer(np)
+			return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
+		}, eluDiff(alpha), func(in []*Value) *Value { return ELU(in[0], alpha) })
+	}, a)
 }
 
 // Square returns a².
 func Square(a *Value) *Value {
-	return newOp(tensor.Square(a.t), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Mul(g, Scale(in[0], 2))}
-	}, squareDiff, squarePair, func(in []*Value) *Value { return Square(in[0]) }), a)
+	return op(tensor.Square(a.t), func() rule {
+		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, Scale(in[0], 2))}
+		}, squareDiff, squarePair, func(in []*Value) *Value { return Square(in[0]) })
+	}, a)
 }
 
 // Sqrt returns √a.
 func Sqrt(a *Value) *Value {
-	return newOp(tensor.Sqrt(a.t), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Div(g, Scale(out, 2))}
-	}, sqrtDiff, func(in []*Value) *Value { return Sqrt(in[0]) }), a)
+	return op(tensor.Sqrt(a.t), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Div(g, Scale(out, 2))}
+		}, sqrtDiff, func(in []*Value) *Value { return Sqrt(in[0]) })
+	}, a)
 }
 
 // Pow returns aᵖ for a constant exponent p.
 func Pow(a *Value, p float64) *Value {
-	return newOp(tensor.Pow(a.t, p), withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Mul(g, Scale(Pow(in[0], p-1), p))}
-	}, powDiff(p), func(in []*Value) *Value { return Pow(in[0], p) }), a)
+	return op(tensor.Pow(a.t, p), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, Scale(Pow(in[0], p-1), p))}
+		}, powDiff(p), func(in []*Value) *Value { return Pow(in[0], p) })
+	}, a)
 }
 
 // Sum returns the sum of all elements as a rank-0 value.
 func Sum(a *Value) *Value {
-	return newOp(tensor.Sum(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, sumDiff, func(in []*Value) *Value { return Sum(in[0]) }), a)
+	return op(tensor.Sum(a.t), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
+		}, sumDiff, func(in []*Value) *Value { return Sum(in[0]) })
+	}, a)
 }
 
 // Mean returns the mean of all elements as a rank-0 value.
@@ -227,12 +267,14 @@ func SumAxis(a *Value, axis int) *Value {
 	if axis > 0 {
 		batch = func(j []*Value, _ []int) *Value { return SumAxis(j[0], axis) }
 	}
-	return newOp(tensor.SumAxis(a.t, axis), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		shape := in[0].t.Shape()
-		kept := append([]int(nil), shape...)
-		kept[axis] = 1
-		return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
-	}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }, batch), a)
+	return op(tensor.SumAxis(a.t, axis), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			shape := in[0].t.Shape()
+			kept := append([]int(nil), shape...)
+			kept[axis] = 1
+			return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
+		}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }, batch)
+	}, a)
 }
 
 // MeanAxis averages over one axis, removing it.
@@ -245,9 +287,11 @@ func BroadcastTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.BroadcastTo(a.t, shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{SumTo(g, in[0].t.Shape()...)}
-	}, broadcastDiff, func(in []*Value) *Value { return BroadcastTo(in[0], shape...) }), a)
+	return op(tensor.BroadcastTo(a.t, shape...), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{SumTo(g, in[0].t.Shape()...)}
+		}, broadcastDiff, func(in []*Value) *Value { return BroadcastTo(in[0], shape...) })
+	}, a)
 }
 
 // SumTo sums a down to shape: the adjoint of BroadcastTo.
@@ -255,9 +299,11 @@ func SumTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return newOp(tensor.SumTo(a.t, shape...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-	}, sumToDiff, func(in []*Value) *Value { return SumTo(in[0], shape...) }), a)
+	return op(tensor.SumTo(a.t, shape...), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
+		}, sumToDiff, func(in []*Value) *Value { return SumTo(in[0], shape...) })
+	}, a)
 }
 
 func shapeEqual(a, b []int) bool {
@@ -274,40 +320,46 @@ func shapeEqual(a, b []int) bool {
 
 // Reshape returns a with a new shape of the same size (one -1 is inferred).
 func Reshape(a *Value, shape ...int) *Value {
-	return newOp(a.t.Reshape(shape...), withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Reshape(g, in[0].t.Shape()...)}
-	}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }, func(j []*Value, js []int) *Value { return Reshape(j[0], js...) }), a)
+	return op(a.t.Reshape(shape...), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Reshape(g, in[0].t.Shape()...)}
+		}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }, func(j []*Value, js []int) *Value { return Reshape(j[0], js...) })
+	}, a)
 }
 
 // Transpose returns the transpose of a 2-D value.
 func Transpose(a *Value) *Value {
-	return newOp(tensor.Transpose(a.t), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{Transpose(g)}
-	}, transposeDiff, func(in []*Value) *Value { return Transpose(in[0]) }), a)
+	return op(tensor.Transpose(a.t), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Transpose(g)}
+		}, transposeDiff, func(in []*Value) *Value { return Transpose(in[0]) })
+	}, a)
 }
 
 // MatMul returns op(a)·op(b), op being a transpose when the flag is set.
 func MatMul(a, b *Value, transA, transB bool) *Value {
-	return newOp(tensor.MatMul(a.t, b.t, transA, transB), withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
-		// operand receives the transpose, expressed through the flags.
-		var ga, gb *Value
-		if need[0] {
-			if transA {
-				ga = MatMul(in[1], g, transB, true)
-			} else {
-				ga = MatMul(g, in[1], false, !transB)
+	return op(tensor.MatMul(a.t, b.t, transA, transB), func() rule {
+		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
+			// operand receives the transpose, expressed through the flags.
+			var ga, gb *Value
+			if need[0] {
+				if transA {
+					ga = MatMul(in[1], g, transB, true)
+				} else {
+					ga = MatMul(g, in[1], false, !transB)
+				}
 			}
-		}
-		if need[1] {
-			if transB {
-				gb = MatMul(g, in[0], true, transA)
-			} else {
-				gb = MatMul(in[0], g, !transA, false)
+			if need[1] {
+				if transB {
+					gb = MatMul(g, in[0], true, transA)
+				} else {
+					gb = MatMul(in[0], g, !transA, false)
+				}
 			}
-		}
-		return []*Value{ga, gb}
-	}, matMulDiff(transA, transB), matMulPair(transA, transB), func(in []*Value) *Value { return MatMul(in[0], in[1], transA, transB) }), a, b)
+			return []*Value{ga, gb}
+		}, matMulDiff(transA, transB), matMulPair(transA, transB), func(in []*Value) *Value { return MatMul(in[0], in[1], transA, transB) })
+	}, a, b)
 }
 
 // ConcatRows stacks values along the first axis.
@@ -316,25 +368,29 @@ func ConcatRows(vs ...*Value) *Value {
 	for i, v := range vs {
 		ts[i] = v.t
 	}
-	return newOp(tensor.ConcatRows(ts...), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		gs := make([]*Value, len(in))
-		off := 0
-		for i, v := range in {
-			n := v.t.Dim(0)
-			if need[i] {
-				gs[i] = SliceRows(g, off, off+n)
+	return op(tensor.ConcatRows(ts...), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, len(in))
+			off := 0
+			for i, v := range in {
+				n := v.t.Dim(0)
+				if need[i] {
+					gs[i] = SliceRows(g, off, off+n)
+				}
+				off += n
 			}
-			off += n
-		}
-		return gs
-	}, concatDiff, func(in []*Value) *Value { return ConcatRows(in...) }), vs...)
+			return gs
+		}, concatDiff, func(in []*Value) *Value { return ConcatRows(in...) })
+	}, vs...)
 }
 
 // SliceRows returns rows [lo, hi) of a.
 func SliceRows(a *Value, lo, hi int) *Value {
-	return newOp(tensor.SliceRows(a.t, lo, hi), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{PadRows(g, lo, in[0].t.Dim(0)-hi)}
-	}, sliceRowsDiff(lo, hi), func(in []*Value) *Value { return SliceRows(in[0], lo, hi) }), a)
+	return op(tensor.SliceRows(a.t, lo, hi), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{PadRows(g, lo, in[0].t.Dim(0)-hi)}
+		}, sliceRowsDiff(lo, hi), func(in []*Value) *Value { return SliceRows(in[0], lo, hi) })
+	}, a)
 }
 
 // SplitRows splits a along the first axis into n equal parts.
@@ -353,23 +409,29 @@ func SplitRows(a *Value, n int) []*Value {
 
 // PadRows adds rows of zeros above and below a.
 func PadRows(a *Value, before, after int) *Value {
-	return newOp(tensor.PadRows(a.t, before, after), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
-	}, padRowsDiff(before, after), func(in []*Value) *Value { return PadRows(in[0], before, after) }), a)
+	return op(tensor.PadRows(a.t, before, after), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
+		}, padRowsDiff(before, after), func(in []*Value) *Value { return PadRows(in[0], before, after) })
+	}, a)
 }
 
 // GatherRows returns the rows of a at the given indices.
 func GatherRows(a *Value, idx []int) *Value {
-	return newOp(tensor.GatherRows(a.t, idx), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{ScatterAddRows(g, idx, in[0].t.Dim(0))}
-	}, gatherDiff(idx), func(in []*Value) *Value { return GatherRows(in[0], idx) }), a)
+	return op(tensor.GatherRows(a.t, idx), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{ScatterAddRows(g, idx, in[0].t.Dim(0))}
+		}, gatherDiff(idx), func(in []*Value) *Value { return GatherRows(in[0], idx) })
+	}, a)
 }
 
 // ScatterAddRows adds row i of a into row idx[i] of an n-row zero value.
 func ScatterAddRows(a *Value, idx []int, n int) *Value {
-	return newOp(tensor.ScatterAddRows(a.t, idx, n), withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-		return []*Value{GatherRows(g, idx)}
-	}, scatterDiff(idx, n), func(in []*Value) *Value { return ScatterAddRows(in[0], idx, n) }), a)
+	return op(tensor.ScatterAddRows(a.t, idx, n), func() rule {
+		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{GatherRows(g, idx)}
+		}, scatterDiff(idx, n), func(in []*Value) *Value { return ScatterAddRows(in[0], idx, n) })
+	}, a)
 }
 
 // Difference rules (see Delta): out(in + dIn) − out(in) for K stacked input

@@ -295,11 +295,14 @@ func (tp *tape) finish(out []*Value) {
 // an input from outside that graph, shares the storage, and the nodes are
 // emptied (a stray use panics instead of reading reused storage).
 func releaseDead(fy *Value, start uint64, live ...*Value) {
+	sc := getGradScratch() // for its maps
+	defer putGradScratch(sc)
 	// Buffers still in use: those of every value the results reach, and
 	// every input of those values.
-	keep := map[uintptr]bool{}
-	seen := map[*Value]bool{}
-	stack := append([]*Value(nil), live...)
+	keep := sc.keys
+	seen := sc.seen
+	stack := append(sc.stack[:0], live...)
+	defer func() { sc.stack = stack }()
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -323,7 +326,8 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 	}
 	// The dead: f's nodes the results do not reach. Their inputs from
 	// before start are kept too (views of a parameter, say).
-	var dead []*Value
+	dead := sc.nodes[:0]
+	defer func() { sc.nodes = dead }()
 	stack = append(stack[:0], fy)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
@@ -340,7 +344,7 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 			stack = append(stack, in)
 		}
 	}
-	free := map[uintptr]*tensor.Tensor{} // per buffer, its widest dead view
+	free := sc.bufs // per buffer, its widest dead view
 	add := func(t *tensor.Tensor) {
 		if k := bufKey(t); k != 0 && !keep[k] {
 			if w := free[k]; w == nil || storageCap(t) > storageCap(w) {
@@ -373,6 +377,10 @@ type gradScratch struct {
 	need                    []bool
 	wraps                   []*Value // detached copies handed to rules, by argument position
 	rec                     recycler
+	keys                    map[uintptr]bool           // releaseDead's kept buffers
+	bufs                    map[uintptr]*tensor.Tensor // releaseDead's freed ones
+	meter                   map[uintptr]int            // the graph meter's holders (TrackStats)
+	meterSeen               map[*Value]bool            // and its walk's
 }
 
 var gradScratches struct {
@@ -391,6 +399,7 @@ func getGradScratch() *gradScratch {
 	return &gradScratch{
 		isX: map[*Value]bool{}, seen: map[*Value]bool{}, needed: map[*Value]bool{}, used: map[*Value]bool{},
 		grads: map[*Value]*Value{}, consumers: map[*Value]int{}, first: map[*Value]int{},
+		keys: map[uintptr]bool{}, bufs: map[uintptr]*tensor.Tensor{}, meter: map[uintptr]int{}, meterSeen: map[*Value]bool{},
 		rec: recycler{holders: map[uintptr]int{}, pinned: map[uintptr]bool{}, forward: map[uintptr]bool{},
 			widest: map[uintptr]*tensor.Tensor{}, seen: map[*Value]bool{}},
 	}
@@ -398,10 +407,13 @@ func getGradScratch() *gradScratch {
 
 // putGradScratch empties sc, keeping its capacity, for the next Grad.
 func putGradScratch(sc *gradScratch) {
-	for _, m := range []map[*Value]bool{sc.isX, sc.seen, sc.needed, sc.used, sc.rec.seen} {
+	for _, m := range []map[*Value]bool{sc.isX, sc.seen, sc.needed, sc.used, sc.rec.seen, sc.meterSeen} {
 		clear(m)
 	}
 	clear(sc.grads)
+	clear(sc.keys)
+	clear(sc.bufs)
+	clear(sc.meter)
 	clear(sc.consumers)
 	clear(sc.first)
 	clear(sc.rec.holders)

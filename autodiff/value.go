@@ -79,7 +79,9 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 		}
 	}
 	if v.grad {
-		v.inputs = inputs
+		// A copy: the caller's argument list then need not escape, so a
+		// constant result allocates none.
+		v.inputs = append([]*Value(nil), inputs...)
 		v.rule = r
 	}
 	for _, in := range inputs {
@@ -89,6 +91,33 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 		}
 	}
 	return v
+}
+
+// op records the result t of a primitive whose rule mk builds: only when
+// an input depends on a variable, so that the operations a first-order
+// backward pass or a plain evaluation runs (whose results are constants)
+// never allocate the rule's closures.
+func op(t *tensor.Tensor, mk func() rule, inputs ...*Value) *Value {
+	var r rule
+	for _, in := range inputs {
+		if in.grad {
+			r = mk()
+			break
+		}
+	}
+	return newOp(t, r, inputs...)
+}
+
+// opAux is op for a primitive whose rule keeps aux (see newOpAux).
+func opAux(t *tensor.Tensor, aux *deltaAux, mk func() rule, inputs ...*Value) *Value {
+	var r rule
+	for _, in := range inputs {
+		if in.grad {
+			r = mk()
+			break
+		}
+	}
+	return newOpAux(t, aux, r, inputs...)
 }
 
 // newOpAux is newOp for a primitive whose rule keeps aux, tensors it

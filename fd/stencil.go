@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Exact is the accuracy order of a stencil that has no truncation error at
@@ -37,6 +38,49 @@ type Stencil struct {
 // moments that vanish plus K − T, so symmetric node sets report their extra
 // order.
 func New(nodes []float64, order int) (Stencil, error) {
+	if s, ok := memo.get(nodes, order); ok {
+		return s, nil
+	}
+	s, err := build(nodes, order)
+	if err == nil {
+		memo.put(s)
+	}
+	return s, err
+}
+
+// memo keeps the stencils New built: objectives ask for the same few every
+// training step, and the exact arithmetic makes each a few dozen big.Rat
+// allocations. Stencils are immutable (their accessors return copies), so
+// they can be shared.
+var memo stencilMemo
+
+type stencilMemo struct {
+	mu sync.Mutex
+	s  []Stencil
+}
+
+const memoMax = 64
+
+func (m *stencilMemo) get(nodes []float64, order int) (Stencil, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.s {
+		if s.order == order && slices.Equal(s.nodes, nodes) {
+			return s, true
+		}
+	}
+	return Stencil{}, false
+}
+
+func (m *stencilMemo) put(s Stencil) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.s) < memoMax {
+		m.s = append(m.s, s)
+	}
+}
+
+func build(nodes []float64, order int) (Stencil, error) {
 	if order < 0 {
 		return Stencil{}, fmt.Errorf("fd: negative derivative order %d", order)
 	}

@@ -626,3 +626,27 @@ func TestAccessorsCopyAndMisc(t *testing.T) {
 		t.Errorf("extrapolation to 0 from nodes 1, 2: %v", s)
 	}
 }
+
+// TestNewMemoized: asking again for a stencil built before returns it
+// without recomputing (no allocation: the exact recurrence makes dozens of
+// big.Rat values), and it is the same stencil; a mutated copy of the
+// caller's nodes does not reach the memo.
+func TestNewMemoized(t *testing.T) {
+	nodes := []float64{-2, -1, 1, 2.5}
+	a, err := New(nodes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes[3] = 3 // the memo keeps its own copy
+	if allocs := testing.AllocsPerRun(10, func() { New([]float64{-2, -1, 1, 2.5}, 1) }); allocs > 1 {
+		t.Errorf("New of a memoized stencil allocates %v times", allocs)
+	}
+	b, _ := New([]float64{-2, -1, 1, 2.5}, 1)
+	if !slices.Equal(a.Weights(), b.Weights()) || !slices.Equal(a.Nodes(), b.Nodes()) {
+		t.Errorf("memoized stencil %v differs from %v", b, a)
+	}
+	c, _ := New(nodes, 1)
+	if slices.Equal(c.Nodes(), a.Nodes()) {
+		t.Error("changed nodes returned the memoized stencil")
+	}
+}

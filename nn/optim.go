@@ -241,6 +241,10 @@ type adamCoef struct {
 func adamKernel[T optFloat](p, g, m, v []T, c adamCoef) {
 	// Elementwise and independent, so split across cores: a 1.3M-parameter
 	// model spent ~10 ms per step here on one core.
+	if len(p) <= 1<<15 { // one chunk: no closure to allocate
+		adamRange(p, g, m, v, c)
+		return
+	}
 	parallel.For(len(p), 1<<15, func(lo, hi int) { adamRange(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
 }
 

@@ -118,15 +118,15 @@ func FDMDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("FDMDSM", x)
 	c := o.or()
 	eps := c.eps(DefaultEpsMDSM)
-	sig := mdsmSigmas(x.DType(), x.Dim(0))
+	sig := c.own(mdsmSigmas(x.DType(), x.Dim(0)))
 	noise := c.noise(x)
 	v := c.sphereProjections(x, eps)
 	diff := c.repeat(c.own(tensor.Mul(noise, sig)))
 	sig = repeatRows(sig, c.M)
 	xt := c.own(tensor.Add(c.repeat(x), diff))
 	d1 := firstDiff("FDMDSM", func(z *ad.Value) *ad.Value { return logp(m, z) }, xt, v, &c, x)
-	a := ad.Add(d1, ad.Const(tensor.Scale(rowDotT(diff, v, &c), 1/(MDSMSigma0*MDSMSigma0))))
-	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
+	a := ad.Add(d1, ad.Const(c.own(tensor.Scale(rowDotT(diff, v, &c), 1/(MDSMSigma0*MDSMSigma0)))))
+	w := ad.Const(mdsmWeights(sig, &c))
 	d := float64(x.Dim(1))
 	return ad.Scale(ad.Mean(ad.Mul(ad.Square(a), w)), MDSMCoefficient*d/(eps*eps))
 }
@@ -171,5 +171,5 @@ func firstDiff(name string, f fd.Func, x, v *tensor.Tensor, c *Options, batch *t
 // rowDotT returns Σ_j a_ij·b_ij per row as a tensor ([N]); the products
 // go to c's arena.
 func rowDotT(a, b *tensor.Tensor, c *Options) *tensor.Tensor {
-	return tensor.SumAxis(c.own(tensor.Mul(a, b)), 1)
+	return c.own(tensor.SumAxis(c.own(tensor.Mul(a, b)), 1))
 }

@@ -118,6 +118,12 @@ func mdsmSigmas(dt tensor.DType, b int) *tensor.Tensor {
 	return s
 }
 
+// mdsmWeights returns 1/σ_i² as a [B] vector, its temporaries and result
+// in c's arena.
+func mdsmWeights(sig *tensor.Tensor, c *Options) *tensor.Tensor {
+	return c.own(tensor.Div(c.own(tensor.OnesLike(sig)), c.own(tensor.Square(sig)))).Reshape(-1)
+}
+
 // MDSM is multiscale denoising score matching (used for deep EBMs): per
 // sample σ_i (MDSMSigmaMin…MDSMSigmaMax across the batch), x̃ = x + σ_i·n, and
 // the mean of c·‖(x − x̃)/σ₀² + ∇x E(x̃)‖²/σ_i², σ₀ = MDSMSigma0,
@@ -125,13 +131,13 @@ func mdsmSigmas(dt tensor.DType, b int) *tensor.Tensor {
 func MDSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	checkBatch("MDSM", x)
 	c := o.or()
-	sig := mdsmSigmas(x.DType(), x.Dim(0))
+	sig := c.own(mdsmSigmas(x.DType(), x.Dim(0)))
 	diff := c.own(tensor.Mul(c.noise(x), sig)) // x̃ − x
 	xt := ad.Var(c.own(tensor.Add(x, diff)))
 	s := scoreOf(m, xt) // −∇E(x̃)
 	// (x − x̃)/σ₀² + ∇E = −((x̃ − x)/σ₀² + s).
 	r := ad.Add(s, ad.Const(c.own(tensor.Scale(diff, 1/(MDSMSigma0*MDSMSigma0)))))
-	w := ad.Const(tensor.Div(tensor.OnesLike(sig), tensor.Square(sig)).Reshape(-1))
+	w := ad.Const(mdsmWeights(sig, &c))
 	return ad.Scale(ad.Mean(ad.Mul(rowDot(r, r), w)), MDSMCoefficient)
 }
 

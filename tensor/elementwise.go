@@ -25,6 +25,10 @@ const (
 var binNames = [...]string{"Add", "Sub", "Mul", "Div", "Greater"}
 
 func binaryLoop[T float](op binOp, dst, a, b []T) {
+	if len(dst) <= grain { // one chunk: no closure to allocate
+		binaryLoopSeq(op, dst, a, b)
+		return
+	}
 	parallel.For(len(dst), grain, func(lo, hi int) {
 		binaryLoopSeq(op, dst[lo:hi], a[lo:hi], b[lo:hi])
 	})
@@ -32,42 +36,47 @@ func binaryLoop[T float](op binOp, dst, a, b []T) {
 
 // binaryScalar computes dst = a op s (left=false) or s op a (left=true).
 func binaryScalar[T float](op binOp, dst, a []T, s T, left bool) {
-	parallel.For(len(dst), grain, func(lo, hi int) {
-		d, x := dst[lo:hi], a[lo:hi]
-		switch {
-		case op == opAdd:
-			for i := range d {
-				d[i] = x[i] + s
-			}
-		case op == opMul:
-			for i := range d {
-				d[i] = x[i] * s
-			}
-		case op == opSub && !left:
-			for i := range d {
-				d[i] = x[i] - s
-			}
-		case op == opSub && left:
-			for i := range d {
-				d[i] = s - x[i]
-			}
-		case op == opDiv && !left:
-			for i := range d {
-				d[i] = x[i] / s
-			}
-		case op == opDiv && left:
-			for i := range d {
-				d[i] = s / x[i]
-			}
-		case op == opGreater:
-			for i := range d {
-				d[i] = 0
-				if (!left && x[i] > s) || (left && s > x[i]) {
-					d[i] = 1
-				}
+	if len(dst) <= grain {
+		binaryScalarSeq(op, dst, a, s, left)
+		return
+	}
+	parallel.For(len(dst), grain, func(lo, hi int) { binaryScalarSeq(op, dst[lo:hi], a[lo:hi], s, left) })
+}
+
+func binaryScalarSeq[T float](op binOp, d, x []T, s T, left bool) {
+	switch {
+	case op == opAdd:
+		for i := range d {
+			d[i] = x[i] + s
+		}
+	case op == opMul:
+		for i := range d {
+			d[i] = x[i] * s
+		}
+	case op == opSub && !left:
+		for i := range d {
+			d[i] = x[i] - s
+		}
+	case op == opSub && left:
+		for i := range d {
+			d[i] = s - x[i]
+		}
+	case op == opDiv && !left:
+		for i := range d {
+			d[i] = x[i] / s
+		}
+	case op == opDiv && left:
+		for i := range d {
+			d[i] = s / x[i]
+		}
+	case op == opGreater:
+		for i := range d {
+			d[i] = 0
+			if (!left && x[i] > s) || (left && s > x[i]) {
+				d[i] = 1
 			}
 		}
-	})
+	}
 }
 
 // binaryOp applies op elementwise with broadcasting (see BroadcastShape).
@@ -258,86 +267,91 @@ func unary32(op unOp, d, x []float32, p float64) bool {
 }
 
 func unaryLoop[T float](op unOp, dst, src []T, p float64) {
-	parallel.For(len(dst), grain, func(lo, hi int) {
-		d, x := dst[lo:hi], src[lo:hi]
-		if d32, ok := any(d).([]float32); ok && unary32(op, d32, any(x).([]float32), p) {
-			return
+	if len(dst) <= grain {
+		unaryChunk(op, dst, src, p)
+		return
+	}
+	parallel.For(len(dst), grain, func(lo, hi int) { unaryChunk(op, dst[lo:hi], src[lo:hi], p) })
+}
+
+func unaryChunk[T float](op unOp, d, x []T, p float64) {
+	if d32, ok := any(d).([]float32); ok && unary32(op, d32, any(x).([]float32), p) {
+		return
+	}
+	pt := T(p)
+	switch op {
+	case opNeg:
+		for i := range d {
+			d[i] = -x[i]
 		}
-		pt := T(p)
-		switch op {
-		case opNeg:
-			for i := range d {
-				d[i] = -x[i]
-			}
-		case opScale:
-			for i := range d {
-				d[i] = x[i] * pt
-			}
-		case opAddScalar:
-			for i := range d {
-				d[i] = x[i] + pt
-			}
-		case opExp:
-			for i := range d {
-				d[i] = T(math.Exp(float64(x[i])))
-			}
-		case opLog:
-			for i := range d {
-				d[i] = T(math.Log(float64(x[i])))
-			}
-		case opLog1p:
-			for i := range d {
-				d[i] = T(math.Log1p(float64(x[i])))
-			}
-		case opExpm1:
-			for i := range d {
-				d[i] = T(math.Expm1(float64(x[i])))
-			}
-		case opTanh:
-			for i := range d {
-				d[i] = T(math.Tanh(float64(x[i])))
-			}
-		case opSigmoid:
-			for i := range d {
-				d[i] = T(sigmoid(float64(x[i])))
-			}
-		case opSoftplus:
-			for i := range d {
-				d[i] = T(softplus(float64(x[i])))
-			}
-		case opELU:
-			for i := range d {
-				if x[i] > 0 {
-					d[i] = x[i]
-				} else {
-					d[i] = T(p * math.Expm1(float64(x[i])))
-				}
-			}
-		case opSquare:
-			for i := range d {
-				d[i] = x[i] * x[i]
-			}
-		case opSqrt:
-			for i := range d {
-				d[i] = T(math.Sqrt(float64(x[i])))
-			}
-		case opPow:
-			for i := range d {
-				d[i] = T(math.Pow(float64(x[i]), p))
-			}
-		case opAbs:
-			for i := range d {
-				d[i] = T(math.Abs(float64(x[i])))
-			}
-		case opGreaterScalar:
-			for i := range d {
-				d[i] = 0
-				if x[i] > pt {
-					d[i] = 1
-				}
+	case opScale:
+		for i := range d {
+			d[i] = x[i] * pt
+		}
+	case opAddScalar:
+		for i := range d {
+			d[i] = x[i] + pt
+		}
+	case opExp:
+		for i := range d {
+			d[i] = T(math.Exp(float64(x[i])))
+		}
+	case opLog:
+		for i := range d {
+			d[i] = T(math.Log(float64(x[i])))
+		}
+	case opLog1p:
+		for i := range d {
+			d[i] = T(math.Log1p(float64(x[i])))
+		}
+	case opExpm1:
+		for i := range d {
+			d[i] = T(math.Expm1(float64(x[i])))
+		}
+	case opTanh:
+		for i := range d {
+			d[i] = T(math.Tanh(float64(x[i])))
+		}
+	case opSigmoid:
+		for i := range d {
+			d[i] = T(sigmoid(float64(x[i])))
+		}
+	case opSoftplus:
+		for i := range d {
+			d[i] = T(softplus(float64(x[i])))
+		}
+	case opELU:
+		for i := range d {
+			if x[i] > 0 {
+				d[i] = x[i]
+			} else {
+				d[i] = T(p * math.Expm1(float64(x[i])))
 			}
 		}
-	})
+	case opSquare:
+		for i := range d {
+			d[i] = x[i] * x[i]
+		}
+	case opSqrt:
+		for i := range d {
+			d[i] = T(math.Sqrt(float64(x[i])))
+		}
+	case opPow:
+		for i := range d {
+			d[i] = T(math.Pow(float64(x[i]), p))
+		}
+	case opAbs:
+		for i := range d {
+			d[i] = T(math.Abs(float64(x[i])))
+		}
+	case opGreaterScalar:
+		for i := range d {
+			d[i] = 0
+			if x[i] > pt {
+				d[i] = 1
+			}
+		}
+	}
 }
 
 // sigmoid is 1/(1+e^−x), evaluated without overflow for either sign.

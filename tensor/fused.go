@@ -134,37 +134,42 @@ func ActDerivFromOutput(y *Tensor, act Act) *Tensor {
 }
 
 func actDeriv[T float](dst, y []T, act Act) {
-	parallel.For(len(dst), grain, func(lo, hi int) {
-		d, x := dst[lo:hi], y[lo:hi]
-		switch act {
-		case ActNone:
-			for i := range d {
+	if len(dst) <= grain {
+		actDerivChunk(dst, y, act)
+		return
+	}
+	parallel.For(len(dst), grain, func(lo, hi int) { actDerivChunk(dst[lo:hi], y[lo:hi], act) })
+}
+
+func actDerivChunk[T float](d, x []T, act Act) {
+	switch act {
+	case ActNone:
+		for i := range d {
+			d[i] = 1
+		}
+	case ActSoftplus:
+		if d32, ok := any(d).([]float32); ok {
+			apply32(vNegExpm1Neg, d32, any(x).([]float32), nil, 0) // −expm1(−y)
+			return
+		}
+		for i, v := range x {
+			d[i] = T(-math.Expm1(-float64(v)))
+		}
+	case ActTanh:
+		for i, v := range x {
+			d[i] = 1 - v*v
+		}
+	case ActSigmoid:
+		for i, v := range x {
+			d[i] = v * (1 - v)
+		}
+	case ActELU:
+		for i, v := range x {
+			if v > 0 {
 				d[i] = 1
-			}
-		case ActSoftplus:
-			if d32, ok := any(d).([]float32); ok {
-				apply32(vNegExpm1Neg, d32, any(x).([]float32), nil, 0) // −expm1(−y)
-				return
-			}
-			for i, v := range x {
-				d[i] = T(-math.Expm1(-float64(v)))
-			}
-		case ActTanh:
-			for i, v := range x {
-				d[i] = 1 - v*v
-			}
-		case ActSigmoid:
-			for i, v := range x {
-				d[i] = v * (1 - v)
-			}
-		case ActELU:
-			for i, v := range x {
-				if v > 0 {
-					d[i] = 1
-				} else {
-					d[i] = v + 1
-				}
+			} else {
+				d[i] = v + 1
 			}
 		}
-	})
+	}
 }
