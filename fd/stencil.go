@@ -51,32 +51,54 @@ func New(nodes []float64, order int) (Stencil, error) {
 // memo keeps the stencils New built: objectives ask for the same few every
 // training step, and the exact arithmetic makes each a few dozen big.Rat
 // allocations. Stencils are immutable (their accessors return copies), so
-// they can be shared.
-var memo stencilMemo
+// they can be shared. Keys are fixed-size (no allocation to look one up):
+// stencils of more than memoNodes nodes are not kept.
+var memo = stencilMemo{m: map[memoKey]Stencil{}}
+
+const (
+	memoNodes = 8
+	memoMax   = 4096
+)
+
+type memoKey struct {
+	order, n int
+	nodes    [memoNodes]float64
+}
 
 type stencilMemo struct {
 	mu sync.Mutex
-	s  []Stencil
+	m  map[memoKey]Stencil
 }
 
-const memoMax = 64
+func keyOf(nodes []float64, order int) (memoKey, bool) {
+	k := memoKey{order: order, n: len(nodes)}
+	if len(nodes) > memoNodes {
+		return k, false
+	}
+	copy(k.nodes[:], nodes)
+	return k, true
+}
 
 func (m *stencilMemo) get(nodes []float64, order int) (Stencil, bool) {
+	k, ok := keyOf(nodes, order)
+	if !ok {
+		return Stencil{}, false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, s := range m.s {
-		if s.order == order && slices.Equal(s.nodes, nodes) {
-			return s, true
-		}
-	}
-	return Stencil{}, false
+	s, ok := m.m[k]
+	return s, ok
 }
 
 func (m *stencilMemo) put(s Stencil) {
+	k, ok := keyOf(s.nodes, s.order)
+	if !ok {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.s) < memoMax {
-		m.s = append(m.s, s)
+	if len(m.m) < memoMax {
+		m.m[k] = s
 	}
 }
 
