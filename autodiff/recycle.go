@@ -16,9 +16,9 @@ import (
 // page faults cost a training step as much as some of its GEMMs).
 //
 // A buffer goes back only when nothing can read it again:
-//   - it belongs to a node on a path from the xs to y (a node whose rule
-//     ran; closures of later-created nodes cannot hold it, and earlier ones
-//     are walked after it), or to a cotangent entry of the walk;
+//   - it belongs to a node of y's graph that the walk has released (rules
+//     read only their arguments and their node's aux, and every later
+//     node's rule has run by then), or to a cotangent entry of the walk;
 //   - no other value reachable from y, and no cotangent still held, shares
 //     it (views of one buffer share its end, see bufKey);
 //   - it is not pinned: leaves and constants (the caller's data) unless made
@@ -52,6 +52,7 @@ type recycler struct {
 // releasing Grad at the end of the step recycles them. Those returned as
 // gradients are the caller's and stay unmarked, and those no recorded node
 // uses are dead once the Grad returns and go back to the pool (finish).
+// Delta's propagation keeps such a tape as well (deltaRun).
 type tape struct {
 	active bool
 	keep   bool
