@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -97,5 +98,40 @@ func BenchmarkFor(b *testing.B) {
 				dst[i]++
 			}
 		})
+	}
+}
+
+// TestConcurrentCallers: several goroutines calling For at once share the
+// helpers and the reused jobs; every call still covers its own range once
+// (a helper that took one call's offer never works on a later call's job).
+func TestConcurrentCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := make([]int32, 1000+g)
+			for round := range 200 {
+				clear(seen)
+				For(len(seen), 37, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						seen[i]++
+					}
+				})
+				for i, v := range seen {
+					if v != 1 {
+						errs <- fmt.Sprintf("caller %d round %d: index %d visited %d times", g, round, i, v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
