@@ -194,6 +194,9 @@ type runSpec struct {
 	budget   time.Duration // training time allowed (0: none)
 	source   *rand.PCG
 	release  bool // the loss keeps nothing of its graph (see nn.TrainConfig)
+	// arena, if set, holds what a step of the loss draws (sm.Options.Arena)
+	// and its batch: released after each step (nn.TrainConfig.Arena).
+	arena *tensor.Arena
 	// probe, if set, runs after each step outside the training clock,
 	// given the steps done and the training seconds so far.
 	probe func(done int, trainSec float64)
@@ -229,7 +232,7 @@ func train(s runSpec, errw io.Writer) (runStats, error) {
 			return s.loss(step, r)
 		},
 		Optimizer: nn.NewAdam(), Schedule: s.schedule, Steps: s.steps, Source: s.source,
-		TrackMemory: true, ReleaseGraph: s.release, EvalEvery: 1,
+		TrackMemory: true, ReleaseGraph: s.release, Arena: s.arena, EvalEvery: 1,
 		Eval: func(info nn.StepInfo) error {
 			d := time.Since(t0).Seconds()
 			st.Diverged = 0

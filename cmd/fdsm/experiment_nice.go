@@ -154,6 +154,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 		if budget > 0 {
 			desc = fmt.Sprintf("%.3g min (at most %d steps)", *minutes, *steps)
 		}
+		arena := new(tensor.Arena)
 		r.st, err = train(runSpec{
 			name:     fmt.Sprintf("nice %s: NICE %d×%d-%d, %s", name, *couplings, *depth, *width, desc),
 			model:    m,
@@ -162,14 +163,16 @@ func expNICE(args []string, out, errw io.Writer) error {
 			budget:   budget,
 			source:   rand.NewPCG(*seed, 32), // the same minibatches for every objective
 			release:  true,
+			arena:    arena,
 			probe:    probe,
 			loss: func(_ int, rg *rand.Rand) *ad.Value {
 				idx := make([]int, *batch)
 				for i := range idx {
 					idx[i] = rg.IntN(trainX.Dim(0))
 				}
-				y, _ := data.Logit(data.DequantizePixels(tensor.GatherRows(trainX, idx), rg), data.LogitLambda)
-				return obj(m, y, &sm.Options{Rand: rg, Sigma: *sigma})
+				x := arena.Add(data.DequantizePixels(arena.Add(tensor.GatherRows(trainX, idx)), rg))
+				y, _ := data.Logit(x, data.LogitLambda)
+				return obj(m, arena.Add(y), &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
 			},
 		}, errw)
 		if err != nil {

@@ -148,6 +148,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 		m := nn.NewMLP(dt, []int{d, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 41)))
 		obj := energyObjective(name)
 		rr := &result{name: name}
+		arena := new(tensor.Arena)
 		rr.st, err = train(runSpec{
 			name:     fmt.Sprintf("ood %s: MLP %d-%d-%d-1 on digits %s, %d steps", name, d, *width, *width, digitList(inDigits), *steps),
 			model:    m,
@@ -155,13 +156,14 @@ func expOOD(args []string, out, errw io.Writer) error {
 			steps:    *steps,
 			source:   rand.NewPCG(*seed, 42), // the same minibatches for every objective
 			release:  true,
+			arena:    arena,
 			loss: func(_ int, rg *rand.Rand) *ad.Value {
 				idx := make([]int, *batch)
 				for i := range idx {
 					idx[i] = rg.IntN(trainX.Dim(0))
 				}
-				x := data.DequantizePixels(tensor.GatherRows(trainX, idx), rg)
-				return obj(m, x, &sm.Options{Rand: rg, Sigma: *sigma})
+				x := arena.Add(data.DequantizePixels(arena.Add(tensor.GatherRows(trainX, idx)), rg))
+				return obj(m, x, &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
 			},
 		}, errw)
 		if err != nil {

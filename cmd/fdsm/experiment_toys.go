@@ -118,6 +118,7 @@ func expToys(args []string, out, errw io.Writer) error {
 		for _, oname := range list {
 			m := nn.NewMLP(dt, []int{2, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 51)))
 			obj := energyObjective(oname)
+			arena := new(tensor.Arena)
 			st, err := train(runSpec{
 				name:     fmt.Sprintf("toys %s %s: MLP 2-%d-%d-1, %d steps", name, oname, *width, *width, *steps),
 				model:    m,
@@ -125,12 +126,13 @@ func expToys(args []string, out, errw io.Writer) error {
 				steps:    *steps,
 				source:   rand.NewPCG(*seed, 52), // the same minibatches for every objective
 				release:  true,
+				arena:    arena,
 				loss: func(_ int, r *rand.Rand) *ad.Value {
 					idx := make([]int, *batch)
 					for i := range idx {
 						idx[i] = r.IntN(trainX.Dim(0))
 					}
-					return obj(m, tensor.GatherRows(trainX, idx), &sm.Options{Rand: r, Sigma: *sigma})
+					return obj(m, arena.Add(tensor.GatherRows(trainX, idx)), &sm.Options{Rand: r, Sigma: *sigma, Arena: arena})
 				},
 			}, errw)
 			if err != nil {

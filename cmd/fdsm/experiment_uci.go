@@ -136,15 +136,17 @@ func expUCI(args []string, out, errw io.Writer) error {
 					}
 					return tensor.GatherRows(sp.Train, idx)
 				}
+				arena := new(tensor.Arena)
 				st, err := train(runSpec{
 					name:     fmt.Sprintf("uci %s seed %d %s: DKEF, %d steps", tab, s, name, *steps),
 					model:    m,
 					schedule: nn.Cosine(*lr, *lr/10, 0),
 					steps:    *steps,
 					source:   rand.NewPCG(s, 22), // the same minibatches for every objective
+					arena:    arena,
 					loss: func(_ int, r *rand.Rand) *ad.Value {
 						m.Fit(pick(r, *batch))
-						return obj(m, pick(r, *batch), &sm.Options{Rand: r, FDMode: fdMode})
+						return obj(m, pick(r, *batch), &sm.Options{Rand: r, FDMode: fdMode, Arena: arena})
 					},
 				}, errw)
 				if err != nil {
