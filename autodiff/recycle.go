@@ -2,10 +2,10 @@ package autodiff
 
 import (
 	"slices"
-	"sync"
 	"unsafe"
 
 	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/freelist"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -384,17 +384,10 @@ type gradScratch struct {
 	meterSeen               map[*Value]bool            // and its walk's
 }
 
-var gradScratches struct {
-	sync.Mutex
-	free []*gradScratch
-}
+var gradScratches = freelist.List[*gradScratch]{Max: 16}
 
 func getGradScratch() *gradScratch {
-	gradScratches.Lock()
-	defer gradScratches.Unlock()
-	if n := len(gradScratches.free); n > 0 {
-		sc := gradScratches.free[n-1]
-		gradScratches.free = gradScratches.free[:n-1]
+	if sc, ok := gradScratches.Get(); ok {
 		return sc
 	}
 	return &gradScratch{
@@ -428,11 +421,7 @@ func putGradScratch(sc *gradScratch) {
 		w.t, w.tape = nil, nil
 	}
 	sc.rec.freed = sc.rec.freed[:0]
-	gradScratches.Lock()
-	if len(gradScratches.free) < 16 {
-		gradScratches.free = append(gradScratches.free, sc)
-	}
-	gradScratches.Unlock()
+	gradScratches.Put(sc)
 }
 
 // wrap returns a constant holding t for argument position i of a rule,

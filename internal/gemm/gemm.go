@@ -2,7 +2,7 @@ package gemm
 
 import (
 	"fmt"
-	"sync"
+	"github.com/fdsm/fdsm/internal/freelist"
 	"unsafe"
 
 	"github.com/fdsm/fdsm/internal/parallel"
@@ -165,59 +165,32 @@ type plan[T float32 | float64] struct {
 	tasksFn         func(lo, hi int) // p.tasks, made once per plan
 }
 
-// freeList keeps released objects for reuse. Unlike a sync.Pool it is not
-// emptied by the garbage collector: a training step's GEMMs then find their
-// plans (with their packed-A buffers) and scratch panels every time, instead
-// of reallocating them after each collection. It holds at most freeMax.
-type freeList[E any] struct {
-	mu    sync.Mutex
-	items []E
-}
-
-const freeMax = 64
-
-func (f *freeList[E]) get() (e E, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n := len(f.items); n > 0 {
-		e, f.items = f.items[n-1], f.items[:n-1]
-		return e, true
-	}
-	return e, false
-}
-
-func (f *freeList[E]) put(e E) {
-	f.mu.Lock()
-	if len(f.items) < freeMax {
-		f.items = append(f.items, e)
-	}
-	f.mu.Unlock()
-}
-
+// Plans (with their packed-A buffers) and scratch panels sit on free lists,
+// not in a sync.Pool, which the garbage collector empties.
 var (
-	plans32   freeList[*plan[float32]]
-	plans64   freeList[*plan[float64]]
-	scratch32 freeList[*scratch[float32]]
-	scratch64 freeList[*scratch[float64]]
+	plans32   freelist.List[*plan[float32]]
+	plans64   freelist.List[*plan[float64]]
+	scratch32 freelist.List[*scratch[float32]]
+	scratch64 freelist.List[*scratch[float64]]
 )
 
 // plansFor and scratchFor return T's free lists.
-func plansFor[T float32 | float64]() *freeList[*plan[T]] {
-	if l, ok := any(&plans32).(*freeList[*plan[T]]); ok {
+func plansFor[T float32 | float64]() *freelist.List[*plan[T]] {
+	if l, ok := any(&plans32).(*freelist.List[*plan[T]]); ok {
 		return l
 	}
-	return any(&plans64).(*freeList[*plan[T]])
+	return any(&plans64).(*freelist.List[*plan[T]])
 }
 
-func scratchFor[T float32 | float64]() *freeList[*scratch[T]] {
-	if l, ok := any(&scratch32).(*freeList[*scratch[T]]); ok {
+func scratchFor[T float32 | float64]() *freelist.List[*scratch[T]] {
+	if l, ok := any(&scratch32).(*freelist.List[*scratch[T]]); ok {
 		return l
 	}
-	return any(&scratch64).(*freeList[*scratch[T]])
+	return any(&scratch64).(*freelist.List[*scratch[T]])
 }
 
 func getPlan[T float32 | float64]() *plan[T] {
-	p, ok := plansFor[T]().get()
+	p, ok := plansFor[T]().Get()
 	if !ok {
 		p = new(plan[T])
 		p.tasksFn = p.tasks
@@ -229,7 +202,7 @@ func getPlan[T float32 | float64]() *plan[T] {
 // pool.
 func (p *plan[T]) release() {
 	p.a, p.b, p.c = nil, nil, nil
-	plansFor[T]().put(p)
+	plansFor[T]().Put(p)
 }
 
 func (p *plan[T]) init(kern kernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -359,7 +332,7 @@ type scratch[T float32 | float64] struct {
 
 func getScratch[T float32 | float64](nb, nt int) *scratch[T] {
 	var zero T
-	sc, ok := scratchFor[T]().get()
+	sc, ok := scratchFor[T]().Get()
 	if !ok {
 		sc = new(scratch[T])
 	}
@@ -379,7 +352,7 @@ func getScratch[T float32 | float64](nb, nt int) *scratch[T] {
 	return sc
 }
 
-func putScratch[T float32 | float64](sc *scratch[T]) { scratchFor[T]().put(sc) }
+func putScratch[T float32 | float64](sc *scratch[T]) { scratchFor[T]().Put(sc) }
 
 // tasks runs tasks [lo, hi) of the current A block. Task t covers the A
 // panels of row chunk t%nIr and the B panels of column chunk t/nIr. For each

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"github.com/fdsm/fdsm/internal/freelist"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func For(n, grain int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	j := jobs.get()
+	j := getJob()
 	j.n, j.grain, j.chunks, j.fn = n, grain, int64(chunks), fn
 	j.next.Store(0)
 	startHelpers(workers - 1)
@@ -53,7 +54,7 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	j.closed, j.checked, j.fn = false, 0, nil
 	j.mu.Unlock()
-	jobs.put(j)
+	jobs.Put(j)
 }
 
 // job is one call of For: chunks are taken in order from next.
@@ -115,32 +116,15 @@ func startHelpers(k int) {
 }
 
 // jobs keeps finished jobs for reuse.
-var jobs jobList
+var jobs freelist.List[*job]
 
-type jobList struct {
-	mu   sync.Mutex
-	free []*job
-}
-
-func (l *jobList) get() *job {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.free); n > 0 {
-		j := l.free[n-1]
-		l.free = l.free[:n-1]
+func getJob() *job {
+	if j, ok := jobs.Get(); ok {
 		return j
 	}
 	j := new(job)
 	j.idle.L = &j.mu
 	return j
-}
-
-func (l *jobList) put(j *job) {
-	l.mu.Lock()
-	if len(l.free) < 64 {
-		l.free = append(l.free, j)
-	}
-	l.mu.Unlock()
 }
 
 // Chunks returns the number of chunks For uses for n elements and the grain.
