@@ -1,21 +1,11 @@
 package tensor
 
 import (
-	"flag"
-	"os"
 	"testing"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/bufpool/poisoned"
 )
 
-// TestMain poisons the buffer pool for the package's tests (not for
-// benchmarks): storage a kernel allocates without clearing (allocUninit)
-// comes filled with NaN, so an element it fails to write shows in every
-// exact comparison, and storage read after release reads NaN.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if flag.Lookup("test.bench").Value.String() == "" {
-		bufpool.SetPoison(true)
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the package's tests with the buffer pool poisoned (see
+// package poisoned).
+func TestMain(m *testing.M) { poisoned.Main(m) }
