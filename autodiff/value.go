@@ -98,26 +98,22 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 // backward pass or a plain evaluation runs (whose results are constants)
 // never allocate the rule's closures.
 func op(t *tensor.Tensor, mk func() rule, inputs ...*Value) *Value {
-	var r rule
-	for _, in := range inputs {
-		if in.grad {
-			r = mk()
-			break
-		}
-	}
-	return newOp(t, r, inputs...)
+	return newOp(t, ruleIfNeeded(mk, inputs), inputs...)
 }
 
 // opAux is op for a primitive whose rule keeps aux (see newOpAux).
 func opAux(t *tensor.Tensor, aux *deltaAux, mk func() rule, inputs ...*Value) *Value {
-	var r rule
+	return newOpAux(t, aux, ruleIfNeeded(mk, inputs), inputs...)
+}
+
+// ruleIfNeeded returns mk() if an input depends on a variable, else nil.
+func ruleIfNeeded(mk func() rule, inputs []*Value) rule {
 	for _, in := range inputs {
 		if in.grad {
-			r = mk()
-			break
+			return mk()
 		}
 	}
-	return newOpAux(t, aux, r, inputs...)
+	return nil
 }
 
 // newOpAux is newOp for a primitive whose rule keeps aux, tensors it
