@@ -3,7 +3,7 @@
 // this directory, and the harness that `fdsm bench` prints from.
 //
 // A training step is the objective, the backward pass to the parameters
-// and an Adam update (what the PyTorch peer in ../shared/peers times). Its peak tensor memory is measured, not sampled from the
+// and an Adam update (what the PyTorch peer in bench/peers times). Its peak tensor memory is measured, not sampled from the
 // process: the bytes of every tensor the loss's graph holds when the backward
 // pass starts (autodiff.Footprint, which for gradient-based objectives
 // includes the recorded first-order backward pass) plus the largest total of

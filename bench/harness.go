@@ -28,7 +28,7 @@ type ResNetSpec struct {
 	Net     nn.ResNetConfig
 }
 
-// Configs are the configurations of the PyTorch peer (../shared/peers):
+// Configs are the configurations of the PyTorch peer (bench/peers):
 // softplus MLP energies; score networks use the same hidden widths with an
 // output of width d. conv-resnet is the paper's deep energy on MNIST padded
 // to 32×32 at a size that trains on two cores: nn.NewResNetEnergy's default,

@@ -2,7 +2,7 @@
 # Produces every figure of BENCHMARKS.md, in one sitting, into $OUT (default ./bench-results).
 #   ROUNDS: repetitions of each go test -bench pass, interleaved (default 5)
 #   SWEEPS=0: skip the batching ablation, the scaling sweeps and the GEMM benchmark (sections 2 and 5)
-#   PEER=1: also run the PyTorch peer (PEER_DIR, default ../shared/peers; needs: apt-get install -y python3-torch libopenblas0-openmp)
+#   PEER=1: also run the PyTorch peer (PEER_DIR, default bench/peers; needs: apt-get install -y python3-torch libopenblas0-openmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench-results}
@@ -37,7 +37,7 @@ fi
 "$OUT/fdsm" bench -config conv-resnet -steps 10 -eval-rows 4 -objectives dsm,fd-dsm,ssm,ssm-vr,fd-ssm,mdsm,fd-mdsm > "$OUT/table-conv-resnet.md"
 # 5. The PyTorch peer in the same sitting (OpenBLAS, 2 threads).
 if [ "${PEER:-0}" = 1 ]; then
-  ( cd "${PEER_DIR:-../shared/peers}" && OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
+  ( cd "${PEER_DIR:-bench/peers}" && OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
       LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
       /usr/bin/python3 torch_sm_bench.py bench --configs a,b,c --losses ssm,ssm_vr,dsm,fd_ssm,fd_dsm ) > "$OUT/peer.txt" 2>&1
 fi

@@ -4,7 +4,7 @@
 Builds a softplus MLP energy (and a score network) in PyTorch, float64, writes its weights as
 safetensors (PyTorch names, layers.<i>.weight [out, in]) and the batch, projections and DSM noise
 as .npy, then for every objective compares PyTorch's loss and parameter gradients with
-`fdsm loss ... -dtype float64 -json -grad`. The PyTorch losses follow ../shared/peers/torch_sm_bench.py.
+`fdsm loss ... -dtype float64 -json -grad`. The PyTorch losses follow bench/peers/torch_sm_bench.py.
 
 Usage (from the repository root; needs python3-torch, nothing fdsm itself needs):
     go build -o /tmp/fdsm ./cmd/fdsm
