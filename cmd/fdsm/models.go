@@ -528,8 +528,8 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
 		fs:        fs,
 		kind:      fs.String("model", kindMLP, "model: "+strings.Join(modelKinds, ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
-		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: channels, default 32)"),
-		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: residual blocks, default 3)"),
+		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: the channels, 32 if not given)"),
+		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: the residual blocks, 3 if not given)"),
 		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
 		couplings: fs.Int("couplings", 4, "nice: number of coupling layers"),
 		prior:     fs.String("prior", "gaussian", "nice: latent prior, gaussian or logistic"),

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// helpArgs lists a -h command line for every command and experiment
+// (taken from the registries, so that a new one is covered).
+func helpArgs() [][]string {
+	var all [][]string
+	for n := range commands {
+		all = append(all, []string{n, "-h"})
+	}
+	for n := range experiments {
+		all = append(all, []string{"experiment", n, "-h"})
+	}
+	sort.Slice(all, func(i, j int) bool { return strings.Join(all[i], " ") < strings.Join(all[j], " ") })
+	return all
+}
+
+// TestHelpOnStdout: help that is asked for goes to standard output, with
+// exit status 0 and nothing on standard error, so that `fdsm train -h |
+// less` works.
+func TestHelpOnStdout(t *testing.T) {
+	dir := t.TempDir()
+	cases := append([][]string{{"help"}, {"-h"}, {"--help"}, {"help", "train"}, {"experiment", "-h"}}, helpArgs()...)
+	for _, args := range cases {
+		r := fdsm(t, dir, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage: fdsm") || r.stderr != "" {
+			t.Errorf("want exit 0 and the usage on stdout only:\n%v", r)
+		}
+	}
+	if r := fdsm(t, dir, "help", "train"); !strings.Contains(r.stdout, "Usage: fdsm train") {
+		t.Errorf("fdsm help train does not show train's usage:\n%v", r)
+	}
+}
+
+// TestUsageErrorIsShort: a mistake on the command line prints the mistake
+// and a pointer to -h (two lines on stderr, nothing on stdout), exit 2,
+// instead of the whole usage.
+func TestUsageErrorIsShort(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		hint string
+		args []string
+	}{
+		{"fdsm", []string{"trian"}},
+		{"fdsm train", []string{"train", "-bogus"}},
+		{"fdsm train", []string{"train", "-steps", "many"}},
+		{"fdsm bench", []string{"bench", "-bogus"}},
+		{"fdsm data", []string{"data", "-bogus", "mnist"}},
+		{"fdsm experiment", []string{"experiment"}},
+		{"fdsm experiment", []string{"experiment", "frobnicate"}},
+		{"fdsm experiment uci", []string{"experiment", "uci", "-bogus"}},
+		{"fdsm version", []string{"version", "extra"}},
+	} {
+		r := fdsm(t, dir, c.args...)
+		lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+		if r.code != 2 || r.stdout != "" || len(lines) != 2 || lines[1] != "Run '"+c.hint+" -h' for usage." {
+			t.Errorf("want exit 2, two lines on stderr ending in \"Run '%s -h' for usage.\":\n%v", c.hint, r)
+		}
+	}
+}
+
+// TestVersion: fdsm version names the module (as go.mod spells it) and the
+// Go toolchain that built it (the one running this test, which built the
+// binary in TestMain).
+func TestVersion(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(mod), "\n")
+	path, found := strings.CutPrefix(first, "module ")
+	if !found {
+		t.Fatalf("go.mod does not start with a module line: %q", first)
+	}
+	r := ok(t, t.TempDir(), "version")
+	if !strings.HasPrefix(r.stdout, "fdsm "+path+" ") || !strings.Contains(r.stdout, runtime.Version()) {
+		t.Errorf("want the module path %s and %s:\n%v", path, runtime.Version(), r)
+	}
+	if r2 := ok(t, t.TempDir(), "--version"); r2.stdout != r.stdout {
+		t.Errorf("fdsm --version differs from fdsm version:\n%v\n%v", r2, r)
+	}
+}
+
+// TestVersionText: the VCS stamp the go command records when it builds
+// inside a clone (this test's build may have none: -buildvcs=false, or a
+// git worktree) is printed on its own line.
+func TestVersionText(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.99", Main: debug.Module{Path: "example.com/m", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"}}}
+	want := "fdsm example.com/m v1.2.3\nrevision abc123 2026-01-02T03:04:05Z (modified)\ngo1.99 " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	if got := versionText(bi); got != want {
+		t.Errorf("versionText:\n%s\nwant:\n%s", got, want)
+	}
+	bi.Settings = nil
+	if got := versionText(bi); strings.Contains(got, "revision") {
+		t.Errorf("versionText without VCS settings names a revision:\n%s", got)
+	}
+}
+
+// TestFlagHelpOneDefault: no flag's help states a default of its own and
+// then gets the flag package's "(default X)" too, as "-depth … resnet:
+// residual blocks, default 3) (default 2)" did.
+func TestFlagHelpOneDefault(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range helpArgs() {
+		r := ok(t, dir, args...)
+		if !strings.Contains(r.stdout, "Usage: fdsm") {
+			t.Fatalf("no usage on stdout:\n%v", r)
+		}
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if i := strings.LastIndex(line, "(default "); i >= 0 && strings.Contains(strings.ToLower(line[:i]), "default") {
+				t.Errorf("fdsm %s: two defaults in %q", strings.Join(args, " "), strings.TrimSpace(line))
+			}
+		}
+	}
+}
