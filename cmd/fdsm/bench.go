@@ -23,11 +23,16 @@ func init() {
 }
 
 // defaultMNISTDir is where `fdsm data mnist` puts MNIST unless told otherwise.
-func defaultMNISTDir() string {
+func defaultMNISTDir() string { return defaultDataDir("mnist") }
+
+// defaultDataDir is where fdsm looks for the data set name unless told
+// otherwise: fdsm/name in the user's cache directory (~/.cache on Linux),
+// or ./name if there is none.
+func defaultDataDir(name string) string {
 	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "fdsm", "mnist")
+		return filepath.Join(d, "fdsm", name)
 	}
-	return "mnist"
+	return name
 }
 
 func cmdBench(args []string, out, errw io.Writer) error {

@@ -122,3 +122,9 @@ func TestFlagHelpOneDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestUCIMissing: without the UCI tables, experiment uci says where to
+// download them and which flag points at them.
+func TestUCIMissing(t *testing.T) {
+	fails(t, t.TempDir(), []string{"nowhere", "winequality-red.csv", uciSource, "-dir"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
+}
