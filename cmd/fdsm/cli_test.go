@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/fdsm/fdsm/bench"
 )
 
 // helpArgs lists a -h command line for every command and experiment
@@ -127,4 +131,46 @@ func TestFlagHelpOneDefault(t *testing.T) {
 // download them and which flag points at them.
 func TestUCIMissing(t *testing.T) {
 	fails(t, t.TempDir(), []string{"nowhere", "winequality-red.csv", uciSource, "-dir"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
+}
+
+// benchRows runs fdsm bench -json in dir and returns the objectives of its
+// rows, in order.
+func benchRows(t *testing.T, dir string, args ...string) []string {
+	t.Helper()
+	r := ok(t, dir, append([]string{"bench", "-steps", "1", "-json"}, args...)...)
+	var objs []string
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for dec.More() {
+		var row bench.Row
+		if err := dec.Decode(&row); err != nil {
+			t.Fatalf("%v:\n%v", err, r)
+		}
+		objs = append(objs, row.Objective)
+	}
+	return objs
+}
+
+// TestBenchDefaultRows: fdsm bench leaves out exact SM at d = 784 (a fake
+// MNIST of 60 images stands in for the real one) and keeps it at d = 2,
+// as go test -bench does; -objectives all puts it back.
+func TestBenchDefaultRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 7 objectives of a 784-512-512-1 MLP (about 6 s)")
+	}
+	dir := t.TempDir()
+	fakeMNIST(t, dir)
+	withoutSM := slices.DeleteFunc(slices.Clone(bench.TableObjectives), func(o string) bool { return o == "sm" })
+	if got := benchRows(t, dir, "-config", "mnist-mlp", "-mnist", "mnist", "-eval-rows", "2"); !slices.Equal(got, withoutSM) {
+		t.Errorf("bench -config mnist-mlp: rows %v, want %v", got, withoutSM)
+	}
+	if got := benchRows(t, dir, "-config", "toy", "-eval-rows", "4"); !slices.Equal(got, bench.TableObjectives) {
+		t.Errorf("bench -config toy: rows %v, want %v", got, bench.TableObjectives)
+	}
+	// Exact SM at d = 784 costs seconds a step: the list -objectives all
+	// gives, not a run, is checked there.
+	for _, cfg := range bench.Configs {
+		if got := benchObjectives(cfg, "all"); !slices.Equal(got, bench.TableObjectives) {
+			t.Errorf("-objectives all on %s: %v, want %v", cfg.Name, got, bench.TableObjectives)
+		}
+	}
 }
