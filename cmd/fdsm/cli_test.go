@@ -174,3 +174,40 @@ func TestBenchDefaultRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleSaysWhatItWrote: sample -out prints one line naming the file,
+// the count and the sampler; without -out stdout is the CSV alone.
+func TestSampleSaysWhatItWrote(t *testing.T) {
+	dir := t.TempDir()
+	trainToy(t, dir, "run")
+	r := ok(t, dir, "sample", "-ckpt", "run", "-n", "10", "-steps", "3", "-out", "s.npy")
+	if lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "wrote 10 samples") || !strings.Contains(lines[0], "s.npy") || !strings.Contains(lines[0], "Langevin") {
+		t.Errorf("want one line naming the 10 samples, s.npy and the sampler:\n%v", r)
+	}
+	if r := ok(t, dir, "sample", "-ckpt", "run", "-n", "2", "-steps", "3"); !strings.HasPrefix(r.stdout, "x0,x1\n") || strings.Contains(r.stdout, "wrote") {
+		t.Errorf("without -out, want the CSV alone on stdout:\n%v", r)
+	}
+}
+
+// TestResNetNeedsImages: -model resnet on 2-D data names the model and the
+// data's columns, not a -d flag that train does not have.
+func TestResNetNeedsImages(t *testing.T) {
+	dir := t.TempDir()
+	fails(t, dir, []string{"-model resnet", "2 columns"}, "train", "-data", "toy:8gaussians", "-model", "resnet")
+	if r := fdsm(t, dir, "train", "-data", "toy:8gaussians", "-model", "resnet"); strings.Contains(r.stderr, "-d ") {
+		t.Errorf("the message names -d:\n%v", r)
+	}
+}
+
+// TestEvalProgressCountsRows: eval's progress (shown at d ≥ 256) counts
+// rows and says so.
+func TestEvalProgressCountsRows(t *testing.T) {
+	dir := t.TempDir()
+	fakeMNIST(t, dir)
+	ok(t, dir, "train", "-data", "mnist:mnist", "-width", "8", "-steps", "2", "-batch", "4", "-out", "mlp")
+	r := ok(t, dir, "eval", "-ckpt", "mlp", "-rows", "5", "-batch", "5", "-is-samples", "100")
+	if !strings.Contains(r.stderr, "row 5/5") || strings.Contains(r.stderr, "step ") {
+		t.Errorf("want the progress in rows (row 5/5), no steps:\n%v", r)
+	}
+}

@@ -573,6 +573,9 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 	if s.Dim < 1 || s.Dim > maxDim || (s.Kind == kindNICE && s.Dim < 2) {
 		return s, fmt.Errorf("-model %s cannot take data of %d columns", s.Kind, s.Dim)
 	}
+	if s.Kind == kindResNet && imageSide(s.Dim) < 4 {
+		return s, fmt.Errorf("-model resnet takes square images of side 4 or more (784 pixels for MNIST), not data of %d columns", s.Dim)
+	}
 	if err := s.validate(); err != nil {
 		return s, usageError{"-" + err.Error()}
 	}
