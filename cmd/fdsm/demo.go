@@ -71,10 +71,10 @@ func cmdDemo(args []string, out, errw io.Writer) error {
 	sigma := fs.Float64("sigma", 0.2, "DSM noise level σ (the DSM-trained models fit the data convolved with N(0, σ²I))")
 	// -quick (for the tests: small grids, few samples) is left out of -h.
 	shown := flag.NewFlagSet("demo", flag.ContinueOnError)
-	shown.SetOutput(errw)
 	fs.VisitAll(func(f *flag.Flag) { shown.Var(f.Value, f.Name, f.Usage) })
 	fs.Usage = func() {
-		fmt.Fprintf(errw, "Usage: fdsm %s\n\n", demoSynopsis)
+		fmt.Fprintf(fs.Output(), "Usage: fdsm %s\n\n", demoSynopsis)
+		shown.SetOutput(fs.Output())
 		shown.PrintDefaults()
 	}
 	quick := fs.Bool("quick", false, "")
