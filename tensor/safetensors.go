@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/fdsm/fdsm/internal/infile"
 )
 
 // The safetensors format (https://github.com/huggingface/safetensors):
@@ -580,13 +582,7 @@ func writeJSONString(b *bytes.Buffer, s string) {
 }
 
 // truncateForError shortens attacker-controlled text quoted in errors.
-func truncateForError(b []byte) string {
-	const limit = 40
-	if len(b) > limit {
-		return string(b[:limit]) + "..."
-	}
-	return string(b)
-}
+func truncateForError(b []byte) string { return infile.Cut(string(b)) }
 
 // checkTensorForWrite checks what a writer relies on, so that a malformed
 // *Tensor (a zero Tensor{}, say) gives an error rather than a panic.

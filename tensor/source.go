@@ -2,10 +2,10 @@ package tensor
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
+
+	"github.com/fdsm/fdsm/internal/infile"
 )
 
 // source is what the decoders read a file from: its size, known before a
@@ -48,49 +48,13 @@ func (s *fileSource) at(off, n int64) ([]byte, error) {
 	return b, nil
 }
 
-// openSource opens the file at path for a decoder. Only a regular file is
-// read: its size bounds what the decoders allocate, and a device or pipe
-// (/dev/zero, say) has none. Errors start with path.
+// openSource opens the file at path for a decoder (see infile.Open: a
+// regular file only, whose size bounds what the decoders allocate). Errors
+// start with path.
 func openSource(path string) (*fileSource, func(), error) {
-	f, err := os.Open(path)
+	f, n, err := infile.Open(path)
 	if err != nil {
-		return nil, nil, pathError(path, err)
+		return nil, nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, pathError(path, err)
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: not a regular file (%s): refusing to read it, as its size is unknown", path, fileKind(st.Mode()))
-	}
-	return &fileSource{f: f, n: st.Size()}, func() { f.Close() }, nil
-}
-
-// pathError formats err as "path: op: reason" (an *fs.PathError puts the
-// operation first).
-func pathError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %s: %w", path, pe.Op, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-// fileKind names the type of a file that is not regular.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "mode " + m.String()
+	return &fileSource{f: f, n: n}, func() { f.Close() }, nil
 }
