@@ -37,7 +37,7 @@ func (h helpText) Error() string { return string(h) }
 func (h helpText) Is(target error) bool { return target == flag.ErrHelp }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runGuarded(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the exit status: 0 on success

@@ -3,6 +3,8 @@ package data
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -174,7 +176,7 @@ func TestLoadCSVErrors(t *testing.T) {
 		t.Errorf("LoadCSV error %v, want %s", err, want)
 	}
 	missing := filepath.Join(dir, "missing.csv")
-	if _, err := LoadCSV(missing, nil); err == nil || !strings.Contains(err.Error(), missing) || !os.IsNotExist(err) {
+	if _, err := LoadCSV(missing, nil); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadCSV(missing) error %v, want a not-exist error naming the path", err)
 	}
 }
