@@ -168,7 +168,7 @@ func cmdDemo(args []string, out, errw io.Writer) error {
 			l := loss.Item()
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				bar.Finish()
-				return fmt.Errorf("%s: step %d: the loss is %v (try a smaller -lr)", r.Objective, step, l)
+				return fmt.Errorf("%s: step %d: the loss is %v (try a smaller -lr)", r.Objective, step+1, l)
 			}
 			st.opt.Step(st.params, grads, sched(step, *steps))
 			dur := time.Since(t0).Seconds()
