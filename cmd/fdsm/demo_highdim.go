@@ -41,7 +41,7 @@ func addHighDimFlags(fs *flag.FlagSet) *highDimFlags {
 	return &highDimFlags{
 		on: fs.Bool("highdim", true, "after the 2-D table, time the four objectives on a 784-512-512-1 MLP energy (batch 128, float32), where FD's speed-up shows"),
 		// 40 steps: a few dozen, enough for a stable median, about 2 s on two idle cores.
-		steps: fs.Int("highdim-steps", 40, "training steps per objective of the high-dimensional comparison (3 with -quick)"),
+		steps: fs.Int("highdim-steps", 40, "training steps per objective of the high-dimensional comparison"),
 		mnist: fs.String("mnist", defaultMNISTDir(), "MNIST directory for the high-dimensional comparison (synthetic data of the same shape when MNIST is not there; fetch it with 'fdsm data mnist')"),
 	}
 }
