@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/fdsm/fdsm/bench"
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/tensor"
 )

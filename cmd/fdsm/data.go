@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 )
 
 func init() {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/tensor"
 )
 

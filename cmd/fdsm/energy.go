@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/tensor"
 )
 

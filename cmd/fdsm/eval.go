@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	ad "github.com/fdsm/fdsm/autodiff"
-	"github.com/fdsm/fdsm/internal/data"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/plot"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
