@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -55,13 +54,13 @@ func experimentUsage(w io.Writer) {
 
 func cmdExperiment(args []string, out, errw io.Writer) error {
 	if len(args) == 0 {
-		experimentUsage(errw)
 		return usageError{"which experiment? want uci, nice, ood or toys"}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		experimentUsage(errw)
-		return flag.ErrHelp
+		var b strings.Builder
+		experimentUsage(&b)
+		return helpText(b.String())
 	}
 	e, ok := experiments[args[0]]
 	if !ok {
