@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -128,9 +127,10 @@ func cmdBench(args []string, out, errw io.Writer) error {
 		return usageError{err.Error()}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
 		for _, r := range table {
-			if err := enc.Encode(r); err != nil {
+			nulled, err := writeJSON(out, r)
+			warnNonFinite(errw, "bench", nulled)
+			if err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -39,7 +40,7 @@ func parseDataSpec(s string) (dataSpec, error) {
 	switch kind {
 	case "toy":
 		if _, err := data.NewToy(arg); err != nil {
-			return dataSpec{}, usageError{fmt.Sprintf("-data %q: unknown toy distribution %q (want one of %s)", s, arg, strings.Join(data.ToyNames(), ", "))}
+			return dataSpec{}, usageError{fmt.Sprintf("-data %q: unknown toy distribution %q (want one of %s)", infile.Cut(s), infile.Cut(arg), strings.Join(data.ToyNames(), ", "))}
 		}
 	case "csv":
 		if arg == "" {
@@ -50,7 +51,7 @@ func parseDataSpec(s string) (dataSpec, error) {
 			arg = defaultMNISTDir()
 		}
 	default:
-		return dataSpec{}, usageError{fmt.Sprintf("-data %q: want toy:NAME, csv:PATH or mnist[:DIR]", s)}
+		return dataSpec{}, usageError{fmt.Sprintf("-data %q: want toy:NAME, csv:PATH or mnist[:DIR]", infile.Cut(s))}
 	}
 	return dataSpec{kind, arg}, nil
 }
@@ -121,7 +122,11 @@ func loadData(s dataSpec, dt tensor.DType, train bool, columns, drop []string) (
 		if t.Data.Rank() != 2 || t.Data.Dim(0) == 0 || t.Data.Dim(1) == 0 {
 			return nil, fmt.Errorf("%s: no data rows or no columns", s.arg)
 		}
-		d.x, d.columns = t.Data.AsType(dt), t.Columns
+		x, err := finiteAs(s.arg, t.Data, dt)
+		if err != nil {
+			return nil, err
+		}
+		d.x, d.columns = x, t.Columns
 	case "mnist":
 		if st, err := os.Stat(s.arg); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("%s: no MNIST directory here (run `fdsm data mnist -dir %s` first)", s.arg, s.arg)
@@ -291,6 +296,11 @@ func transformFromMeta(extra map[string]string, d int) (transform, error) {
 		if t.mean, err = parseFloats(extra[extraMean]); err != nil || len(t.mean) != d {
 			return t, bad(extraMean, fmt.Sprintf("want %d column means", d))
 		}
+		for _, m := range t.mean {
+			if math.IsNaN(m) || math.IsInf(m, 0) {
+				return t, bad(extraMean, fmt.Sprintf("mean %g is not finite", m))
+			}
+		}
 		if t.std, err = parseFloats(extra[extraStd]); err != nil || len(t.std) != d {
 			return t, bad(extraStd, fmt.Sprintf("want %d column standard deviations", d))
 		}
@@ -300,7 +310,7 @@ func transformFromMeta(extra map[string]string, d int) (transform, error) {
 			}
 		}
 	default:
-		return t, bad(extraTransform, fmt.Sprintf("unknown transform %q", t.kind))
+		return t, bad(extraTransform, fmt.Sprintf("unknown transform %q", infile.Cut(t.kind)))
 	}
 	if c, ok := extra[extraColumns]; ok {
 		if err := json.Unmarshal([]byte(c), &t.columns); err != nil || len(t.columns) != d {

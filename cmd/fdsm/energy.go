@@ -71,13 +71,18 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if err := checkDim(*in, x, m.spec.Dim); err != nil {
 		return err
 	}
-	x = x.AsType(dt)
+	if x, err = finiteAs(*in, x, dt); err != nil {
+		return err
+	}
 	if m.tr.kind == transformLogit {
 		if err := checkUnit(*in, x); err != nil {
 			return err
 		}
 	}
 	y, _ := m.tr.apply(x)
+	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.kind, m.path), y); err != nil {
+		return err
+	}
 	e := m.energies(y)
 
 	if outExt(*outPath) == ".npy" {

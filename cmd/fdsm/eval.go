@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
@@ -206,7 +206,11 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		} else {
 			ein, eout := m.energies(x), m.energies(xo)
 			ref := mean(ein)
-			if v, err := parseFloats(m.meta.Extra[extraEnergy]); err == nil && len(v) == 1 {
+			if str, ok := m.meta.Extra[extraEnergy]; ok {
+				v, err := parseFloats(str)
+				if err != nil || len(v) != 1 || math.IsNaN(v[0]) || math.IsInf(v[0], 0) {
+					return fmt.Errorf("%s: metadata %q: %q: want one finite number, the mean energy of the training rows", m.path, "extra."+extraEnergy, infile.Cut(str))
+				}
 				ref = v[0]
 				res.TrainEnergyRef = &ref
 			}
@@ -219,7 +223,9 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	}
 
 	if *asJSON {
-		return json.NewEncoder(out).Encode(jsonSafe(res))
+		nulled, err := writeJSON(out, res)
+		warnNonFinite(errw, "eval", nulled)
+		return err
 	}
 	fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
 	fmt.Fprintf(out, "data           %s, %d rows\n", res.Data, res.Rows)
@@ -270,6 +276,9 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand) (*t
 		r = rng
 	}
 	x, ld := m.tr.prepare(raw, r)
+	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.kind, m.path), x); err != nil {
+		return nil, nil, err
+	}
 	return x, ld, nil
 }
 
@@ -330,25 +339,4 @@ func absDev(v []float64, ref float64) []float64 {
 		out[i] = math.Abs(x - ref)
 	}
 	return out
-}
-
-// jsonSafe replaces non-finite numbers, which encoding/json refuses, by nil
-// (null) in the pointer fields, and the exact SM loss by a string.
-func jsonSafe(r evalResult) any {
-	fix := func(p **float64) {
-		if *p != nil && (math.IsNaN(**p) || math.IsInf(**p, 0)) {
-			*p = nil
-		}
-	}
-	for _, p := range []**float64{&r.LogLik, &r.LogLikStderr, &r.BitsPerDim, &r.TrueLogLik, &r.AUROC, &r.EnergyInMean, &r.EnergyOODMean, &r.TrainEnergyRef} {
-		fix(p)
-	}
-	if math.IsNaN(r.ExactSM) || math.IsInf(r.ExactSM, 0) {
-		type alias evalResult
-		return struct {
-			alias
-			ExactSM string `json:"exact_sm"`
-		}{alias(r), fmt.Sprint(r.ExactSM)}
-	}
-	return r
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -169,18 +168,10 @@ func pm(v []float64, prec int) string {
 	return fmt.Sprintf("%.*f ± %.*f", prec, m, prec, s)
 }
 
-// printJSON writes one JSON object, non-finite numbers in rows as null.
+// printJSON writes one JSON object, non-finite numbers as null.
 func printJSON(w io.Writer, obj map[string]any) error {
-	if rows, ok := obj["rows"].([]map[string]any); ok {
-		for _, r := range rows {
-			for k, v := range r {
-				if f, ok := v.(float64); ok {
-					r[k] = finite(f)
-				}
-			}
-		}
-	}
-	return json.NewEncoder(w).Encode(obj)
+	_, err := writeJSON(w, obj)
+	return err
 }
 
 // runSpec is one training run of an experiment, on nn.Train.

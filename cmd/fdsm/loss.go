@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -83,6 +82,9 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFiniteParams(*model, weights); err != nil {
+		return err
+	}
 	mlp, err := nn.MLPFromTensors(weights, act, dt)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
@@ -143,20 +145,22 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		}
 	}
 	if *asJSON {
-		return json.NewEncoder(out).Encode(map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
+		nulled, err := writeJSON(out, map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
+		warnNonFinite(errw, "loss", nulled)
+		return err
 	}
 	fmt.Fprintf(out, "%s loss %.10g over %d rows\n", obj.Name, loss.Item(), x.Dim(0))
 	return nil
 }
 
-// loadBatch reads a 2-D .npy array as dtype dt.
+// loadBatch reads a 2-D .npy array of finite values as dtype dt.
 func loadBatch(path string, dt tensor.DType) (*tensor.Tensor, error) {
 	t, err := tensor.LoadNpy(path)
 	if err != nil {
 		return nil, err
 	}
-	if t.Rank() != 2 || t.Dim(0) == 0 {
-		return nil, fmt.Errorf("%s: shape %v, want a 2-D array [rows, columns] with at least one row", path, t.Shape())
+	if t.Rank() != 2 || t.Dim(0) == 0 || t.Dim(1) == 0 {
+		return nil, fmt.Errorf("%s: shape %v, want a 2-D array [rows, columns] with at least one row and one column", path, t.Shape())
 	}
-	return t.AsType(dt), nil
+	return finiteAs(path, t, dt)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
@@ -92,13 +93,13 @@ func parseModelSpec(str string) (modelSpec, error) {
 	case kindDKEF:
 		want["inducing"], want["kernels"] = true, true
 	default:
-		return s, fmt.Errorf("unknown model kind %q (want one of %s)", s.Kind, strings.Join(modelKinds, ", "))
+		return s, fmt.Errorf("unknown model kind %q (want one of %s)", infile.Cut(s.Kind), strings.Join(modelKinds, ", "))
 	}
 	seen := map[string]bool{}
 	for _, kv := range f[1:] {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || !want[k] || seen[k] {
-			return s, fmt.Errorf("model %s: unexpected field %q", s.Kind, kv)
+			return s, fmt.Errorf("model %s: unexpected field %q", s.Kind, infile.Cut(kv))
 		}
 		seen[k] = true
 		var err error
@@ -108,7 +109,7 @@ func parseModelSpec(str string) (modelSpec, error) {
 		case "prior":
 			s.Prior = nn.Prior(v)
 			if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
-				err = fmt.Errorf("unknown prior %q", v)
+				err = fmt.Errorf("unknown prior %q", infile.Cut(v))
 			}
 		default:
 			var n int
@@ -129,7 +130,7 @@ func parseModelSpec(str string) (modelSpec, error) {
 			}
 		}
 		if err != nil {
-			return s, fmt.Errorf("model %s: field %q: %v", s.Kind, kv, err)
+			return s, fmt.Errorf("model %s: field %q: %v", s.Kind, infile.Cut(kv), err)
 		}
 	}
 	for k := range want {
@@ -425,7 +426,7 @@ func parseFloats(s string) ([]float64, error) {
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(p, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", p)
+			return nil, fmt.Errorf("%q is not a number", infile.Cut(p))
 		}
 		out[i] = v
 	}
@@ -468,7 +469,7 @@ func unwrapPathError(err error) error {
 }
 
 // loadModel rebuilds the model a checkpoint (file or directory) holds from
-// its metadata alone.
+// its metadata alone. Parameters and numbers in the metadata must be finite.
 func loadModel(ckpt string) (*loaded, error) {
 	path, err := checkpointPath(ckpt)
 	if err != nil {
@@ -476,6 +477,9 @@ func loadModel(ckpt string) (*loaded, error) {
 	}
 	ck, err := nn.ReadCheckpoint(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFiniteParams(path, ck.Params); err != nil {
 		return nil, err
 	}
 	meta := ck.Meta
@@ -506,6 +510,9 @@ func loadModel(ckpt string) (*loaded, error) {
 		alpha, err := parseFloats(meta.Extra[extraAlpha])
 		if err != nil || len(alpha) != spec.Inducing {
 			return nil, fmt.Errorf("%s: metadata %q: want the %d fitted coefficients α of the DKEF", path, "extra."+extraAlpha, spec.Inducing)
+		}
+		if err := checkFiniteValues(path, "extra."+extraAlpha, alpha); err != nil {
+			return nil, err
 		}
 		m.dkef.Alpha = ad.Const(tensor.FromFloat64(dt, alpha, len(alpha)))
 	}

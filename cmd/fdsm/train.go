@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -361,11 +360,7 @@ func (l *metricsLog) write(info nn.StepInfo, elapsed time.Duration) error {
 	if l.format == "csv" {
 		_, err = fmt.Fprintf(l.f, "%d,%.9g,%.9g,%.9g,%.3f\n", info.Step+1, info.Loss, info.GradNorm, info.LR, elapsed.Seconds())
 	} else {
-		var b []byte
-		b, err = json.Marshal(map[string]any{"step": info.Step + 1, "loss": info.Loss, "grad_norm": info.GradNorm, "lr": info.LR, "seconds": elapsed.Seconds()})
-		if err == nil {
-			_, err = fmt.Fprintf(l.f, "%s\n", b)
-		}
+		_, err = writeJSON(l.f, map[string]any{"step": info.Step + 1, "loss": info.Loss, "grad_norm": info.GradNorm, "lr": info.LR, "seconds": elapsed.Seconds()})
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %v", l.path, err)

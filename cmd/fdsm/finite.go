@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/fdsm/fdsm/tensor"
+)
+
+// checkFiniteRows refuses rows holding a NaN or an infinity, naming what
+// (a file), the row and the column, counted from 1 as a user counts lines
+// of a table. x is [rows, columns].
+func checkFiniteRows(what string, x *tensor.Tensor) error {
+	if !x.HasNaNOrInf() {
+		return nil
+	}
+	d := x.Dim(1)
+	for i, v := range x.ToFloat64() {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: row %d, column %d is %g: want finite values", what, i/d+1, i%d+1, v)
+		}
+	}
+	return nil
+}
+
+// checkFiniteParams refuses parameters holding a NaN or an infinity, naming
+// the file, the tensor (the first in name order) and the element.
+func checkFiniteParams(path string, params map[string]*tensor.Tensor) error {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		t := params[name]
+		if !t.HasNaNOrInf() {
+			continue
+		}
+		for i, v := range t.ToFloat64() {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s: tensor %q: element %d of %v is %g: the parameters must be finite (did training diverge?)", path, name, i, t.Shape(), v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkFiniteValues refuses a list of numbers read from metadata key that
+// holds a NaN or an infinity.
+func checkFiniteValues(path, key string, v []float64) error {
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s: metadata %q: value %d is %g: want finite numbers", path, key, i+1, x)
+		}
+	}
+	return nil
+}
+
+// finiteAs checks that the rows x read from what are finite, converts them
+// to dt and checks that they still are: a float64 above 3.4e38 becomes an
+// infinity in float32.
+func finiteAs(what string, x *tensor.Tensor, dt tensor.DType) (*tensor.Tensor, error) {
+	if err := checkFiniteRows(what, x); err != nil {
+		return nil, err
+	}
+	y := x.AsType(dt)
+	if y.HasNaNOrInf() {
+		v, w := x.ToFloat64(), y.ToFloat64()
+		d := x.Dim(1)
+		for i := range w {
+			if math.IsInf(w[i], 0) {
+				return nil, fmt.Errorf("%s: row %d, column %d is %g, beyond the range of %v", what, i/d+1, i%d+1, v[i], dt)
+			}
+		}
+	}
+	return y, nil
+}
