@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
@@ -21,7 +22,7 @@ func init() {
 	register("eval", "evaluate a trained model: exact SM loss, log-likelihood, OOD AUROC", cmdEval)
 }
 
-const evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-rows N] [-ood SPEC] [-json]
+var evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-rows N] [-ood SPEC] [-json]
 
 Evaluates the model of a checkpoint on held-out data (by default the data it
 was trained on: fresh samples of a toy, the MNIST test set, or the CSV file):
@@ -31,9 +32,15 @@ was trained on: fresh samples of a toy, the MNIST test set, or the CSV file):
   log-likelihood  mean log p(x) in the data's units (the log-determinant of the
                   training transform included): exact for NICE, quadrature on
                   a grid for 2-D energies, importance sampling with a standard
-                  error otherwise; none for a score network
+                  error and the effective sample size otherwise; none for a
+                  score network
   AUROC           with -ood, how well |E(x) − mean training energy| (‖s(x)‖²
                   for a score network) tells the -ood rows from the -data rows
+
+Warnings go to stderr and, with -json, to the "warnings" list: an
+importance-sampling effective sample size below ` + strconv.Itoa(sm.MinESS) + ` (the estimate and its
+standard error then rest on a few weights: try another -proposal-std or more
+-is-samples).
 
 Flags:`
 
@@ -48,6 +55,7 @@ type evalResult struct {
 	ExactSM        float64  `json:"exact_sm"`
 	LogLik         *float64 `json:"loglik,omitempty"`
 	LogLikStderr   *float64 `json:"loglik_stderr,omitempty"`
+	LogLikESS      *float64 `json:"loglik_ess,omitempty"` // importance sampling: Kish's effective sample size
 	LogLikMethod   string   `json:"loglik_method"`
 	BitsPerDim     *float64 `json:"bits_per_dim,omitempty"`
 	TrueLogLik     *float64 `json:"true_loglik,omitempty"`
@@ -57,6 +65,7 @@ type evalResult struct {
 	EnergyInMean   *float64 `json:"energy_mean,omitempty"`
 	EnergyOODMean  *float64 `json:"ood_energy_mean,omitempty"`
 	TrainEnergyRef *float64 `json:"train_energy_mean,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"` // also printed to stderr
 }
 
 func cmdEval(args []string, out, errw io.Writer) error {
@@ -167,8 +176,12 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		ll, _ = sm.LogLikelihoodGrid2D(m.energy, lo, hi, *grid, x)
 	default:
 		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
-		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd))
-		res.LogLikStderr = &stderr
+		var ess float64
+		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
+		res.LogLikStderr, res.LogLikESS = &stderr, &ess
+		if !(ess >= sm.MinESS) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the importance weights have an effective sample size of %.3g of %d (below %d): the log-likelihood and its standard error are unreliable; try another -proposal-std or more -is-samples", ess, *isSamples, sm.MinESS))
+		}
 	}
 	if !m.isScore() {
 		var ld float64
@@ -218,6 +231,9 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		res.AUROC = &a
 	}
 
+	for _, w := range res.Warnings {
+		fmt.Fprintf(errw, "fdsm eval: warning: %s\n", w)
+	}
 	if *asJSON {
 		return json.NewEncoder(out).Encode(jsonSafe(res))
 	}
@@ -229,6 +245,9 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "log-likelihood %s\n", res.LogLikMethod)
 	case res.LogLikStderr != nil:
 		fmt.Fprintf(out, "log-likelihood %.6g ± %.2g (%s)\n", *res.LogLik, *res.LogLikStderr, res.LogLikMethod)
+		if res.LogLikESS != nil {
+			fmt.Fprintf(out, "effective n    %.4g of the importance samples (Kish)\n", *res.LogLikESS)
+		}
 	default:
 		fmt.Fprintf(out, "log-likelihood %.6g (%s)\n", *res.LogLik, res.LogLikMethod)
 	}
@@ -340,7 +359,7 @@ func jsonSafe(r evalResult) any {
 			*p = nil
 		}
 	}
-	for _, p := range []**float64{&r.LogLik, &r.LogLikStderr, &r.BitsPerDim, &r.TrueLogLik, &r.AUROC, &r.EnergyInMean, &r.EnergyOODMean, &r.TrainEnergyRef} {
+	for _, p := range []**float64{&r.LogLik, &r.LogLikStderr, &r.LogLikESS, &r.BitsPerDim, &r.TrueLogLik, &r.AUROC, &r.EnergyInMean, &r.EnergyOODMean, &r.TrainEnergyRef} {
 		fix(p)
 	}
 	if math.IsNaN(r.ExactSM) || math.IsInf(r.ExactSM, 0) {
