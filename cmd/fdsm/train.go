@@ -35,7 +35,10 @@ checkpoint DIR/` + nn.CheckpointName + ` (every -every steps and at the end) and
 a metrics log DIR/metrics.csv or DIR/metrics.jsonl. The checkpoint records the
 model, the data's transform and these flags, so that sample, eval and energy
 need only the checkpoint, and -resume continues the run bit for bit (flags not
-given again are taken from the checkpoint; -steps may be raised).
+given again are taken from the checkpoint; -steps may be raised). Of CSV
+data, -holdout keeps a fraction of the rows out of training, chosen by -seed
+and recorded in the checkpoint: eval takes them by default, -resume keeps
+them out.
 
 Objectives take energy models (mlp, nice, quadratic, dkef, resnet) except fd-ssm-vr,
 which takes a score network (score-mlp); ssm-vr takes either.
@@ -46,6 +49,7 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	fs := newFlags("train", trainSynopsis, errw)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (required)")
 	drop := fs.String("drop", "", "csv: comma-separated columns to leave out, e.g. quality")
+	// 10% by default, as issue 17 asked: enough rows to evaluate on, few lost to training.
 	holdout := fs.Float64("holdout", 0.1, "csv: fraction of the rows held out from training for eval, chosen by -seed (0 ≤ f < 1)")
 	trName := fs.String("transform", "auto", "map from the data to the model's space: none, standardize (per column, fitted to the training rows), logit (pixels in [0, 1]) or auto (standardize for csv, logit for mnist under nice, none otherwise); MNIST pixels are always dequantised")
 	mf := addModelFlags(fs)
