@@ -108,6 +108,7 @@ type ISOption func(*isConfig)
 type isConfig struct {
 	std float64
 	dt  tensor.DType
+	ess *float64
 }
 
 // ProposalStd sets the proposal's standard deviation σ (default
@@ -121,6 +122,35 @@ func ProposalStd(s float64) ISOption { return func(c *isConfig) { c.std = s } }
 // must be the dtype of the model's parameters.
 func SampleDType(dt tensor.DType) ISOption { return func(c *isConfig) { c.dt = dt } }
 
+// ReportESS stores in *p the effective sample size of the importance
+// weights (EffectiveSampleSize). Below MinESS the estimate rests on a handful
+// of weights and its standard error cannot be trusted.
+func ReportESS(p *float64) ISOption { return func(c *isConfig) { c.ess = p } }
+
+// MinESS is the effective sample size below which an importance-sampled
+// estimate should be flagged: the threshold of fdsm issue 17 ("warn when it
+// is below, say, 100"). With fewer effective samples the delta-method
+// standard error, computed from those same few weights, is itself unreliable
+// (see LogZImportance).
+const MinESS = 100
+
+// EffectiveSampleSize returns Kish's effective sample size (Σw)²/Σw² of
+// importance weights given by their logarithms logw: n for n equal weights,
+// 1 when one weight dominates. It is computed in log space,
+// exp(2·logΣw − logΣw²), so no weight need be representable; it is 0 if
+// every weight is 0 and NaN if a log-weight is NaN or +Inf.
+func EffectiveSampleSize(logw []float64) float64 {
+	twice := make([]float64, len(logw))
+	for i, v := range logw {
+		twice[i] = 2 * v
+	}
+	ls, ls2 := logSumExpFloat64(logw), logSumExpFloat64(twice)
+	if math.IsInf(ls, -1) && !math.IsNaN(ls2) {
+		return 0
+	}
+	return math.Exp(2*ls - ls2)
+}
+
 // LogZImportance estimates log Z of an energy model on R^d by importance
 // sampling: Z = E_q[exp(−E(x))/q(x)] with x ~ q = N(0, σ²I), averaged over
 // samples draws, evaluated batch rows at a time. Weights are combined in
@@ -130,7 +160,8 @@ func SampleDType(dt tensor.DType) ISOption { return func(c *isConfig) { c.dt = d
 // their standard deviation, Var(log Ẑ) ≈ s²/(samples·ŵ²). log Ẑ is biased
 // low by about stderr²/2 (Jensen's inequality; the second-order delta term),
 // and stderr itself is unreliable when a few weights dominate: a proposal
-// much narrower than the model underestimates both.
+// much narrower than the model underestimates both. The effective sample
+// size (ReportESS) tells when that is so.
 //
 // Each batch draws batch·d normals from rng in row-major order (the last
 // batch fewer), so a seed fixes the estimate.
@@ -188,6 +219,9 @@ func logZImportance(m Energy, d, samples, batch int, rng *rand.Rand, c isConfig)
 		ss += r * r
 	}
 	stderr = math.Sqrt(ss/(n-1)/n) / mean
+	if c.ess != nil {
+		*c.ess = EffectiveSampleSize(lw)
+	}
 	return logZ, stderr
 }
 

@@ -3,6 +3,7 @@ package sm_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,4 +276,51 @@ func TestLogZImportancePanics(t *testing.T) {
 			sm.LogZImportance(g, c.d, c.samples, c.batch, llRand(1), c.opts...)
 		}()
 	}
+}
+
+// TestEffectiveSampleSize: Kish's (Σw)²/Σw² in closed form: n for n equal
+// weights (at any scale, even one exp cannot represent), 1 for one weight
+// that dominates, (Σw)²/Σw² = (1+2)²/(1+4) = 9/5 for weights 1 and 2; 0 for
+// all-zero weights, NaN for a NaN one.
+func TestEffectiveSampleSize(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		logw []float64
+		want float64
+	}{
+		{"1000 equal", slices.Repeat([]float64{-3}, 1000), 1000},
+		{"equal, beyond float64", slices.Repeat([]float64{5000}, 7), 7},
+		{"one dominant", append(slices.Repeat([]float64{-800}, 999), 0), 1},
+		{"1 and 2", []float64{0, math.Log(2)}, 9.0 / 5},
+		{"all zero", []float64{math.Inf(-1), math.Inf(-1)}, 0},
+	} {
+		if got := sm.EffectiveSampleSize(c.logw); math.Abs(got-c.want) > 1e-9*c.want {
+			t.Errorf("%s: ESS %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := sm.EffectiveSampleSize([]float64{0, math.NaN()}); !math.IsNaN(got) {
+		t.Errorf("a NaN weight: ESS %v, want NaN", got)
+	}
+}
+
+// TestReportESS: LogZImportance reports the ESS of its weights. A proposal
+// equal to the (normalised) model has equal weights, so ESS = n exactly up to
+// rounding; a proposal far narrower than the model (σ = 0.05 against a
+// model standard deviation of 10) has weights exp(χ²₃/2) of infinite
+// variance, dominated by its outermost draws.
+func TestReportESS(t *testing.T) {
+	const n = 4000
+	var ess float64
+	// N(0, 4I) in 3-D, the default proposal itself: precision 1/4 on the diagonal.
+	g := newLLGauss(tensor.Float64, []float64{0, 0, 0}, []float64{0.25, 0, 0, 0, 0.25, 0, 0, 0, 0.25}, 0)
+	sm.LogZImportance(g, 3, n, 1000, llRand(6), sm.ReportESS(&ess))
+	if math.Abs(ess-n) > 1e-6*n {
+		t.Errorf("proposal = model: ESS %v, want %d", ess, n)
+	}
+	broad := newLLGauss(tensor.Float64, []float64{0, 0, 0}, []float64{0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01}, 0)
+	sm.LogZImportance(broad, 3, n, 1000, llRand(6), sm.ProposalStd(0.05), sm.ReportESS(&ess))
+	if !(ess >= 1) || ess > n/10 {
+		t.Errorf("narrow proposal: ESS %v, want far below %d", ess, n)
+	}
+	t.Logf("narrow proposal: ESS %.1f of %d", ess, n)
 }

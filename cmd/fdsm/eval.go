@@ -1,11 +1,13 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
@@ -21,19 +23,28 @@ func init() {
 	register("eval", "evaluate a trained model: exact SM loss, log-likelihood, OOD AUROC", cmdEval)
 }
 
-const evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-rows N] [-ood SPEC] [-json]
+var evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-split held-out|train|all] [-rows N] [-ood SPEC] [-json]
 
 Evaluates the model of a checkpoint on held-out data (by default the data it
-was trained on: fresh samples of a toy, the MNIST test set, or the CSV file):
+was trained on: fresh samples of a toy, the MNIST test set, or the rows of
+the CSV file that train held out, -holdout). The output and the JSON "split"
+field say which rows: held-out, train, all (of a CSV file), test (MNIST) or
+samples (a toy).
 
   exact SM loss   ½‖s(x)‖² + tr ∇x s(x) averaged over the rows, in the model's
                   space (d backward passes per batch)
   log-likelihood  mean log p(x) in the data's units (the log-determinant of the
                   training transform included): exact for NICE, quadrature on
                   a grid for 2-D energies, importance sampling with a standard
-                  error otherwise; none for a score network
+                  error and the effective sample size otherwise; none for a
+                  score network
   AUROC           with -ood, how well |E(x) − mean training energy| (‖s(x)‖²
                   for a score network) tells the -ood rows from the -data rows
+
+Warnings go to stderr and, with -json, to the "warnings" list: an
+importance-sampling effective sample size below ` + strconv.Itoa(sm.MinESS) + ` (the estimate and its
+standard error then rest on a few weights: try another -proposal-std or more
+-is-samples).
 
 Flags:`
 
@@ -45,9 +56,11 @@ type evalResult struct {
 	Step           int      `json:"step"`
 	Data           string   `json:"data"`
 	Rows           int      `json:"rows"`
+	Split          string   `json:"split,omitempty"` // which rows: held-out, train, all, test or samples
 	ExactSM        float64  `json:"exact_sm"`
 	LogLik         *float64 `json:"loglik,omitempty"`
 	LogLikStderr   *float64 `json:"loglik_stderr,omitempty"`
+	LogLikESS      *float64 `json:"loglik_ess,omitempty"` // importance sampling: Kish's effective sample size
 	LogLikMethod   string   `json:"loglik_method"`
 	BitsPerDim     *float64 `json:"bits_per_dim,omitempty"`
 	TrueLogLik     *float64 `json:"true_loglik,omitempty"`
@@ -57,13 +70,15 @@ type evalResult struct {
 	EnergyInMean   *float64 `json:"energy_mean,omitempty"`
 	EnergyOODMean  *float64 `json:"ood_energy_mean,omitempty"`
 	TrainEnergyRef *float64 `json:"train_energy_mean,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"` // also printed to stderr
 }
 
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
-	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
+	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table's chosen rows, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
+	splitName := fs.String("split", splitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
 	ood := fs.String("ood", "", "out-of-distribution data (same forms as -data) for the AUROC")
 	batch := fs.Int("batch", 500, "rows per batch of the exact SM loss")
 	grid := fs.Int("grid", 300, "2-D: grid points per axis for the quadrature of log Z")
@@ -74,6 +89,8 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	splitGiven := false
+	fs.Visit(func(f *flag.Flag) { splitGiven = splitGiven || f.Name == "split" })
 	if *ckpt == "" {
 		return usageError{"-ckpt is required"}
 	}
@@ -111,12 +128,19 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		dt = tensor.Float32
 	}
 	rng := rand.New(rand.NewPCG(*seed, 8))
-	x, logDet, err := evalRows(m, ds, dt, *rows, rng)
+	choice, label, warning, err := evalChoice(m, ds, *splitName, splitGiven)
+	if err != nil {
+		return err
+	}
+	x, logDet, err := evalRows(m, ds, dt, *rows, rng, choice)
 	if err != nil {
 		return err
 	}
 	res := evalResult{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
-		Data: ds.String(), Rows: x.Dim(0)}
+		Data: ds.String(), Rows: x.Dim(0), Split: label}
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
+	}
 	d := m.spec.Dim
 
 	// Exact SM loss in the model's space, a batch at a time: each costs d
@@ -167,8 +191,12 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		ll, _ = sm.LogLikelihoodGrid2D(m.energy, lo, hi, *grid, x)
 	default:
 		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
-		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd))
-		res.LogLikStderr = &stderr
+		var ess float64
+		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
+		res.LogLikStderr, res.LogLikESS = &stderr, &ess
+		if !(ess >= sm.MinESS) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the importance weights have an effective sample size of %.3g of %d (below %d): the log-likelihood and its standard error are unreliable; try another -proposal-std or more -is-samples", ess, *isSamples, sm.MinESS))
+		}
 	}
 	if !m.isScore() {
 		var ld float64
@@ -195,7 +223,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 
 	// AUROC against the -ood rows.
 	if *ood != "" {
-		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng)
+		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{})
 		if err != nil {
 			return err
 		}
@@ -222,19 +250,25 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		res.AUROC = &a
 	}
 
+	for _, w := range res.Warnings {
+		fmt.Fprintf(errw, "fdsm eval: warning: %s\n", w)
+	}
 	if *asJSON {
 		nulled, err := writeJSON(out, res)
 		warnNonFinite(errw, "eval", nulled)
 		return err
 	}
 	fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
-	fmt.Fprintf(out, "data           %s, %d rows\n", res.Data, res.Rows)
+	fmt.Fprintf(out, "data           %s, %d rows (%s)\n", res.Data, res.Rows, res.Split)
 	fmt.Fprintf(out, "exact SM loss  %.6g\n", res.ExactSM)
 	switch {
 	case res.LogLik == nil:
 		fmt.Fprintf(out, "log-likelihood %s\n", res.LogLikMethod)
 	case res.LogLikStderr != nil:
 		fmt.Fprintf(out, "log-likelihood %.6g ± %.2g (%s)\n", *res.LogLik, *res.LogLikStderr, res.LogLikMethod)
+		if res.LogLikESS != nil {
+			fmt.Fprintf(out, "effective n    %.4g of the importance samples (Kish)\n", *res.LogLikESS)
+		}
 	default:
 		fmt.Fprintf(out, "log-likelihood %.6g (%s)\n", *res.LogLik, res.LogLikMethod)
 	}
@@ -250,10 +284,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	return nil
 }
 
-// evalRows loads up to n rows of data set s for model m, checks their width
-// and maps them into the model's space; it returns them with the transform's
-// per-row log-determinant.
-func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand) (*tensor.Tensor, []float64, error) {
+// evalRows loads up to n rows of data set s for model m (of a CSV table,
+// those of choice), checks their width and maps them into the model's space;
+// it returns them with the transform's per-row log-determinant.
+func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice) (*tensor.Tensor, []float64, error) {
 	var cols []string
 	if s.kind == "csv" {
 		cols = m.tr.columns
@@ -261,6 +295,11 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand) (*t
 	ds, err := loadData(s, dt, false, cols, nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ds.x != nil && s.kind == "csv" {
+		if ds.x, err = choice.apply(s.arg, ds.x); err != nil {
+			return nil, nil, err
+		}
 	}
 	raw := ds.rows(dt, rng, n)
 	if err := checkDim(s.String(), raw, m.spec.Dim); err != nil {

@@ -409,7 +409,8 @@ func TestCSV(t *testing.T) {
 	res := ok(t, dir, "eval", "-ckpt", "run", "-is-samples", "2000", "-json")
 	var ev map[string]any
 	json.Unmarshal([]byte(res.stdout), &ev)
-	if _, ok := ev["loglik_stderr"].(float64); !ok || ev["rows"] != 300.0 {
+	// By default the 30 rows (-holdout 0.1 of 300) train held out.
+	if _, ok := ev["loglik_stderr"].(float64); !ok || ev["rows"] != 30.0 || ev["split"] != splitHeldOut {
 		t.Errorf("eval by importance sampling:\n%v", res)
 	}
 	// The energy command selects the training columns by name.
@@ -555,7 +556,7 @@ func TestMNIST(t *testing.T) {
 	res := ok(t, dir, "eval", "-ckpt", "nice", "-rows", "10", "-json")
 	var ev map[string]any
 	json.Unmarshal([]byte(res.stdout), &ev)
-	if ev["loglik_method"] != "exact" || ev["bits_per_dim"] == nil || ev["data"] != "mnist:mnist" {
+	if ev["loglik_method"] != "exact" || ev["bits_per_dim"] == nil || ev["data"] != "mnist:"+mn || ev["split"] != splitTest {
 		t.Errorf("eval on MNIST:\n%v", res)
 	}
 	ok(t, dir, "train", "-data", "mnist:mnist", "-width", "8", "-steps", "2", "-batch", "4", "-objective", "fd-mdsm", "-out", "mlp")
