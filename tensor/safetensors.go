@@ -124,7 +124,9 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, metadata map[str
 // its tensors (copies, not views of data) and its metadata (nil if the file
 // has none).
 //
-// Only the dtypes F32 and F64 are supported. The file is validated at least
+// The dtypes F32 and F64 are read as they are; F16 and BF16 (as PyTorch
+// writes half-precision weights) are widened to Float32 exactly, NaN and Inf
+// included: callers that need finite values check for them. The file is validated at least
 // as strictly as by the reference implementation (which ignores unknown
 // fields; this does not): the header must be valid UTF-8 JSON with exactly
 // the fields dtype, shape and data_offsets for every tensor, each
@@ -198,7 +200,14 @@ func decodeSafetensors(src source) (map[string]*Tensor, map[string]string, error
 			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", e.name, err)
 		}
 		t := alloc(e.dtype, e.shape)
-		readTensorData(t, b)
+		switch e.stored {
+		case "F16":
+			readHalfData(t, b, float16ToFloat32)
+		case "BF16":
+			readHalfData(t, b, bfloat16ToFloat32)
+		default:
+			readTensorData(t, b)
+		}
 		tensors[e.name] = t
 	}
 	return tensors, metadata, nil
@@ -254,7 +263,8 @@ func LoadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 
 type safetensorsEntry struct {
 	name       string
-	dtype      DType
+	dtype      DType  // of the tensor built: F16 and BF16 widen to Float32
+	stored     string // the file's dtype: F32, F64, F16 or BF16
 	shape      []int
 	begin, end int
 }
@@ -424,16 +434,19 @@ func parseSafetensorsEntry(dec *json.Decoder, name string) (safetensorsEntry, er
 	case !haveOffsets:
 		return fail("missing field data_offsets")
 	}
+	elem := 4
 	switch dtypeName {
 	case "F32":
 		e.dtype = Float32
 	case "F64":
-		e.dtype = Float64
+		e.dtype, elem = Float64, 8
+	case "F16", "BF16":
+		e.dtype, elem = Float32, 2
 	default:
-		return fail("dtype %s not supported (want F32 or F64)", truncateForError([]byte(dtypeName)))
+		return fail("dtype %s not supported (want F32, F64, F16 or BF16)", truncateForError([]byte(dtypeName)))
 	}
-	e.shape = shape
-	nbytes, ok := shapeBytes(shape, e.dtype)
+	e.stored, e.shape = dtypeName, shape
+	nbytes, ok := elemBytes(shape, elem)
 	if !ok {
 		return fail("shape %v overflows: too many elements", shape)
 	}
@@ -442,7 +455,7 @@ func parseSafetensorsEntry(dec *json.Decoder, name string) (safetensorsEntry, er
 		return fail("data_offsets [%d, %d] end before they begin", e.begin, e.end)
 	}
 	if e.end-e.begin != nbytes {
-		return fail("data_offsets [%d, %d] span %d bytes, but shape %v of %s needs %d", e.begin, e.end, e.end-e.begin, shape, safetensorsDTypeName(e.dtype), nbytes)
+		return fail("data_offsets [%d, %d] span %d bytes, but shape %v of %s needs %d", e.begin, e.end, e.end-e.begin, shape, e.stored, nbytes)
 	}
 	return e, nil
 }
@@ -452,6 +465,11 @@ func parseSafetensorsEntry(dec *json.Decoder, name string) (safetensorsEntry, er
 // reference, it multiplies left to right and fails on the first overflow, even
 // if a later dimension is 0.
 func shapeBytes(shape []int, dt DType) (int, bool) {
+	return elemBytes(shape, dt.Size())
+}
+
+// elemBytes is shapeBytes for elements of size bytes.
+func elemBytes(shape []int, size int) (int, bool) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
@@ -462,10 +480,10 @@ func shapeBytes(shape []int, dt DType) (int, bool) {
 		}
 		n *= d
 	}
-	if n > math.MaxInt/dt.Size() {
+	if n > math.MaxInt/size {
 		return 0, false
 	}
-	return n * dt.Size(), true
+	return n * size, true
 }
 
 // jsonSyntaxError is a malformed-JSON error, already complete, that callers
@@ -656,5 +674,13 @@ func readTensorData(t *Tensor, b []byte) {
 	}
 	for i := range t.f64 {
 		t.f64[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+}
+
+// readHalfData fills the Float32 tensor t from little-endian 16-bit values b
+// (2 bytes per element), widened by conv.
+func readHalfData(t *Tensor, b []byte, conv func(uint16) float32) {
+	for i := range t.f32 {
+		t.f32[i] = conv(binary.LittleEndian.Uint16(b[2*i:]))
 	}
 }

@@ -19,7 +19,8 @@ func init() {
 
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
-	model := fs.String("model", "", "MLP weights as safetensors: layers.<i>.weight [out, in], layers.<i>.bias; a last layer of width 1 is an energy (log p = −E), of width d a score network")
+	model := fs.String("model", "", "MLP weights as safetensors (F32, F64, F16 or BF16, read as -dtype): P<i>.weight [out, in] and P<i>.bias for one prefix P, as PyTorch names an nn.Sequential of Linear layers (0.weight, 2.weight, …; model.net.0.weight; module. under DataParallel; fdsm's layers.0.weight), layers in index order; a last layer of width 1 is an energy (log p = −E), of width d a score network")
+	prefix := fs.String("prefix", "", "use only the tensors of -model whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
 	actName := fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid")
 	objName := fs.String("objective", "fd-ssm", "objective: sm, ssm, ssm-vr, dsm, mdsm, fd-ssm, fd-dsm, fd-mdsm, fd-ssm-vr")
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
@@ -81,6 +82,11 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	weights, _, err := tensor.LoadSafetensors(*model)
 	if err != nil {
 		return err
+	}
+	if *prefix != "" {
+		if weights, err = nn.SelectPrefix(weights, *prefix); err != nil {
+			return fmt.Errorf("%s: -prefix: %w", *model, err)
+		}
 	}
 	if err := checkFiniteParams(*model, weights); err != nil {
 		return err

@@ -631,6 +631,22 @@ func TestLoss(t *testing.T) {
 	fails(t, dir, []string{"m.safetensors", "x3.npy", "3 columns"}, "loss", "-model", "m.safetensors", "-x", "x3.npy")
 	fails(t, dir, []string{"m.safetensors", "needs a score network"}, "loss", "-model", "m.safetensors", "-x", "x.npy", "-objective", "fd-ssm-vr")
 	fails(t, dir, []string{"x3.npy"}, "loss", "-model", "m.safetensors", "-x", "x.npy", "-v", "x3.npy")
+	// The same energy under nn.Sequential names (Linear, Softplus, Linear:
+	// indices 0 and 2) inside a DataParallel and a second module, and stored
+	// as F32 instead of F64, gives the same loss to float32 rounding.
+	seq := map[string]*tensor.Tensor{}
+	for name, v := range nn.Tensors(mlp) {
+		seq[strings.Replace(strings.Replace(name, "layers.1.", "module.2.", 1), "layers.0.", "module.0.", 1)] = v.AsType(tensor.Float32)
+		seq["other."+name] = v
+	}
+	tensor.SaveSafetensors(filepath.Join(dir, "seq.safetensors"), seq, nil)
+	var seqOut struct{ Loss float64 }
+	json.Unmarshal([]byte(ok(t, dir, "loss", "-model", "seq.safetensors", "-prefix", "module.", "-objective", "fd-ssm", "-x", "x.npy", "-v", "v.npy", "-dtype", "float64", "-json").stdout), &seqOut)
+	if math.Abs(seqOut.Loss-out.Loss) > 1e-5*(1+math.Abs(out.Loss)) { // float32 weights: relative 2⁻²⁴ per weight
+		t.Errorf("Sequential names: loss %v, want %v", seqOut.Loss, out.Loss)
+	}
+	fails(t, dir, []string{"seq.safetensors", "different prefixes"}, "loss", "-model", "seq.safetensors", "-x", "x.npy")
+	fails(t, dir, []string{"seq.safetensors", `no tensor name starts with "nope."`}, "loss", "-model", "seq.safetensors", "-prefix", "nope.", "-x", "x.npy")
 	os.WriteFile(filepath.Join(dir, "bad.safetensors"), []byte("\x08\x00\x00\x00\x00\x00\x00\x00{broken}"), 0o666)
 	fails(t, dir, []string{"bad.safetensors"}, "loss", "-model", "bad.safetensors", "-x", "x.npy")
 }
