@@ -75,7 +75,9 @@ type Checkpoint struct {
 // SaveCheckpoint writes params, the state of opt (unless opt is nil) and
 // meta to one safetensors file at path, atomically (see
 // tensor.SaveSafetensors): a crash leaves the previous file or the new one,
-// never a torn one. Errors start with path.
+// never a torn one. A parameter holding a NaN or ±Inf is refused (nothing is
+// written): such a checkpoint would replace a good one with a model nothing
+// can use. Errors start with path.
 func SaveCheckpoint(path string, params []Param, opt Optimizer, meta Metadata) error {
 	tensors := make(map[string]*tensor.Tensor, len(params))
 	for _, p := range params {
@@ -84,6 +86,9 @@ func SaveCheckpoint(path string, params []Param, opt Optimizer, meta Metadata) e
 		}
 		if _, dup := tensors[p.Name]; dup {
 			return fmt.Errorf("%s: parameter %q appears twice", path, p.Name)
+		}
+		if p.Value.T().HasNaNOrInf() {
+			return fmt.Errorf("%s: parameter %q holds NaN or infinite values; not written", path, p.Name)
 		}
 		tensors[p.Name] = p.Value.T()
 	}

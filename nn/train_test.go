@@ -146,7 +146,7 @@ func TestTrainResumeBitIdentical(t *testing.T) {
 // naming it; the update is not applied, no checkpoint is written for it, and
 // the last good checkpoint loads.
 func TestTrainStopsOnNaN(t *testing.T) {
-	const k, every = 7, 3 // checkpoints after 3 and 6 steps; step 7 (the 8th) goes bad
+	const k, every = 7, 3 // checkpoints after 3 and 6 steps; step index 7, the 8th (step 8 in messages), goes bad
 	cases := []struct {
 		name string
 		bad  func(m *nn.MLP, loss *ad.Value) *ad.Value
@@ -178,8 +178,8 @@ func TestTrainStopsOnNaN(t *testing.T) {
 		r.cfg.Eval = func(s nn.StepInfo) error { snaps[s.Step+1] = trainParamBits(r.model); return nil }
 
 		res, err := nn.Train(r.cfg)
-		if err == nil || !strings.Contains(err.Error(), "step 7:") || !strings.Contains(err.Error(), c.want) {
-			t.Fatalf("%s: error %v, want one naming step 7 and containing %q", c.name, err, c.want)
+		if err == nil || !strings.Contains(err.Error(), "step 8:") || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s: error %v, want one naming step 8 and containing %q", c.name, err, c.want)
 		}
 		if res.Steps != k {
 			t.Errorf("%s: %d steps completed, want %d", c.name, res.Steps, k)
@@ -224,11 +224,11 @@ func TestTrainStopAndErrors(t *testing.T) {
 		t.Errorf("GradNorm %v, want positive", res.Last.GradNorm)
 	}
 
-	// An eval error names the step.
+	// An eval error names the step, from 1: EvalEvery 5 first runs after step 5.
 	r = newTrainRun(tensor.Float32, 4, 10)
 	r.cfg.EvalEvery = 5
 	r.cfg.Eval = func(nn.StepInfo) error { return errors.New("disk full") }
-	if _, err := nn.Train(r.cfg); err == nil || !strings.Contains(err.Error(), "step 4: eval: disk full") {
+	if _, err := nn.Train(r.cfg); err == nil || !strings.Contains(err.Error(), "step 5: eval: disk full") {
 		t.Errorf("eval error: %v", err)
 	}
 
