@@ -141,7 +141,10 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	switch ext {
 	case ".png":
 		// What the picture shows: the model, and how it was sampled.
-		modelLine := fmt.Sprintf("model: %s\n%s, trained by %s for %d steps", m.path, m.spec, m.meta.Objective, m.meta.Step)
+		trained := "objective not recorded"
+		if m.meta.Objective != "" {
+			trained = fmt.Sprintf("trained by %s for %d steps", strings.ToUpper(m.meta.Objective), m.meta.Step)
+		}
 		sampler := fmt.Sprintf("Langevin, %d steps, α = %g, %s start, seed %d", *steps, *stepSize, initKind, *seed)
 		switch {
 		case *exact:
@@ -150,6 +153,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			sampler = fmt.Sprintf("annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level, %s start, seed %d",
 				max(1, *steps/len(levels))*len(levels), len(levels), levels[0], levels[len(levels)-1], *stepSize, initKind, *seed)
 		}
+		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.spec, m.path, trained, sampler)
 		v := x.ToFloat64()
 		if d == 784 {
 			imgs := make([][]float64, count)
@@ -158,7 +162,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			}
 			cols := int(math.Ceil(math.Sqrt(float64(count))))
 			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: 2, Caption: modelLine + "\nsampler: " + sampler})
+				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: 2, Caption: caption})
 			})
 		}
 		xs, ys := columns2(v)
@@ -167,7 +171,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			xl, yl = m.tr.columns[0], m.tr.columns[1]
 		}
 		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
-			Frame: &plot.Frame{Title: fmt.Sprintf("%s samples: %s", m.meta.Objective, sampler), XLabel: xl, YLabel: yl}}
+			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
 		if dataKind == "toy" {
 			spec, err := parseDataSpec(m.meta.Extra[extraData])
 			if err == nil {
