@@ -274,34 +274,36 @@ func demoPictures(dir string, dens data.Density, train *tensor.Tensor, runs []*d
 		}
 	}
 	grid := tensor.FromFloat64(tensor.Float32, pts, n*n, 2)
-	heat := func(name string, logp []float64) error {
+	box := plot.Box{XMin: lo[0], XMax: hi[0], YMin: lo[1], YMax: hi[1]}
+	heat := func(name, title string, logp []float64) error {
 		p := make([]float64, len(logp))
 		for i, v := range logp {
 			p[i] = math.Exp(v)
 		}
 		return write(name, func(w io.Writer) error {
-			return plot.Heatmap(w, p, n, n, plot.HeatmapOptions{Scale: max(1, 400/n)})
+			return plot.Heatmap(w, p, n, n, plot.HeatmapOptions{Scale: max(1, 400/n), Box: box, ValueLabel: "density",
+				Frame: &plot.Frame{Title: title, XLabel: "x0", YLabel: "x1"}})
 		})
 	}
-	if err := heat("density-true.png", dens.LogDensity(grid)); err != nil {
+	if err := heat("density-true.png", "true density", dens.LogDensity(grid)); err != nil {
 		return files, err
 	}
 	tv := train.ToFloat64()
 	dx, dy := columns2(tv[:2*min(sampleN, train.Dim(0))])
-	box := plot.Box{XMin: lo[0], XMax: hi[0], YMin: lo[1], YMax: hi[1]}
 	for _, r := range runs {
 		m := &model{energy: r.model}
 		e := m.energies(grid)
-		// exp(−E) normalised by its sum on the grid, for a picture.
+		// exp(−E) normalised by its integral on the grid (the sum times a
+		// cell's area), a density on the true density's scale.
 		logp := make([]float64, len(e))
 		for i, v := range e {
 			logp[i] = -v
 		}
-		lz := logSumExp(logp)
+		lz := logSumExp(logp) + math.Log((hi[0]-lo[0])*(hi[1]-lo[1])/float64(n*n))
 		for i := range logp {
 			logp[i] -= lz
 		}
-		if err := heat("density-"+r.Objective+".png", logp); err != nil {
+		if err := heat("density-"+r.Objective+".png", "density of the "+strings.ToUpper(r.Objective)+" model", logp); err != nil {
 			return files, err
 		}
 		rng := rand.New(rand.NewPCG(seed, 14))
@@ -311,7 +313,9 @@ func demoPictures(dir string, dens data.Density, train *tensor.Tensor, runs []*d
 		s := sm.Langevin(r.model, x0, langevinSteps, 0.03, rng).ToFloat64()
 		sx, sy := columns2(s)
 		if err := write("samples-"+r.Objective+".png", func(w io.Writer) error {
-			return plot.Scatter(w, dx, dy, plot.ScatterOptions{Box: box, X2: sx, Y2: sy, Radius: 1.5, Alpha: 0.4})
+			return plot.Scatter(w, dx, dy, plot.ScatterOptions{Box: box, X2: sx, Y2: sy, Radius: 1.5, Alpha: 0.4,
+				Label: "data", Label2: "samples", Frame: &plot.Frame{XLabel: "x0", YLabel: "x1",
+					Title: fmt.Sprintf("%s: Langevin, %d steps", strings.ToUpper(r.Objective), langevinSteps)}})
 		}); err != nil {
 			return files, err
 		}

@@ -200,7 +200,11 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 	pic := filepath.Join(*outDir, "ood-sets.png")
 	if err := plot.WriteFile(pic, func(w io.Writer) error {
-		return plot.ImageGrid(w, imgs, side, side, 8, plot.ImageGridOptions{})
+		caption := "one row of 8 per set: test digits " + digitList(inDigits)
+		for _, s := range sets {
+			caption += "; " + s.name
+		}
+		return plot.ImageGrid(w, imgs, side, side, 8, plot.ImageGridOptions{Caption: caption})
 	}); err != nil {
 		return err
 	}

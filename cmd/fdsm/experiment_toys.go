@@ -156,7 +156,11 @@ func expToys(args []string, out, errw io.Writer) error {
 		}
 		f := filepath.Join(*outDir, "density-"+name+".png")
 		if err := plot.WriteFile(f, func(w io.Writer) error {
-			return plot.ImageGrid(w, panels, *panel, *panel, 3, plot.ImageGridOptions{})
+			caption := name + ": exp(−E), each panel scaled to its maximum (white); by rows: true density"
+			for _, oname := range list {
+				caption += ", " + strings.ToUpper(oname)
+			}
+			return plot.ImageGrid(w, panels, *panel, *panel, 3, plot.ImageGridOptions{Caption: caption})
 		}); err != nil {
 			return err
 		}

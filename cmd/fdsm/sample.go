@@ -140,6 +140,20 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	}
 	switch ext {
 	case ".png":
+		// What the picture shows: the model, and how it was sampled.
+		trained := "objective not recorded"
+		if m.meta.Objective != "" {
+			trained = fmt.Sprintf("trained by %s for %d steps", strings.ToUpper(m.meta.Objective), m.meta.Step)
+		}
+		sampler := fmt.Sprintf("Langevin, %d steps, α = %g, %s start, seed %d", *steps, *stepSize, initKind, *seed)
+		switch {
+		case *exact:
+			sampler = fmt.Sprintf("exact samples of the flow, seed %d", *seed)
+		case *annealed:
+			sampler = fmt.Sprintf("annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level, %s start, seed %d",
+				max(1, *steps/len(levels))*len(levels), len(levels), levels[0], levels[len(levels)-1], *stepSize, initKind, *seed)
+		}
+		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.spec, m.path, trained, sampler)
 		v := x.ToFloat64()
 		if d == 784 {
 			imgs := make([][]float64, count)
@@ -148,11 +162,16 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			}
 			cols := int(math.Ceil(math.Sqrt(float64(count))))
 			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: 2})
+				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: 2, Caption: caption})
 			})
 		}
 		xs, ys := columns2(v)
-		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4}
+		xl, yl := "x0", "x1"
+		if len(m.tr.columns) == 2 {
+			xl, yl = m.tr.columns[0], m.tr.columns[1]
+		}
+		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
+			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
 		if dataKind == "toy" {
 			spec, err := parseDataSpec(m.meta.Extra[extraData])
 			if err == nil {
@@ -161,6 +180,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 					ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
 					rx, ry := columns2(ref)
 					xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
+					opts.Label, opts.Label2 = "data", "samples"
 				}
 			}
 		}

@@ -5,7 +5,7 @@ package plot
 // were drawn for this package, in the style of the 5×7 dot-matrix
 // characters of character LCDs; no font file was copied. They cover
 // printable ASCII (32–126) and the few other runes fdsm's captions use
-// (extraGlyphs); any other rune is drawn as '?'.
+// (extraGlyphs: × − ± · ² ° α σ μ …); any other rune is drawn as '?'.
 
 const (
 	glyphW    = 5 // glyph width in font pixels
@@ -123,6 +123,9 @@ var extraGlyphs = map[rune]glyph{
 	'−': {0b00000, 0b00000, 0b00000, 0b11111, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000},
 	'±': {0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000, 0b11111, 0b00000, 0b00000},
 	'·': {0b00000, 0b00000, 0b00000, 0b01100, 0b01100, 0b00000, 0b00000, 0b00000, 0b00000},
+	'²': {0b01100, 0b10010, 0b00100, 0b01000, 0b11110, 0b00000, 0b00000, 0b00000, 0b00000},
+	'°': {0b01100, 0b10010, 0b10010, 0b01100, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000},
+	'α': {0b00000, 0b00000, 0b01001, 0b10101, 0b10010, 0b10010, 0b01101, 0b00000, 0b00000},
 	'σ': {0b00000, 0b00000, 0b01111, 0b10010, 0b10001, 0b10001, 0b01110, 0b00000, 0b00000},
 	'μ': {0b00000, 0b00000, 0b10001, 0b10001, 0b10001, 0b10011, 0b11101, 0b10000, 0b10000},
 	'…': {0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b10101, 0b00000, 0b00000},

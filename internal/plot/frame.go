@@ -27,7 +27,8 @@ var (
 )
 
 // The frame's layout, in pixels. Text is the 5×7 font (font.go) at scale
-// 1, capitals 7 pixels high, and titles at titleScale.
+// 1, capitals 7 pixels high, and a title that fits on one line at
+// titleScale.
 const (
 	titleScale = 2
 	pad        = 8  // blank border of the whole image
@@ -118,8 +119,15 @@ func framed(pic *image.NRGBA, d decor) (*image.NRGBA, frameLayout) {
 		}
 	}
 	W := left + pw + right
-	title := wrapText(d.frame.Title, W-2*pad, titleScale)
-	top := pad + len(title)*lineH*titleScale + 5 // 5: room for the top y label
+	// A title that fits on one line is drawn large, a longer one wrapped
+	// at the text size.
+	ts := titleScale
+	title := wrapText(d.frame.Title, W-2*pad, ts)
+	if len(title) > 1 {
+		ts = 1
+		title = wrapText(d.frame.Title, W-2*pad, ts)
+	}
+	top := pad + len(title)*lineH*ts + 5 // 5: room for the top y label
 	if len(title) > 0 {
 		top += 4
 	}
@@ -135,7 +143,7 @@ func framed(pic *image.NRGBA, d decor) (*image.NRGBA, frameLayout) {
 
 	lay := frameLayout{plot: image.Rect(left, top, left+pw, top+ph), xTicks: xt, yTicks: yt, barTicks: bt}
 	if len(title) > 0 {
-		lay.title = image.Rect(pad, pad, W-pad, pad+len(title)*lineH*titleScale)
+		lay.title = image.Rect(pad, pad, W-pad, pad+len(title)*lineH*ts)
 	}
 	img := image.NewNRGBA(image.Rect(0, 0, W, H))
 	fillRect(img, img.Rect, paper)
@@ -143,7 +151,7 @@ func framed(pic *image.NRGBA, d decor) (*image.NRGBA, frameLayout) {
 	outline(img, image.Rect(left-1, top-1, left+pw+1, top+ph+1))
 
 	for i, line := range title {
-		drawText(img, (W-textWidth(line, titleScale))/2, pad+i*lineH*titleScale, line, titleScale, ink)
+		drawText(img, (W-textWidth(line, ts))/2, pad+i*lineH*ts, line, ts, ink)
 	}
 	for _, t := range xt {
 		x := left + t.pos
@@ -276,17 +284,20 @@ func ticksWithin(lo, hi float64, n int) []float64 {
 	return in
 }
 
-// axisTicks returns the ticks of an axis from lo to hi: the nice values
-// within [lo, hi] for the largest n ≤ max(2, maxN) (NiceTicks' intervals)
-// whose neighbours are at least the mean of their room(label) pixels apart,
-// at the positions pos gives. It returns at least two ticks if any n gives
-// two that fit, else one, else none.
+// axisTicks returns the ticks of an axis from lo to hi at the positions
+// pos gives: the nice values within [lo, hi] (ticksWithin) for the n in
+// 1 … 2·maxN that gives the most ticks, at most maxN + 1 (so no more than
+// about one per xTickRoom or yTickRoom pixels), whose neighbours are at
+// least the mean of their room(label) pixels apart; the smallest such n on
+// a tie. maxN < 2 counts as 2. Trying n above maxN matters: a range just
+// over 10 gives step 5 and two ticks for n = 5, step 2 and five for n = 6.
 func axisTicks(lo, hi float64, maxN int, pos func(float64) int, room func(label string) int) []tick {
 	if !(lo < hi) || !isFinite(hi-lo) {
 		return nil
 	}
-	var fallback []tick
-	for n := max(2, maxN); n >= 1; n-- {
+	maxN = max(2, maxN)
+	var best []tick
+	for n := 1; n <= 2*maxN; n++ {
 		var ts []tick
 		fits := true
 		for _, v := range ticksWithin(lo, hi, n) {
@@ -300,14 +311,11 @@ func axisTicks(lo, hi float64, maxN int, pos func(float64) int, room func(label 
 			}
 			ts = append(ts, t)
 		}
-		switch {
-		case fits && len(ts) >= 2:
-			return ts
-		case fits && fallback == nil && len(ts) == 1:
-			fallback = ts
+		if fits && len(ts) > len(best) && len(ts) <= maxN+1 {
+			best = ts
 		}
 	}
-	return fallback
+	return best
 }
 
 // pixelPos returns the position of v on an axis of length pixels from lo to

@@ -52,6 +52,12 @@ func TestAxisTicks(t *testing.T) {
 	if ts[0].pos != 18 || ts[2].pos != 200 || ts[4].pos != 381 {
 		t.Errorf("positions %v, want 18, 200 and 381 for -4, 0 and 4", ts)
 	}
+	// A range just over 10 (the demo's 8gaussians box): NiceTicks(…, 5)
+	// steps by 5, leaving −5 and 0 inside; step 2 fits five labels.
+	ts = axisTicks(-5.02, 5.02, 400/xTickRoom, pixelPos(-5.02, 5.02, 400, false), room)
+	if got, want := labels(ts), []string{"-4", "-2", "0", "2", "4"}; !slices.Equal(got, want) {
+		t.Errorf("labels on [-5.02, 5.02]: %q, want %q", got, want)
+	}
 	// Vertical, from the top: 4 in row 399 − 381 = 18.
 	ts = axisTicks(-4.4, 4.4, 400/yTickRoom, pixelPos(-4.4, 4.4, 400, true), room)
 	if ts[len(ts)-1].label != "4" || ts[len(ts)-1].pos != 18 || ts[0].pos != 381 {
