@@ -7,5 +7,10 @@
 // Run `fdsm help` for the commands, `fdsm <command> -h` for each one's
 // flags (help goes to standard output) and `fdsm version` for the build.
 // A mistake on the command line exits with status 2 after one line saying
-// what is wrong and a pointer to -h; any other failure exits with status 1.
+// what is wrong and a pointer to -h; any other failure exits with status 1;
+// a panic (a bug in fdsm) exits with status 3.
+//
+// Output written with -json is one JSON object per line. JSON cannot hold
+// NaN or an infinity, so such a value is written as null, and a warning on
+// standard error names each field written so.
 package main
