@@ -3,6 +3,7 @@ package autodiff
 import (
 	"fmt"
 
+	igemm "github.com/fdsm/fdsm/internal/gemm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -105,13 +106,12 @@ func Conv2DAct(x, w, b *Value, stride, pad int, act tensor.Act) *Value {
 	o, kh, kw := w.Dim(0), w.Dim(2), w.Dim(3)
 	win := tensor.Window{KH: kh, KW: kw, Stride: stride, Pad: pad}
 	ho, wo := win.Out(h, wd)
-	var cols *Value
+	var y *Value
 	if kh == 1 && kw == 1 && stride == 1 && pad == 0 {
-		cols = Reshape(x, n*h*wd, c)
+		y = Dense(Reshape(x, n*h*wd, c), Reshape(w, o, c), b, act)
 	} else {
-		cols = Im2Col(x, win)
+		y = fused(layerMap{conv: true, win: win, h: h, w: wd}, x, w, b, act)
 	}
-	y := Dense(cols, Reshape(w, o, c*kh*kw), b, act)
 	return Reshape(y, n, ho, wo, o)
 }
 
@@ -166,4 +166,165 @@ func NHWCToNCHW(x *Value) *Value {
 		return Reshape(x, n, h*w)
 	}
 	return Reshape(BatchTranspose(Reshape(x, n, h*w, c)), n, c*h*w)
+}
+
+// layerMap is the linear map L of a fused layer act(L(x, W) + b) (see
+// fused): the matrix product x·Wᵀ of Dense (the zero value), or the
+// convolution of NHWC images x [N, H, W, C] with a weight W [O, C, KH, KW]
+// as an implicit GEMM (tensor.Conv2D), whose output rows [N·Ho·Wo, O] are the
+// output pixels. The fused node, its VJP and its float32-stable difference
+// rules are written once, in terms of these methods.
+type layerMap struct {
+	conv bool
+	win  tensor.Window
+	h, w int // the input images' size
+}
+
+// rows returns the output rows of L on x (or on a joint of x).
+func (l layerMap) rows(x *Value) int {
+	if !l.conv {
+		return x.Dim(0)
+	}
+	ho, wo := l.win.Out(l.h, l.w)
+	return x.Dim(0) * ho * wo
+}
+
+// forward returns L(x, w).
+func (l layerMap) forward(x, w *tensor.Tensor) *tensor.Tensor {
+	if !l.conv {
+		return tensor.MatMul(x, w, false, true)
+	}
+	return tensor.Conv2D(x, w, l.win)
+}
+
+// forwardInto overwrites out with L(x, w) (out and x may be row views).
+func (l layerMap) forwardInto(out, x, w *tensor.Tensor) {
+	if l.conv {
+		tensor.Conv2DInto(out, x, w, l.win)
+		return
+	}
+	m, nout, nin := x.Dim(0), w.Dim(0), w.Dim(1)
+	if out.DType() == tensor.Float32 {
+		igemm.Gemm(false, true, m, nout, nin, 1, x.Float32s(), nin, w.Float32s(), nin, 0, out.Float32s(), nout)
+	} else {
+		igemm.Gemm(false, true, m, nout, nin, 1, x.Float64s(), nin, w.Float64s(), nin, 0, out.Float64s(), nout)
+	}
+}
+
+// apply is L(x, w) as a differentiable value.
+func (l layerMap) apply(x, w *Value) *Value {
+	if !l.conv {
+		return MatMul(x, w, false, true)
+	}
+	return convLinear(x, w, l.win)
+}
+
+// gradX is the VJP of L with respect to x for the output cotangent g.
+func (l layerMap) gradX(g, w *Value) *Value {
+	if !l.conv {
+		return MatMul(g, w, false, false)
+	}
+	return convInputGrad(g, w, l.win, l.h, l.w)
+}
+
+// gradW is the VJP of L with respect to w for the output cotangent g.
+func (l layerMap) gradW(g, x *Value) *Value {
+	if !l.conv {
+		return MatMul(g, x, true, false)
+	}
+	return convWeightGrad(g, x, l.win)
+}
+
+// The three convolution primitives are bilinear, and the VJP of each is two
+// of them, so the family is closed under differentiation: with F(x, W) the
+// convolution, I(g, W) its input gradient and V(g, x) its weight gradient,
+//
+//	F:  x̄ = I(ḡ, W),  W̄ = V(ḡ, x)
+//	I:  ḡ = F(h̄, W),  W̄ = V(g, h̄)
+//	V:  ḡ = F(x, H̄),  x̄ = I(g, H̄)
+//
+// (each by ⟨h̄, I(g, W)⟩ = ⟨F(h̄, W), g⟩ and ⟨H̄, V(g, x)⟩ = ⟨F(x, H̄), g⟩).
+
+// convLinear is the convolution F(x, w) of NHWC images x [N, H, W, C] with a
+// weight w [O, C, KH, KW], as rows [N·Ho·Wo, O] (tensor.Conv2D).
+func convLinear(x, w *Value, win tensor.Window) *Value {
+	return op(tensor.Conv2D(x.t, w.t, win), func() rule {
+		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = convInputGrad(g, in[1], win, in[0].Dim(1), in[0].Dim(2))
+			}
+			if need[1] {
+				gs[1] = convWeightGrad(g, in[0], win)
+			}
+			return gs
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			return bilinearDiff(func(a, b *Value) *Value { return convLinear(a, b, win) }, out, in, dIn, k, true)
+		}, func(in []*Value) *Value { return convLinear(in[0], in[1], win) })
+	}, x, w)
+}
+
+// convInputGrad is the input gradient I(g, w) of convLinear on h×wd images:
+// for the output cotangent g [N·Ho·Wo, O], the images' cotangent
+// [N, H, W, C] (tensor.Conv2DInputGrad).
+func convInputGrad(g, w *Value, win tensor.Window, h, wd int) *Value {
+	return op(tensor.Conv2DInputGrad(g.t, w.t, win, h, wd), func() rule {
+		return withDiff(func(gg, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = Reshape(convLinear(gg, in[1], win), in[0].Shape()...)
+			}
+			if need[1] {
+				gs[1] = convWeightGrad(in[0], gg, win)
+			}
+			return gs
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			return bilinearDiff(func(a, b *Value) *Value { return convInputGrad(a, b, win, h, wd) }, out, in, dIn, k, true)
+		}, func(in []*Value) *Value { return convInputGrad(in[0], in[1], win, h, wd) })
+	}, g, w)
+}
+
+// convWeightGrad is the weight gradient V(g, x) of convLinear: for the
+// output cotangent g [N·Ho·Wo, O] and the images x [N, H, W, C], the
+// weight's cotangent [O, C, KH, KW] (tensor.Conv2DWeightGrad).
+func convWeightGrad(g, x *Value, win tensor.Window) *Value {
+	return op(tensor.Conv2DWeightGrad(g.t, x.t, win), func() rule {
+		return withDiff(func(gg, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = Reshape(convLinear(in[1], gg, win), in[0].Shape()...)
+			}
+			if need[1] {
+				gs[1] = convInputGrad(Reshape(in[0], -1, gg.Dim(0)), gg, win, in[1].Dim(1), in[1].Dim(2))
+			}
+			return gs
+		}, func(out *Value, in, dIn []*Value, k int) *Value {
+			return bilinearDiff(func(a, b *Value) *Value { return convWeightGrad(a, b, win) }, out, in, dIn, k, false)
+		}, func(in []*Value) *Value { return convWeightGrad(in[0], in[1], win) })
+	}, g, x)
+}
+
+// bilinearDiff is the difference rule of a bilinear primitive f(a, b):
+// Δf = f(Δa, b + Δb) + f(a, Δb), exact, per difference. When only a changes
+// and f acts on each leading-axis block of a alone (batchA), the K
+// differences go through f at once as K times more blocks.
+func bilinearDiff(f func(a, b *Value) *Value, out *Value, in, dIn []*Value, k int, batchA bool) *Value {
+	a, b := in[0], in[1]
+	if batchA && dIn[1] == nil {
+		return Reshape(f(rowsK(dIn[0]), b), withK(k, out.Shape())...)
+	}
+	return stackK(k, out.Shape(), func(i int) *Value {
+		var d *Value
+		if dIn[0] != nil {
+			bb := b
+			if dIn[1] != nil {
+				bb = Add(b, sliceK(dIn[1], i))
+			}
+			d = f(sliceK(dIn[0], i), bb)
+		}
+		if dIn[1] != nil {
+			d = addDiff(d, f(a, sliceK(dIn[1], i)))
+		}
+		return d
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	igemm "github.com/fdsm/fdsm/internal/gemm"
 	"github.com/fdsm/fdsm/internal/parallel"
 	"github.com/fdsm/fdsm/internal/vec"
 	"github.com/fdsm/fdsm/tensor"
@@ -23,7 +22,13 @@ func Dense(x, w, b *Value, act tensor.Act) *Value {
 	if x.t.Rank() != 2 || w.t.Rank() != 2 || x.Dim(1) != w.Dim(1) {
 		panic(fmt.Sprintf("autodiff: Dense input %v with weight %v (want [N, in] and [out, in])", x.Shape(), w.Shape()))
 	}
-	out := tensor.MatMul(x.t, w.t, false, true)
+	return fused(layerMap{}, x, w, b, act)
+}
+
+// fused is the layer act(L(x, W) + b) for the linear map L of l (Dense's
+// matrix product, or a convolution: see layerMap), as one node.
+func fused(l layerMap, x, w, b *Value, act tensor.Act) *Value {
+	out := l.forward(x.t, w.t)
 	inputs := []*Value{x, w}
 	var bt *tensor.Tensor
 	if b != nil {
@@ -39,16 +44,16 @@ func Dense(x, w, b *Value, act tensor.Act) *Value {
 			}
 			gs := make([]*Value, len(in))
 			if need[0] {
-				gs[0] = MatMul(delta, in[1], false, false)
+				gs[0] = l.gradX(delta, in[1])
 			}
 			if need[1] {
-				gs[1] = MatMul(delta, in[0], true, false)
+				gs[1] = l.gradW(delta, in[0])
 			}
 			if len(in) == 3 && need[2] {
 				gs[2] = SumTo(delta, in[2].t.Shape()...)
 			}
 			return gs
-		}, denseDiff(act))
+		}, denseDiff(l, act))
 	}, inputs...)
 }
 
@@ -87,10 +92,10 @@ func actDeriv(y *Value, act tensor.Act) *Value {
 // batch. (Were the base layer's own recorded node on the backward path too,
 // every weight would receive two gradient contributions to be computed and
 // added.)
-func denseDiff(act tensor.Act) jointDiffRule {
+func denseDiff(l layerMap, act tensor.Act) jointDiffRule {
 	return func(out *Value, in, dIn, jIn []*Value, k, pairs int) (*Value, *Value) {
 		x, w := in[0], in[1]
-		n, nout := x.Dim(0), w.Dim(0)
+		n, nout := out.Dim(0), w.Dim(0)
 		var b *Value
 		if len(in) == 3 {
 			b = in[2]
@@ -100,7 +105,7 @@ func denseDiff(act tensor.Act) jointDiffRule {
 			if j == nil {
 				j = ConcatRows(x, rowsK(dIn[0]))
 			}
-			jo := denseJoint(j, w, b, out.t, act, k, pairs)
+			jo := denseJoint(l, j, w, b, out.t, act, k, pairs)
 			return Reshape(SliceRows(jo, n, (k+1)*n), k, n, nout), jo
 		}
 		if pairs > 0 {
@@ -115,10 +120,10 @@ func denseDiff(act tensor.Act) jointDiffRule {
 				if dIn[1] != nil {
 					ww = Add(w, sliceK(dIn[1], i))
 				}
-				d = MatMul(sliceK(dIn[0], i), ww, false, true)
+				d = l.apply(sliceK(dIn[0], i), ww)
 			}
 			if dIn[1] != nil {
-				d = addDiff(d, MatMul(x, sliceK(dIn[1], i), false, true))
+				d = addDiff(d, l.apply(x, sliceK(dIn[1], i)))
 			}
 			if b != nil && dIn[2] != nil {
 				d = addDiff(d, BroadcastTo(sliceK(dIn[2], i), n, nout))
@@ -153,29 +158,27 @@ func denseDiff(act tensor.Act) jointDiffRule {
 // a = δ_D and b = δ_S/2 (so that z + b ± a are the two shifted
 // pre-activations), D′ = (φ(z+b+a) − φ(z+b−a))/2 and
 // S′ = φ(z+b+a) + φ(z+b−a) − 2φ(z) (see actPairInPlace).
-func denseJoint(j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs int) *Value {
-	n, nout, nin := base.Dim(0), w.Dim(0), w.Dim(1)
-	if j.t.Rank() != 2 || j.Dim(0) != (k+1)*n || j.Dim(1) != nin || base.Dim(1) != nout {
+func denseJoint(l layerMap, j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs int) *Value {
+	n, nout := base.Dim(0), w.Dim(0)
+	nIn := j.Dim(0) / (k + 1) // input rows (images, for a convolution) per block
+	if j.Dim(0) != (k+1)*nIn || l.rows(j) != (k+1)*n || base.Dim(1) != nout {
 		panic(fmt.Sprintf("autodiff: internal error: denseJoint of %v with weight %v, base %v, K = %d", j.Shape(), w.Shape(), base.Shape(), k))
 	}
 	out := tensor.Zeros(base.DType(), (k+1)*n, nout)
 	// rows is the number of difference rows that can be nonzero: in central
 	// mode the S rows of the first layer are zeros (S = 0 at x), and their
 	// products are skipped, forward and (first order) backward.
-	rows := k * n
-	if pairs > 0 && isZero(tensor.SliceRows(j.t, (pairs+1)*n, (k+1)*n)) {
-		rows = pairs * n
+	rows, rowsIn := k*n, k*nIn
+	if pairs > 0 && isZero(tensor.SliceRows(j.t, (pairs+1)*nIn, (k+1)*nIn)) {
+		rows, rowsIn = pairs*n, pairs*nIn
 	}
 	var aux *deltaAux
 	if out.DType() == tensor.Float32 {
-		o := out.Float32s()
-		copy(o, base.Float32s())
-		igemm.Gemm(false, true, rows, nout, nin, 1, j.t.Float32s()[n*nin:], nin, w.t.Float32s(), nin, 0, o[n*nout:], nout)
+		copy(out.Float32s(), base.Float32s())
 	} else {
-		o := out.Float64s()
-		copy(o, base.Float64s())
-		igemm.Gemm(false, true, rows, nout, nin, 1, j.t.Float64s()[n*nin:], nin, w.t.Float64s(), nin, 0, o[n*nout:], nout)
+		copy(out.Float64s(), base.Float64s())
 	}
+	l.forwardInto(tensor.SliceRows(out, n, n+rows), tensor.SliceRows(j.t, nIn, nIn+rowsIn), w.t)
 	if pairs > 0 {
 		aux = actPairInPlace(tensor.SliceRows(out, n, (k+1)*n), base, act, pairs)
 	} else {
@@ -209,14 +212,14 @@ func denseJoint(j, w, b *Value, base *tensor.Tensor, act tensor.Act, k, pairs in
 			}
 			gs := make([]*Value, len(in))
 			if need[0] {
-				gs[0] = MatMul(gp, in[1], false, false)
+				gs[0] = l.gradX(gp, in[1])
 			}
 			if need[1] {
 				if used := n + rows; used < (k+1)*n && !out.grad {
 					// The zero S rows of J add nothing to W's gradient.
-					gs[1] = MatMul(SliceRows(gp, 0, used), SliceRows(in[0], 0, used), true, false)
+					gs[1] = l.gradW(SliceRows(gp, 0, used), SliceRows(in[0], 0, nIn+rowsIn))
 				} else {
-					gs[1] = MatMul(gp, in[0], true, false)
+					gs[1] = l.gradW(gp, in[0])
 				}
 			}
 			if len(in) == 3 && need[2] {

@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/fdsm/fdsm/tensor"
@@ -43,5 +44,30 @@ func TestRunTableSameStart(t *testing.T) {
 	}
 	if _, err := RunTable(cfg, tensor.Zeros(tensor.Float64, 4, 3), test, TableOptions{}); err == nil {
 		t.Error("data of the wrong width was accepted")
+	}
+}
+
+// TestDefaultObjectives: exact SM is in a table by default only at d ≤ 2
+// (at d = 784 a step costs 784 recorded backward passes), in RunTable's
+// default list as in the configurations'.
+func TestDefaultObjectives(t *testing.T) {
+	for _, cfg := range append(Configs, Config{Name: "d3", Sizes: []int{3, 8, 1}, Batch: 4}) {
+		got := DefaultObjectives(cfg)
+		if slices.Contains(got, "sm") != (cfg.Sizes[0] <= 2) || len(got) < len(TableObjectives)-1 {
+			t.Errorf("%s (d = %d): default objectives %v", cfg.Name, cfg.Sizes[0], got)
+		}
+	}
+	cfg := Config{Name: "d3", Sizes: []int{3, 8, 1}, Batch: 4}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows, err := RunTable(cfg, tensor.RandN(tensor.Float64, rng, 16, 3), tensor.RandN(tensor.Float64, rng, 8, 3), TableOptions{Steps: 1, DType: tensor.Float64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []string
+	for _, r := range rows {
+		objs = append(objs, r.Objective)
+	}
+	if !slices.Equal(objs, DefaultObjectives(cfg)) || slices.Contains(objs, "sm") {
+		t.Errorf("RunTable at d = 3 ran %v, want %v", objs, DefaultObjectives(cfg))
 	}
 }

@@ -188,7 +188,7 @@ func TestDirectionalConvergence(t *testing.T) {
 	}
 }
 
-// Both dtypes at the step OBJECTIVES.md recommends for float32 O(ε²)
+// Both dtypes at the step docs/OBJECTIVES.md recommends for float32 O(ε²)
 // stencils, ε = 0.03. The relative error is bounded by the truncation
 // error, ‖ε⁴D⁴f‖/12 / ‖ε²D²f‖ (D2's error constant, ×1.1 for the next term),
 // plus round-off: u·Σ|w_i|·‖f‖/‖ε²D²f‖ (u the unit round-off) times 4, for

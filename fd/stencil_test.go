@@ -529,7 +529,7 @@ func TestErrors(t *testing.T) {
 	Must(Central(1, 3))
 }
 
-// The paper's table (Pang et al. 2020; OBJECTIVES.md): T = 1, nodes ±1,
+// The paper's table (Pang et al. 2020; docs/OBJECTIVES.md): T = 1, nodes ±1,
 // weights ±½, error ε²·D³f/6; T = 2, nodes −1, 0, 1, weights 1, −2, 1, error
 // ε²·D⁴f/12; T = 3 and 4 with nodes ±1, ±2; and the 5-point O(ε⁴) stencils.
 func TestNamedStencils(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 // Each finite-difference objective converges to its gradient-based
 // counterpart as ε → 0, in value and in parameter gradient, at the order of
-// its stencils (OBJECTIVES.md: "Each FD objective equals its gradient-based
+// its stencils (docs/OBJECTIVES.md: "Each FD objective equals its gradient-based
 // counterpart up to O(ε²) ... Halving ε must cut the gap by about 4×").
 // Both sides see the same directions and noise, so the gap is pure
 // truncation (plus round-off, kept negligible by the ranges of ε below).

@@ -45,7 +45,7 @@ func ParseProjection(s string) (Projection, error) {
 	return 0, fmt.Errorf("sm: unknown projection %q (want rademacher, gaussian or sphere)", s)
 }
 
-// Defaults of the objectives (OBJECTIVES.md; the values of the paper's
+// Defaults of the objectives (docs/OBJECTIVES.md; the values of the paper's
 // reference code).
 const (
 	DefaultSigma    = 0.1  // DSM noise level σ

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 
+	"github.com/fdsm/fdsm/internal/bufpool"
+	igemm "github.com/fdsm/fdsm/internal/gemm"
 	"github.com/fdsm/fdsm/internal/parallel"
 )
 
@@ -211,4 +213,198 @@ func batchTranspose[T float](dst, src []T, b, m, n int) {
 			transpose(dst[i*mn:(i+1)*mn], src[i*mn:(i+1)*mn], m, n)
 		}
 	})
+}
+
+// Convolutions as implicit GEMMs (internal/gemm's PatchesTimes and
+// TimesPatches): the products with the patch matrix are packed straight from
+// the NHWC images, so no patch matrix is built. The forward pass and the
+// input gradient split the images into chunks run in parallel, each a GEMM
+// on the caller's goroutine that packs and multiplies its own rows: every
+// output row is the same sum however the batch is split. The weight
+// gradient, a sum over all output pixels, adds the chunks' partial sums in
+// chunk order; chunks are a fixed number of images, so the result does not
+// depend on the number of workers either.
+
+// convWork is the multiply-adds a parallel chunk of images should hold
+// (a few tens of µs): fewer and the chunks' start-up shows, more and the
+// batch splits into too few chunks to share.
+const convWork = 1 << 22
+
+// patches returns the geometry of win's patch matrix over h×w×c images.
+func (win Window) patches(h, w, c int) igemm.Patches {
+	return igemm.Patches{H: h, W: w, C: c, KH: win.KH, KW: win.KW, Stride: win.Stride, PadH: win.Pad, PadW: win.Pad}
+}
+
+// Conv2D returns the convolution (PyTorch's conv2d, a cross-correlation,
+// without bias) of NHWC images x [N, H, W, C] with weight w [O, C, KH, KW]
+// (PyTorch's layout) as rows [N·Ho·Wo, O], one per output pixel: the NHWC
+// output [N, Ho, Wo, O].
+func Conv2D(x, w *Tensor, win Window) *Tensor {
+	n, h, wd, _, o := convShapes("Conv2D", x, w, win)
+	ho, wo := win.Out(h, wd)
+	out := allocUninit(x.dtype, []int{n * ho * wo, o})
+	Conv2DInto(out, x, w, win)
+	return out
+}
+
+// Conv2DInto is Conv2D writing into out [N·Ho·Wo, O] (overwritten).
+func Conv2DInto(out, x, w *Tensor, win Window) {
+	n, h, wd, c, o := convShapes("Conv2D", x, w, win)
+	ho, wo := win.Out(h, wd)
+	if out.dtype != x.dtype || out.Rank() != 2 || out.shape[0] != n*ho*wo || out.shape[1] != o {
+		panic(fmt.Sprintf("tensor: Conv2DInto output %v %v, want %v [%d, %d]", out.dtype, out.shape, x.dtype, n*ho*wo, o))
+	}
+	if x.dtype == Float32 {
+		convForward(out.f32, x.f32, w.f32, n, o, win.patches(h, wd, c), false)
+	} else {
+		convForward(out.f64, x.f64, w.f64, n, o, win.patches(h, wd, c), false)
+	}
+}
+
+// Conv2DInputGrad returns the input gradient of Conv2D: for the output's
+// cotangent g [N·Ho·Wo, O] (or [N, Ho, Wo, O]) and the weight w
+// [O, C, KH, KW], the cotangent [N, H, W, C] of images of H×W pixels. With
+// stride 1 it is the transposed convolution: the convolution of g with the
+// flipped, transposed kernel and padding K−1−Pad, an implicit GEMM like the
+// forward pass. Other strides go through Col2Im of g·W.
+func Conv2DInputGrad(g, w *Tensor, win Window, h, wd int) *Tensor {
+	ho, wo := win.Out(h, wd)
+	if w.Rank() != 4 || w.shape[2] != win.KH || w.shape[3] != win.KW || g.dtype != w.dtype ||
+		g.Len() == 0 || g.Len()%(ho*wo*w.shape[0]) != 0 || g.shape[g.Rank()-1] != w.shape[0] {
+		panic(fmt.Sprintf("tensor: Conv2DInputGrad of %v with weight %v %v and window %+v over %d×%d (want [N·%d, O], [O, C, %d, %d])",
+			g.shape, w.dtype, w.shape, win, h, wd, ho*wo, win.KH, win.KW))
+	}
+	o, c := w.shape[0], w.shape[1]
+	n := g.Len() / (ho * wo * o)
+	if win.Stride != 1 || win.Pad > win.KH-1 || win.Pad > win.KW-1 {
+		cols := MatMul(g.Reshape(n*ho*wo, o), w.Reshape(o, c*win.KH*win.KW), false, false)
+		dx := Col2Im(cols, win, h, wd, c)
+		if cols.dtype == Float32 {
+			bufpool.PutFloat32s(cols.f32)
+		} else {
+			bufpool.PutFloat64s(cols.f64)
+		}
+		return dx
+	}
+	// Output pixel (oh, ow) reads input (oh − Pad + kh, ow − Pad + kw), so
+	// input pixel (ih, iw) collects tap (kh, kw) from output pixel
+	// (ih − (KH−1−Pad) + kh′, iw − (KW−1−Pad) + kw′), kh′ = KH−1−kh.
+	q := igemm.Patches{H: ho, W: wo, C: o, KH: win.KH, KW: win.KW, Stride: 1, PadH: win.KH - 1 - win.Pad, PadW: win.KW - 1 - win.Pad}
+	dx := allocUninit(g.dtype, []int{n, h, wd, c})
+	if g.dtype == Float32 {
+		convForward(dx.f32, g.f32, w.f32, n, c, q, true)
+	} else {
+		convForward(dx.f64, g.f64, w.f64, n, c, q, true)
+	}
+	return dx
+}
+
+// Conv2DWeightGrad returns the weight gradient of Conv2D: for the output's
+// cotangent g [N·Ho·Wo, O] and the images x [N, H, W, C], the cotangent
+// [O, C, KH, KW] of the weight, gᵀ·P(x) in PyTorch's layout.
+func Conv2DWeightGrad(g, x *Tensor, win Window) *Tensor {
+	if x.Rank() != 4 {
+		panic(fmt.Sprintf("tensor: Conv2DWeightGrad needs NHWC images [N, H, W, C], got %v", x.shape))
+	}
+	n, h, wd, c := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	ho, wo := win.Out(h, wd)
+	if g.dtype != x.dtype || g.Len() == 0 || g.Len()%(n*ho*wo) != 0 || g.shape[g.Rank()-1] != g.Len()/(n*ho*wo) {
+		panic(fmt.Sprintf("tensor: Conv2DWeightGrad of %v %v for images %v %v and window %+v (want [%d, O])",
+			g.dtype, g.shape, x.dtype, x.shape, win, n*ho*wo))
+	}
+	o := g.Len() / (n * ho * wo)
+	dw := allocUninit(x.dtype, []int{o, c, win.KH, win.KW})
+	if x.dtype == Float32 {
+		convWeightGrad(dw.f32, g.f32, x.f32, n, o, win.patches(h, wd, c))
+	} else {
+		convWeightGrad(dw.f64, g.f64, x.f64, n, o, win.patches(h, wd, c))
+	}
+	return dw
+}
+
+// convShapes checks Conv2D's operands and returns N, H, W, C and O.
+func convShapes(name string, x, w *Tensor, win Window) (n, h, wd, c, o int) {
+	if x.Rank() != 4 || w.Rank() != 4 || w.shape[1] != x.shape[3] || w.shape[2] != win.KH || w.shape[3] != win.KW || w.dtype != x.dtype {
+		panic(fmt.Sprintf("tensor: %s of images %v %v with weight %v %v and window %+v (want [N, H, W, C] and [O, C, %d, %d] of one dtype)",
+			name, x.dtype, x.shape, w.dtype, w.shape, win, win.KH, win.KW))
+	}
+	win.Out(x.shape[1], x.shape[2])
+	return x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0]
+}
+
+// convForward sets out [N·Ho·Wo, O] = P(x)·Wpᵀ for the images x of q's
+// geometry, Wp the weight w [O, C, KH, KW] permuted to the patch matrix's
+// column order [O, KH, KW, C]. With flip, w is instead a weight [C′, O, KH,
+// KW] of the convolution being transposed (q.C = C′): Wp[o, kh, kw, c′] =
+// w[c′, o, KH−1−kh, KW−1−kw].
+func convForward[T float32 | float64](out, x, w []T, n, o int, q igemm.Patches, flip bool) {
+	kk, c := q.KH*q.KW, q.C
+	k := kk * c
+	wp := getScratch[T](o * k)
+	for oo := range o {
+		for cc := range c {
+			for t := range kk {
+				if flip {
+					wp[oo*k+t*c+cc] = w[(cc*o+oo)*kk+kk-1-t]
+				} else {
+					wp[oo*k+t*c+cc] = w[(oo*c+cc)*kk+t]
+				}
+			}
+		}
+	}
+	ho, wo := q.Out()
+	rows, img := ho*wo, q.H*q.W*c
+	parallel.For(n, max(1, convWork/max(1, rows*k*o)), func(lo, hi int) {
+		igemm.PatchesTimes(q, x[lo*img:hi*img], (hi-lo)*rows, true, o, wp, k, 0, out[lo*rows*o:hi*rows*o], o)
+	})
+	putScratch(wp)
+}
+
+// convWeightGrad sets dw [O, C, KH, KW] = gᵀ·P(x) for the cotangent g
+// [N·Ho·Wo, O] and the images x of q's geometry. Each chunk of images sums
+// its rows into a partial product of its own ([O, KH, KW, C], the patch
+// matrix's column order); the partials are then added in chunk order.
+func convWeightGrad[T float32 | float64](dw, g, x []T, n, o int, q igemm.Patches) {
+	kk, c := q.KH*q.KW, q.C
+	k := kk * c
+	ho, wo := q.Out()
+	rows, img := ho*wo, q.H*q.W*c
+	per := max(1, convWork/max(1, rows*k*o))
+	chunks := parallel.Chunks(n, per)
+	part := getScratch[T](chunks * o * k)
+	parallel.For(n, per, func(lo, hi int) {
+		igemm.TimesPatches(true, o, (hi-lo)*rows, g[lo*rows*o:hi*rows*o], o, q, x[lo*img:hi*img], 0, part[lo/per*o*k:][:o*k], k)
+	})
+	sum := part[:o*k]
+	for ch := 1; ch < chunks; ch++ {
+		for i, v := range part[ch*o*k : (ch+1)*o*k] {
+			sum[i] += v
+		}
+	}
+	for oo := range o {
+		for cc := range c {
+			for t := range kk {
+				dw[(oo*c+cc)*kk+t] = sum[oo*k+t*c+cc]
+			}
+		}
+	}
+	putScratch(part)
+}
+
+// getScratch and putScratch lend a kernel a temporary buffer from the pool.
+func getScratch[T float32 | float64](n int) []T {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return any(bufpool.Float32sUninit(n)).([]T)
+	}
+	return any(bufpool.Float64sUninit(n)).([]T)
+}
+
+func putScratch[T float32 | float64](s []T) {
+	switch s := any(s).(type) {
+	case []float32:
+		bufpool.PutFloat32s(s)
+	case []float64:
+		bufpool.PutFloat64s(s)
+	}
 }

@@ -178,3 +178,92 @@ func dot64(a, b *tensor.Tensor) float64 {
 	}
 	return s
 }
+
+// implicitCases add to convCases the shapes of the ResNet energy (3×3,
+// padding 1, 32 channels, and its first layer's single channel) and a
+// padding as wide as the window (the input gradient's transposed
+// convolution then has none).
+var implicitCases = append([]struct {
+	n, h, w, c int
+	win        tensor.Window
+}{
+	{2, 8, 8, 32, tensor.Window{KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{1, 9, 7, 1, tensor.Window{KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{2, 5, 6, 3, tensor.Window{KH: 3, KW: 3, Stride: 1, Pad: 2}},
+}, convCases...)
+
+// TestConv2DImplicit checks the implicit-GEMM kernels against the Im2Col
+// path they replace, evaluated in float64 on the same numbers: Conv2D =
+// Im2Col(x)·Wᵀ, Conv2DInputGrad = Col2Im(g·W), Conv2DWeightGrad =
+// gᵀ·Im2Col(x), W = w reshaped [O, C·KH·KW]. Tolerance: sums of at most
+// C·KH·KW = 288 (forward, input gradient) or N·Ho·Wo = 128 (weight
+// gradient) products in another order, relative to the sum of their
+// magnitudes: 300·u, u = 2⁻²⁴ (float32) or 2⁻⁵³ (float64).
+func TestConv2DImplicit(t *testing.T) {
+	for _, dt := range bothDTypes {
+		for _, tc := range implicitCases {
+			for _, o := range []int{1, 5, 32} {
+				name := fmt.Sprintf("%v/%dx%dx%dx%d/%+v/o%d", dt, tc.n, tc.h, tc.w, tc.c, tc.win, o)
+				rng := rand.New(rand.NewPCG(3, 4))
+				ho, wo := tc.win.Out(tc.h, tc.w)
+				k := tc.c * tc.win.KH * tc.win.KW
+				x := tensor.RandN(dt, rng, tc.n, tc.h, tc.w, tc.c)
+				w := tensor.RandN(dt, rng, o, tc.c, tc.win.KH, tc.win.KW)
+				g := tensor.RandN(dt, rng, tc.n*ho*wo, o)
+				x64, w64, g64 := x.AsType(tensor.Float64), w.AsType(tensor.Float64).Reshape(o, k), g.AsType(tensor.Float64)
+				abs := func(t *tensor.Tensor) *tensor.Tensor { return tensor.Abs(t) }
+				cols := tensor.Im2Col(x64, tc.win)
+				check := func(what string, got, want, bound *tensor.Tensor) {
+					t.Helper()
+					u := 0x1p-53
+					if dt == tensor.Float32 {
+						u = 0x1p-24
+					}
+					if !slices.Equal(got.Shape(), want.Shape()) {
+						t.Fatalf("%s %s: shape %v, want %v", name, what, got.Shape(), want.Shape())
+					}
+					gv, wv, bv := got.ToFloat64(), want.ToFloat64(), bound.ToFloat64()
+					for i := range wv {
+						if math.Abs(gv[i]-wv[i]) > 300*u*bv[i]+1e-300 {
+							t.Fatalf("%s %s: element %d = %v, want %v (bound %g)", name, what, i, gv[i], wv[i], bv[i])
+						}
+					}
+				}
+				check("Conv2D", tensor.Conv2D(x, w, tc.win), tensor.MatMul(cols, w64, false, true),
+					tensor.MatMul(abs(cols), abs(w64), false, true))
+				check("Conv2DInputGrad", tensor.Conv2DInputGrad(g, w, tc.win, tc.h, tc.w),
+					tensor.Col2Im(tensor.MatMul(g64, w64, false, false), tc.win, tc.h, tc.w, tc.c),
+					tensor.Col2Im(tensor.MatMul(abs(g64), abs(w64), false, false), tc.win, tc.h, tc.w, tc.c))
+				check("Conv2DWeightGrad", tensor.Conv2DWeightGrad(g, x, tc.win),
+					tensor.MatMul(g64, cols, true, false).Reshape(o, tc.c, tc.win.KH, tc.win.KW),
+					tensor.MatMul(abs(g64), abs(cols), true, false).Reshape(o, tc.c, tc.win.KH, tc.win.KW))
+			}
+		}
+	}
+}
+
+// TestConv2DImplicitIndependentOfGOMAXPROCS: the three kernels give the same
+// bits for any worker count, on a batch of many chunks (64 images of
+// 16×16×32: 2.4M multiply-adds per image, two images per chunk of convWork).
+func TestConv2DImplicitIndependentOfGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	win := tensor.Window{KH: 3, KW: 3, Stride: 1, Pad: 1}
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := tensor.RandN(tensor.Float32, rng, 64, 16, 16, 32)
+	w := tensor.RandN(tensor.Float32, rng, 32, 32, 3, 3)
+	g := tensor.RandN(tensor.Float32, rng, 64*16*16, 32)
+	run := func() [][]float64 {
+		return [][]float64{tensor.Conv2D(x, w, win).ToFloat64(), tensor.Conv2DInputGrad(g, w, win, 16, 16).ToFloat64(),
+			tensor.Conv2DWeightGrad(g, x, win).ToFloat64()}
+	}
+	runtime.GOMAXPROCS(1)
+	want := run()
+	for _, procs := range []int{2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		for i, got := range run() {
+			if !slices.Equal(got, want[i]) {
+				t.Errorf("GOMAXPROCS=%d: kernel %d differs from GOMAXPROCS=1", procs, i)
+			}
+		}
+	}
+}

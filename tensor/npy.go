@@ -107,36 +107,47 @@ func pyShapeRepr(shape []int) string {
 // single or double quotes. The data must be exactly as long as the shape
 // says. Storage is allocated only after that has been checked.
 func DecodeNpy(data []byte) (*Tensor, error) {
-	if !bytes.HasPrefix(data, []byte(npyMagic)) {
+	return decodeNpy(memSource(data))
+}
+
+// decodeNpy is DecodeNpy reading from src: the fixed prefix, then the
+// header, then, once the shape has been checked against src's size, the
+// data.
+func decodeNpy(src source) (*Tensor, error) {
+	size := src.size()
+	pre, err := src.at(0, min(size, int64(len(npyMagic))+6))
+	if err != nil {
+		return nil, fmt.Errorf("npy: reading the magic: %w", err)
+	}
+	if !bytes.HasPrefix(pre, []byte(npyMagic)) {
 		return nil, errors.New(`npy: not a .npy file (missing magic "\x93NUMPY")`)
 	}
-	if len(data) < len(npyMagic)+2 {
+	if len(pre) < len(npyMagic)+2 {
 		return nil, errors.New("npy: file truncated in the version")
 	}
-	major, minor := data[6], data[7]
-	var hlen, start int
+	major, minor := pre[6], pre[7]
+	var hlen, start int64
 	switch {
 	case major == 1 && minor == 0:
-		if len(data) < 10 {
+		if len(pre) < 10 {
 			return nil, errors.New("npy: file truncated in the header length")
 		}
-		hlen, start = int(binary.LittleEndian.Uint16(data[8:])), 10
+		hlen, start = int64(binary.LittleEndian.Uint16(pre[8:])), 10
 	case (major == 2 || major == 3) && minor == 0:
-		if len(data) < 12 {
+		if len(pre) < 12 {
 			return nil, errors.New("npy: file truncated in the header length")
 		}
-		n := binary.LittleEndian.Uint32(data[8:])
-		if uint64(n) > uint64(len(data)-12) { // before the conversion to int, which may be 32 bits
-			return nil, fmt.Errorf("npy: header length %d past the end of data (%d bytes follow the length)", n, len(data)-12)
-		}
-		hlen, start = int(n), 12
+		hlen, start = int64(binary.LittleEndian.Uint32(pre[8:])), 12
 	default:
 		return nil, fmt.Errorf("npy: unsupported format version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
 	}
-	if hlen > len(data)-start {
-		return nil, fmt.Errorf("npy: header length %d past the end of data (%d bytes follow the length)", hlen, len(data)-start)
+	if hlen > size-start {
+		return nil, fmt.Errorf("npy: header length %d past the end of data (%d bytes follow the length)", hlen, size-start)
 	}
-	header, body := data[start:start+hlen], data[start+hlen:]
+	header, err := src.at(start, hlen)
+	if err != nil {
+		return nil, fmt.Errorf("npy: reading the header: %w", err)
+	}
 	if major == 3 && !utf8.Valid(header) {
 		return nil, errors.New("npy: version 3.0 header is not valid UTF-8")
 	}
@@ -148,14 +159,22 @@ func DecodeNpy(data []byte) (*Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("npy: shape %v overflows: too many elements", shape)
 	}
-	if len(body) < nbytes {
-		return nil, fmt.Errorf("npy: data truncated: shape %v of %v needs %d bytes, got %d", shape, dt, nbytes, len(body))
+	if err := checkDims(shape, size); err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
 	}
-	if len(body) > nbytes {
-		return nil, fmt.Errorf("npy: %d bytes of trailing data after the %d bytes that shape %v of %v needs", len(body)-nbytes, nbytes, shape, dt)
+	body := size - start - hlen
+	if body < int64(nbytes) {
+		return nil, fmt.Errorf("npy: data truncated: shape %v of %v needs %d bytes, got %d", shape, dt, nbytes, body)
+	}
+	if body > int64(nbytes) {
+		return nil, fmt.Errorf("npy: %d bytes of trailing data after the %d bytes that shape %v of %v needs", body-int64(nbytes), nbytes, shape, dt)
+	}
+	b, err := src.at(start+hlen, body)
+	if err != nil {
+		return nil, fmt.Errorf("npy: reading the data: %w", err)
 	}
 	t := alloc(dt, shape)
-	readTensorData(t, body)
+	readTensorData(t, b)
 	return t, nil
 }
 
@@ -166,13 +185,16 @@ func SaveNpy(path string, t *Tensor) error {
 	return WriteFileAtomic(path, func(w io.Writer) error { return EncodeNpy(w, t) })
 }
 
-// LoadNpy reads the .npy file at path (see DecodeNpy). Errors start with path.
+// LoadNpy reads the .npy file at path (see DecodeNpy). Only a regular file is
+// read, its header before its data, so that what is allocated is bounded by
+// the file's size. Errors start with path.
 func LoadNpy(path string) (*Tensor, error) {
-	data, err := readFileForDecode(path)
+	src, done, err := openSource(path)
 	if err != nil {
 		return nil, err
 	}
-	t, err := DecodeNpy(data)
+	defer done()
+	t, err := decodeNpy(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/fdsm/fdsm/internal/infile"
 )
 
 // The safetensors format (https://github.com/huggingface/safetensors):
@@ -134,21 +134,38 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, metadata map[str
 // all of this has been checked, so a corrupt file never causes a large
 // allocation.
 func DecodeSafetensors(data []byte) (map[string]*Tensor, map[string]string, error) {
-	if len(data) < 8 {
-		return nil, nil, fmt.Errorf("safetensors: file too short (%d bytes) to hold the 8-byte header length", len(data))
+	return decodeSafetensors(memSource(data))
+}
+
+// decodeSafetensors is DecodeSafetensors reading from src: the header length
+// first, then the header, checked against src's size, and only then the
+// tensors' bytes, one tensor at a time.
+func decodeSafetensors(src source) (map[string]*Tensor, map[string]string, error) {
+	size := src.size()
+	if size < 8 {
+		return nil, nil, fmt.Errorf("safetensors: file too short (%d bytes) to hold the 8-byte header length", size)
 	}
-	n := binary.LittleEndian.Uint64(data)
+	nb, err := src.at(0, 8)
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: reading the header length: %w", err)
+	}
+	n := binary.LittleEndian.Uint64(nb)
 	if n > safetensorsMaxHeader {
 		return nil, nil, fmt.Errorf("safetensors: header length %d is absurd (limit %d)", n, safetensorsMaxHeader)
 	}
-	if n > uint64(len(data)-8) {
-		return nil, nil, fmt.Errorf("safetensors: header length %d past the end of data (%d bytes follow the length)", n, len(data)-8)
+	if n > uint64(size-8) {
+		return nil, nil, fmt.Errorf("safetensors: header length %d past the end of data (%d bytes follow the length)", n, size-8)
 	}
-	header, buf := data[8:8+n], data[8+n:]
+	header, err := src.at(8, int64(n))
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: reading the header: %w", err)
+	}
 	entries, metadata, err := parseSafetensorsHeader(header)
 	if err != nil {
 		return nil, nil, err
 	}
+	bufStart := 8 + int64(n)
+	bufLen := size - bufStart
 
 	slices.SortFunc(entries, func(a, b safetensorsEntry) int {
 		return cmp.Or(cmp.Compare(a.begin, b.begin), cmp.Compare(a.end, b.end), cmp.Compare(a.name, b.name))
@@ -162,22 +179,42 @@ func DecodeSafetensors(data []byte) (map[string]*Tensor, map[string]string, erro
 			}
 			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets begin at %d, want %d: %s (tensors must cover the data buffer contiguously)", e.name, e.begin, pos, what)
 		}
+		if err := checkDims(e.shape, size); err != nil {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", e.name, err)
+		}
 		pos, last = e.end, e.name
 	}
-	if pos != len(buf) {
-		if pos > len(buf) {
-			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets end at %d, past the end of the %d-byte data buffer", last, pos, len(buf))
+	if int64(pos) != bufLen {
+		if int64(pos) > bufLen {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets end at %d, past the end of the %d-byte data buffer", last, pos, bufLen)
 		}
-		return nil, nil, fmt.Errorf("safetensors: tensors cover %d bytes but the data buffer has %d (trailing data)", pos, len(buf))
+		return nil, nil, fmt.Errorf("safetensors: tensors cover %d bytes but the data buffer has %d (trailing data)", pos, bufLen)
 	}
 
 	tensors := make(map[string]*Tensor, len(entries))
 	for _, e := range entries {
+		b, err := src.at(bufStart+int64(e.begin), int64(e.end-e.begin))
+		if err != nil {
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %w", e.name, err)
+		}
 		t := alloc(e.dtype, e.shape)
-		readTensorData(t, buf[e.begin:e.end])
+		readTensorData(t, b)
 		tensors[e.name] = t
 	}
 	return tensors, metadata, nil
+}
+
+// checkDims refuses a shape with a dimension larger than the file's size in
+// bytes: no tensor with elements can have one, and it keeps an empty tensor
+// of shape (10¹², 0), say, from asking whoever loops over its rows for work
+// or memory per row.
+func checkDims(shape []int, fileSize int64) error {
+	for i, d := range shape {
+		if int64(d) > fileSize {
+			return fmt.Errorf("shape %v: dimension %d is %d, more than the %d bytes of the file", shape, i, d, fileSize)
+		}
+	}
+	return nil
 }
 
 // SaveSafetensors writes tensors and metadata to the file at path in the
@@ -200,31 +237,19 @@ func saveSafetensors(path string, tensors map[string]*Tensor, metadata map[strin
 }
 
 // LoadSafetensors reads the safetensors file at path (see DecodeSafetensors).
-// Errors start with path.
+// Only a regular file is read, its header before its data, so that what is
+// allocated is bounded by the file's size. Errors start with path.
 func LoadSafetensors(path string) (map[string]*Tensor, map[string]string, error) {
-	data, err := readFileForDecode(path)
+	src, done, err := openSource(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	tensors, metadata, err := DecodeSafetensors(data)
+	defer done()
+	tensors, metadata, err := decodeSafetensors(src)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return tensors, metadata, nil
-}
-
-// readFileForDecode reads a whole file, with an error that starts with path
-// (an *fs.PathError puts the operation first).
-func readFileForDecode(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: %s: %w", path, pe.Op, pe.Err)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return data, nil
 }
 
 type safetensorsEntry struct {
@@ -557,13 +582,7 @@ func writeJSONString(b *bytes.Buffer, s string) {
 }
 
 // truncateForError shortens attacker-controlled text quoted in errors.
-func truncateForError(b []byte) string {
-	const limit = 40
-	if len(b) > limit {
-		return string(b[:limit]) + "..."
-	}
-	return string(b)
-}
+func truncateForError(b []byte) string { return infile.Cut(string(b)) }
 
 // checkTensorForWrite checks what a writer relies on, so that a malformed
 // *Tensor (a zero Tensor{}, say) gives an error rather than a panic.

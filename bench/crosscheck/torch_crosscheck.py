@@ -80,7 +80,7 @@ def sphere(v, r):
 
 
 def losses(E, S, x, v, n, sigma, d):
-    """Each objective exactly as OBJECTIVES.md states it (v used as fdsm uses -v)."""
+    """Each objective exactly as docs/OBJECTIVES.md states it (v used as fdsm uses -v)."""
     B = x.shape[0]
     logp = lambda z: -E(z).squeeze(-1)
     out = {}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -23,11 +22,16 @@ func init() {
 }
 
 // defaultMNISTDir is where `fdsm data mnist` puts MNIST unless told otherwise.
-func defaultMNISTDir() string {
+func defaultMNISTDir() string { return defaultDataDir("mnist") }
+
+// defaultDataDir is where fdsm looks for the data set name unless told
+// otherwise: fdsm/name in the user's cache directory (~/.cache on Linux),
+// or ./name if there is none.
+func defaultDataDir(name string) string {
 	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "fdsm", "mnist")
+		return filepath.Join(d, "fdsm", name)
 	}
-	return "mnist"
+	return name
 }
 
 func cmdBench(args []string, out, errw io.Writer) error {
@@ -35,9 +39,10 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	for i, c := range bench.Configs {
 		names[i] = c.Name
 	}
-	fs := newFlags("bench", "bench -config NAME [-objectives a,b,…] [-steps N] [-json]", errw)
+	fs := newFlags("bench", "bench -config NAME [-objectives a,b,…|all] [-steps N] [-json]", errw)
 	cfgName := fs.String("config", "toy", "configuration: "+strings.Join(names, ", "))
-	objs := fs.String("objectives", strings.Join(bench.DefaultObjectives, ","), "comma-separated objectives (exact SM \"sm\" costs d backward passes per step: leave it out at d = 784)")
+	objs := fs.String("objectives", "", "comma-separated objectives, or all for "+strings.Join(bench.TableObjectives, ",")+
+		" (if not given: all but exact SM \"sm\" when d > 2, where it costs d backward passes per step, minutes and gigabytes at d = 784)")
 	steps := fs.Int("steps", 50, "training steps per objective, from the same initialisation and minibatches")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches and objective randomness")
 	dtName := fs.String("dtype", "float32", "float32 or float64")
@@ -65,12 +70,7 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	if *evalRows < 0 {
 		return usageError{fmt.Sprintf("-eval-rows %d: want 0 (the default) or more", *evalRows)}
 	}
-	list := strings.Split(*objs, ",")
-	objsGiven := false
-	fs.Visit(func(f *flag.Flag) { objsGiven = objsGiven || f.Name == "objectives" })
-	if cfg.ResNet != nil && !objsGiven {
-		list = slices.DeleteFunc(list, func(o string) bool { return o == "sm" }) // minutes per step at d = 1024
-	}
+	list := benchObjectives(cfg, *objs)
 	rng := rand.New(rand.NewPCG(*seed, 9))
 	var train, test *tensor.Tensor
 	rows := *evalRows
@@ -157,4 +157,17 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	fmt.Fprintln(out, "backward passes, cotangents and gradients not yet applied. With parameters: the same peak plus the model;")
 	fmt.Fprintln(out, "activations: without the gradients too.")
 	return nil
+}
+
+// benchObjectives turns the -objectives flag into the table's list: the
+// configuration's default (bench.DefaultObjectives) if empty, every
+// objective for "all", the names given otherwise (RunTable checks them).
+func benchObjectives(cfg bench.Config, objs string) []string {
+	switch objs {
+	case "":
+		return bench.DefaultObjectives(cfg)
+	case "all":
+		return slices.Clone(bench.TableObjectives)
+	}
+	return strings.Split(objs, ",")
 }

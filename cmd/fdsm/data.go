@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -28,11 +26,8 @@ func cmdData(args []string, out, errw io.Writer) error {
 	fs := newFlags("data", dataSynopsis, errw)
 	dir := fs.String("dir", defaultMNISTDir(), "directory for the files")
 	// The data set's name may come before or after the flags.
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {

@@ -127,6 +127,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if progress.IsTerminal(os.Stderr) || d >= 256 {
 		fmt.Fprintf(errw, "exact SM loss on %d rows (%d backward passes per batch of %d):\n", n, d, *batch)
 		bar = progress.New(errw, n, progress.IsTerminal(os.Stderr))
+		bar.Unit = "row" // the bar counts rows, not training steps
 	}
 	var total float64
 	for lo := 0; lo < n; lo += *batch {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -56,13 +55,13 @@ func experimentUsage(w io.Writer) {
 
 func cmdExperiment(args []string, out, errw io.Writer) error {
 	if len(args) == 0 {
-		experimentUsage(errw)
 		return usageError{"which experiment? want uci, nice, ood or toys"}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		experimentUsage(errw)
-		return flag.ErrHelp
+		var b strings.Builder
+		experimentUsage(&b)
+		return helpText(b.String())
 	}
 	e, ok := experiments[args[0]]
 	if !ok {

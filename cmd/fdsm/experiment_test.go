@@ -96,15 +96,15 @@ func TestExperimentUsage(t *testing.T) {
 	dir := t.TempDir()
 	r := ok(t, dir, "experiment", "-h")
 	for _, n := range []string{"uci", "nice", "ood", "toys"} {
-		if !strings.Contains(r.stderr, "  "+n+" ") {
+		if !strings.Contains(r.stdout, "  "+n+" ") {
 			t.Errorf("experiment -h does not list %s:\n%v", n, r)
 		}
 		r := ok(t, dir, "experiment", n, "-h")
-		if !strings.Contains(r.stderr, "Usage: fdsm experiment "+n) {
+		if !strings.Contains(r.stdout, "Usage: fdsm experiment "+n) {
 			t.Errorf("experiment %s -h: no usage line:\n%v", n, r)
 		}
-		for _, line := range strings.Split(r.stderr, "\n") {
-			if strings.HasPrefix(line, "  -") && !strings.Contains(r.stderr, line+"\n    \t") {
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(line, "  -") && !strings.Contains(r.stdout, line+"\n    \t") {
 				t.Errorf("experiment %s -h: flag without an explanation: %q", n, line)
 			}
 		}

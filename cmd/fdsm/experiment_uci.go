@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -42,13 +44,17 @@ Flags:`
 // measurements; "quality" is dropped).
 const uciDim = 11
 
+// uciSource is where the UCI repository serves the wine tables (one
+// winequality-COLOUR.csv each, semicolon-separated with quoted names).
+const uciSource = "https://archive.ics.uci.edu/ml/machine-learning-databases/wine-quality/"
+
 // uciFiles maps -data names to the files in -dir.
 var uciFiles = map[string]string{"red": "winequality-red.csv", "white": "winequality-white.csv"}
 
 func expUCI(args []string, out, errw io.Writer) error {
 	fs := newFlags("experiment uci", uciSynopsis, errw)
 	which := fs.String("data", "both", "wine table: red, white or both")
-	dir := fs.String("dir", filepath.Join("..", "shared", "data", "uci"), "directory holding winequality-red.csv and winequality-white.csv")
+	dir := fs.String("dir", defaultDataDir("uci"), "directory holding winequality-red.csv and winequality-white.csv, comma-separated (EXPERIMENTS.md: The UCI data)")
 	seeds := fs.Int("seeds", 3, "number of seeds (data split, initialisation and minibatches each)")
 	seed := fs.Uint64("seed", 1, "first seed; the runs use seed, seed+1, …")
 	steps := fs.Int("steps", 500, "training steps per run")
@@ -116,6 +122,9 @@ func expUCI(args []string, out, errw io.Writer) error {
 			results[tab][o] = &acc{}
 		}
 		path := filepath.Join(*dir, uciFiles[tab])
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: no such file: download it from %s, convert it to commas (EXPERIMENTS.md: The UCI data) and give its directory with -dir", path, uciSource)
+		}
 		for _, s := range seedList(*seed, *seeds) {
 			sp, err := data.LoadUCI(path, rand.New(rand.NewPCG(s, 20)), dt)
 			if err != nil {

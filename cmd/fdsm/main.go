@@ -27,25 +27,42 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// helpText is a command's answer to -h: its usage, which run prints on
+// standard output (exit status 0). It matches flag.ErrHelp.
+type helpText string
+
+func (h helpText) Error() string { return string(h) }
+
+// Is makes errors.Is(h, flag.ErrHelp) hold.
+func (h helpText) Is(target error) bool { return target == flag.ErrHelp }
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runGuarded(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes one command line and returns the exit status: 0 on success,
-// 2 for a usage mistake (after printing the usage), 1 for anything else (one
-// line naming the file or value at fault).
+// run executes one command line and returns the exit status: 0 on success
+// (help, asked for with -h or help, goes to out), 2 for a usage mistake (the
+// mistake and a pointer to -h, two lines), 1 for anything else (one line
+// naming the file or value at fault).
 func run(args []string, out, errw io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+	if len(args) == 0 {
 		printUsage(errw)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if _, ok := commands[safeArg(args, 1)]; ok {
+			return run([]string{args[1], "-h"}, out, errw) // fdsm help CMD
 		}
+		printUsage(out)
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(errw, "fdsm: unknown command %q\n", args[0])
-		printUsage(errw)
+		fmt.Fprintln(errw, "Run 'fdsm -h' for usage.")
 		return 2
 	}
 	err := cmd.run(args[1:], out, errw)
@@ -55,11 +72,13 @@ func run(args []string, out, errw io.Writer) int {
 	if _, ok := experiments[safeArg(args, 1)]; ok && name == "experiment" {
 		name += " " + args[1]
 	}
+	var help helpText
 	var ue usageError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &help):
+		fmt.Fprint(out, string(help))
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(errw, "fdsm %s: %v\n", name, err)
@@ -97,29 +116,49 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'fdsm <command> -h' for a command's flags.")
 }
 
-// newFlags returns a flag set that reports errors instead of exiting, with
-// a usage text that starts with the command's synopsis.
-func newFlags(name, synopsis string, errw io.Writer) *flag.FlagSet {
+// newFlags returns a flag set that reports errors instead of exiting and
+// writes nothing itself: parse turns -h into the usage text (synopsis, then
+// the flags) for run to print on standard output, and a bad flag into a
+// usageError, which run prints as one line and a pointer to -h. The last
+// argument is ignored (it was the writer of the usage, which now goes
+// through run); it stays so that the commands' calls need not change.
+func newFlags(name, synopsis string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(errw)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(errw, "Usage: fdsm %s\n\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: fdsm %s\n\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parse parses flags; a flag error becomes a usageError (the flag package
-// has already printed the usage), and stray arguments are refused.
+// parse parses flags and refuses stray arguments (see parseFlags).
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
 	}
 	return nil
+}
+
+// parseFlags parses the flags at the start of args, leaving the arguments
+// after them in fs.Args(). -h gives a helpText holding fs.Usage's output; a
+// flag error gives a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		var b strings.Builder
+		w := fs.Output()
+		fs.SetOutput(&b)
+		fs.Usage()
+		fs.SetOutput(w)
+		return helpText(b.String())
+	default:
+		return usageError{err.Error()}
+	}
 }

@@ -137,25 +137,25 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	r = ok(t, dir, "help")
 	for _, c := range subcommands {
-		if !strings.Contains(r.stderr, "  "+c+" ") {
+		if !strings.Contains(r.stdout, "  "+c+" ") {
 			t.Errorf("fdsm help does not list %s:\n%v", c, r)
 		}
 	}
 	usage(t, dir, `unknown command "frobnicate"`, "frobnicate")
 	for _, c := range subcommands {
 		r := ok(t, dir, c, "-h")
-		if !strings.Contains(r.stderr, "Usage: fdsm "+c) {
+		if !strings.Contains(r.stdout, "Usage: fdsm "+c) {
 			t.Errorf("%s -h: no usage line:\n%v", c, r)
 		}
 		// Every flag is explained.
-		for _, line := range strings.Split(r.stderr, "\n") {
-			if strings.HasPrefix(strings.TrimSpace(line), "-") && strings.HasPrefix(line, "  -") && !strings.Contains(r.stderr, line+"\n    \t") {
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "-") && strings.HasPrefix(line, "  -") && !strings.Contains(r.stdout, line+"\n    \t") {
 				t.Errorf("%s -h: flag without an explanation: %q", c, line)
 			}
 		}
 		usage(t, dir, "flag provided but not defined: -bogus", c, "-bogus")
 	}
-	if r := ok(t, dir, "demo", "-h"); strings.Contains(r.stderr, "-quick") {
+	if r := ok(t, dir, "demo", "-h"); strings.Contains(r.stdout, "-quick") {
 		t.Errorf("demo -h shows the hidden -quick flag")
 	}
 }

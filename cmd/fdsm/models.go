@@ -528,8 +528,8 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
 		fs:        fs,
 		kind:      fs.String("model", kindMLP, "model: "+strings.Join(modelKinds, ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
-		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: channels, default 32)"),
-		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: residual blocks, default 3)"),
+		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: the channels, 32 if not given)"),
+		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: the residual blocks, 3 if not given)"),
 		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
 		couplings: fs.Int("couplings", 4, "nice: number of coupling layers"),
 		prior:     fs.String("prior", "gaussian", "nice: latent prior, gaussian or logistic"),
@@ -572,6 +572,9 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 	}
 	if s.Dim < 1 || s.Dim > maxDim || (s.Kind == kindNICE && s.Dim < 2) {
 		return s, fmt.Errorf("-model %s cannot take data of %d columns", s.Kind, s.Dim)
+	}
+	if s.Kind == kindResNet && imageSide(s.Dim) < 4 {
+		return s, fmt.Errorf("-model resnet takes square images of side 4 or more (784 pixels for MNIST), not data of %d columns", s.Dim)
 	}
 	if err := s.validate(); err != nil {
 		return s, usageError{"-" + err.Error()}

@@ -30,7 +30,7 @@ step size follows the noise levels σ_i of Song & Ermon (2019):
 
 Flags:`
 
-func cmdSample(args []string, out, errw io.Writer) error {
+func cmdSample(args []string, out, errw io.Writer) (err error) {
 	fs := newFlags("sample", sampleSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
 	n := fs.Int("n", 0, "number of samples (0: 64 images when d = 784, 1000 otherwise)")
@@ -123,6 +123,21 @@ func cmdSample(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(errw, "fdsm sample: warning: %d of %d samples are not finite (is -step-size too large?)\n", bad, count)
 	}
 
+	if *outPath != "" {
+		// One line saying what was written where, once it has been.
+		method := fmt.Sprintf("Langevin dynamics, %d steps of size %g", *steps, *stepSize)
+		switch {
+		case *exact:
+			method = "exactly, by inverting the flow"
+		case *annealed:
+			method = fmt.Sprintf("annealed Langevin dynamics over %d noise levels, %d steps per level", len(levels), max(1, *steps/len(levels)))
+		}
+		defer func() {
+			if err == nil {
+				fmt.Fprintf(out, "wrote %d samples of %s to %s (%s)\n", count, m.path, *outPath, method)
+			}
+		}()
+	}
 	switch ext {
 	case ".png":
 		v := x.ToFloat64()

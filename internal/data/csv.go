@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -33,11 +34,12 @@ type Table struct {
 	Data *tensor.Tensor
 }
 
-// LoadCSV reads a CSV file with ReadCSV; errors start with path.
+// LoadCSV reads a CSV file with ReadCSV; errors start with path. Only a
+// regular file is read.
 func LoadCSV(path string, opts *CSVOptions) (*Table, error) {
-	f, err := os.Open(path)
+	f, _, err := infile.Open(path) // a regular file: a device has no end
 	if err != nil {
-		return nil, err // *fs.PathError already names the path
+		return nil, err
 	}
 	defer f.Close()
 	return ReadCSV(f, path, opts)
@@ -73,6 +75,9 @@ func ReadCSV(r io.Reader, name string, opts *CSVOptions) (*Table, error) {
 		return nil, csvError(name, err)
 	}
 	header = append([]string(nil), header...)
+	for i, h := range header {
+		header[i] = dropCRBeforeLF(h)
+	}
 	if allNumbers(header) {
 		return fail("line 1: header row missing (the first row holds only numbers)")
 	}
@@ -108,7 +113,7 @@ func ReadCSV(r io.Reader, name string, opts *CSVOptions) (*Table, error) {
 				if err == nil || errors.Is(err, strconv.ErrRange) {
 					what = "not a finite number"
 				}
-				return fail("line %d, column %q: %q is %s", line, header[c], rec[c], what)
+				return fail("line %d, column %q: %q is %s", line, infile.Cut(header[c]), infile.Cut(rec[c]), what)
 			}
 			vals = append(vals, v)
 		}
@@ -118,6 +123,27 @@ func ReadCSV(r io.Reader, name string, opts *CSVOptions) (*Table, error) {
 		return fail("no data rows after the header")
 	}
 	return &Table{Columns: names, Data: tensor.FromFloat64(tensor.Float64, vals, rows, len(cols))}, nil
+}
+
+// dropCRBeforeLF removes the carriage returns before each line feed.
+// encoding/csv drops one, so a quoted "a\r\r\nb" reads as "a\r\nb", which
+// no CSV writer can write back (it reads as "a\nb"); without them a header
+// name is the same name once written and read again.
+func dropCRBeforeLF(s string) string {
+	if !strings.Contains(s, "\r\n") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	lf := false // s[i+1:] starts with a line feed, after the dropped returns
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\r' && lf {
+			continue
+		}
+		lf = s[i] == '\n'
+		b = append(b, s[i])
+	}
+	slices.Reverse(b)
+	return string(b)
 }
 
 // csvError reports a syntax error of encoding/csv as "name: line L: …".
@@ -181,7 +207,7 @@ func findColumn(header []string, spec string) (int, error) {
 	for i, h := range header {
 		if h == spec {
 			if found >= 0 {
-				return 0, fmt.Errorf("column name %q is ambiguous (columns %d and %d)", spec, found, i)
+				return 0, fmt.Errorf("column name %q is ambiguous (columns %d and %d)", infile.Cut(spec), found, i)
 			}
 			found = i
 		}
@@ -195,10 +221,11 @@ func findColumn(header []string, spec string) (int, error) {
 		}
 		return i, nil
 	}
-	return 0, fmt.Errorf("unknown column %q (the header has %s)", spec, quoteList(header))
+	return 0, fmt.Errorf("unknown column %q (the header has %s)", infile.Cut(spec), quoteList(header))
 }
 
-// quoteList formats names as "a", "b", "c", shortened after a dozen.
+// quoteList formats names as "a", "b", "c", shortened after a dozen, each
+// cut to a few dozen characters.
 func quoteList(names []string) string {
 	const most = 12
 	var b strings.Builder
@@ -210,7 +237,7 @@ func quoteList(names []string) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(strconv.Quote(n))
+		b.WriteString(strconv.Quote(infile.Cut(n)))
 	}
 	return b.String()
 }

@@ -3,6 +3,8 @@ package data
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,8 +15,26 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// wineRed is the UCI red-wine table, which the tests use when it is there.
-const wineRed = "../../../shared/data/uci/winequality-red.csv"
+// wineRed is the UCI red-wine table, which the tests use when it is there:
+// in $FDSM_UCI, else where fdsm experiment uci looks by default (EXPERIMENTS.md,
+// "The UCI data", says where to download it).
+var wineRed = func() string {
+	dir := os.Getenv("FDSM_UCI")
+	if dir == "" {
+		if c, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(c, "fdsm", "uci")
+		}
+	}
+	return filepath.Join(dir, "winequality-red.csv")
+}()
+
+// needWine skips a test when wineRed is absent, saying how to provide it.
+func needWine(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(wineRed); err != nil {
+		t.Skipf("no UCI wine data (%v): set FDSM_UCI to the directory holding winequality-red.csv (EXPERIMENTS.md, \"The UCI data\")", err)
+	}
+}
 
 // wineHead is the start of winequality-red.csv, so that tests and fuzz seeds
 // do not depend on the file being present.
@@ -27,9 +47,7 @@ const wineHead = `fixedacidity,volatileacidity,citricacid,residualsugar,chloride
 `
 
 func TestLoadCSVWine(t *testing.T) {
-	if _, err := os.Stat(wineRed); err != nil {
-		t.Skipf("no UCI data: %v", err)
-	}
+	needWine(t)
 	all, err := LoadCSV(wineRed, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +176,7 @@ func TestLoadCSVErrors(t *testing.T) {
 		t.Errorf("LoadCSV error %v, want %s", err, want)
 	}
 	missing := filepath.Join(dir, "missing.csv")
-	if _, err := LoadCSV(missing, nil); err == nil || !strings.Contains(err.Error(), missing) || !os.IsNotExist(err) {
+	if _, err := LoadCSV(missing, nil); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadCSV(missing) error %v, want a not-exist error naming the path", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -23,9 +24,12 @@ const (
 	idxLabelsMagic = 0x00000801 // unsigned bytes, 1 dimension: count
 )
 
-// maxIDXBytes bounds the element count a header may declare (4 GiB, 80 times
-// MNIST's training images), so that size arithmetic cannot overflow.
-const maxIDXBytes = 1 << 32
+// maxIDXBytes bounds the element count a header may declare: 256 MiB, 5.7
+// times MNIST's 47 MB of training images (60000 × 784 bytes), which as
+// float32 pixels take 1 GiB. It keeps a small gzip file that inflates to a
+// huge valid one from taking all memory, and the size arithmetic below from
+// overflowing.
+const maxIDXBytes = 1 << 28
 
 // ReadIDXImages reads an IDX image file (raw or gzip-compressed, detected by
 // the gzip magic bytes 1f 8b) and returns the images as an [N, rows·cols]
@@ -39,11 +43,21 @@ func ReadIDXImages(r io.Reader, dt tensor.DType) (x *tensor.Tensor, rows, cols i
 		return nil, 0, 0, err
 	}
 	n, rows, cols := dims[0], dims[1], dims[2]
-	vals := make([]float64, len(payload))
-	for i, p := range payload {
-		vals[i] = float64(p) / 255
+	// Straight into the dtype wanted, by way of the float64 k/255 (the same
+	// bits as before), without a float64 copy of a float32 result.
+	x = tensor.Zeros(dt, n, rows*cols)
+	if dt == tensor.Float32 {
+		v := x.Float32s()
+		for i, p := range payload {
+			v[i] = float32(float64(p) / 255)
+		}
+	} else {
+		v := x.Float64s()
+		for i, p := range payload {
+			v[i] = float64(p) / 255
+		}
 	}
-	return tensor.FromFloat64(dt, vals, n, rows*cols), rows, cols, nil
+	return x, rows, cols, nil
 }
 
 // ReadIDXLabels reads an IDX label file (raw or gzip-compressed), one byte
@@ -54,9 +68,9 @@ func ReadIDXLabels(r io.Reader) ([]uint8, error) {
 }
 
 // LoadIDXImages reads an IDX image file with ReadIDXImages; errors start with
-// path.
+// path. Only a regular file is read.
 func LoadIDXImages(path string, dt tensor.DType) (x *tensor.Tensor, rows, cols int, err error) {
-	f, err := os.Open(path)
+	f, _, err := infile.Open(path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -69,9 +83,9 @@ func LoadIDXImages(path string, dt tensor.DType) (x *tensor.Tensor, rows, cols i
 }
 
 // LoadIDXLabels reads an IDX label file with ReadIDXLabels; errors start with
-// path.
+// path. Only a regular file is read.
 func LoadIDXLabels(path string) ([]uint8, error) {
-	f, err := os.Open(path)
+	f, _, err := infile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +197,7 @@ var mnistFiles = []string{
 // LoadMNIST reads the MNIST training set (60000 images) or, if train is
 // false, the test set (10000) from dir: images as [N, 784] in [0, 1] and
 // their labels. It takes the gzip files FetchMNIST puts there, or the same
-// names without ".gz".
+// names without ".gz". A set of no images is an error.
 func LoadMNIST(dir string, train bool, dt tensor.DType) (*tensor.Tensor, []uint8, error) {
 	prefix := "t10k"
 	if train {
@@ -204,6 +218,9 @@ func LoadMNIST(dir string, train bool, dt tensor.DType) (*tensor.Tensor, []uint8
 	labels, err := LoadIDXLabels(lblPath)
 	if err != nil {
 		return nil, nil, err
+	}
+	if x.Dim(0) == 0 {
+		return nil, nil, fmt.Errorf("%s: no images (the header's count is 0)", imgPath)
 	}
 	if len(labels) != x.Dim(0) {
 		return nil, nil, fmt.Errorf("%s: %d labels for the %d images of %s", lblPath, len(labels), x.Dim(0), imgPath)

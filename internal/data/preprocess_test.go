@@ -391,9 +391,7 @@ func TestPrepareUCI(t *testing.T) {
 }
 
 func TestLoadUCI(t *testing.T) {
-	if _, err := os.Stat(wineRed); err != nil {
-		t.Skipf("no UCI data: %v", err)
-	}
+	needWine(t)
 	s, err := LoadUCI(wineRed, newRand(16), tensor.Float64)
 	if err != nil {
 		t.Fatal(err)

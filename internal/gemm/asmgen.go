@@ -94,6 +94,8 @@ func main() {
 	genCopy(&w, "copyRowsF64", "float64", 3)
 	genTranspose32(&w)
 	genTranspose64(&w)
+	genGather32(&w, 6)
+	genGather32(&w, 8)
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o666); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -381,6 +383,83 @@ func transposeEpilogue(emit func(string, ...any), w *bytes.Buffer, name string, 
 	emit("LEAQ (R12)(R8*%d), R12", b)
 	emit("SUBQ $%d, CX", b)
 	emit("JNE %s_loop", name)
+	fmt.Fprintf(w, "%s_done:\n", name)
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+// genGather32 writes
+//
+//	func gatherF32x<mr>(dst []float32, rows *[gatherTaps * 8]*float32, taps, n int)
+//
+// which sets dst[(t*n+s)*mr+r] = rows[t*mr+r][s] for t < taps, r < mr and
+// s < n, n a multiple of 8: for each of taps groups of mr source rows
+// anywhere in memory, the rows become n steps of an mr-high packed A panel
+// (the implicit GEMM's panel of mr output pixels, each source row one
+// pixel's channel run under one tap of the window; the taps' steps follow
+// each other). Each block of 8 steps is an 8×8 transpose (as in
+// transposeF32; for mr = 6 the two missing rows are whatever the registers
+// hold, and are never stored) whose columns are stored one after another,
+// mr floats apart: for mr = 6 each 32-byte store spills two floats into the
+// next column's place, which the next store overwrites, and the last column
+// is stored as 16 + 8 bytes.
+func genGather32(w *bytes.Buffer, mr int) {
+	emit := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	name := fmt.Sprintf("gatherF32x%d", mr)
+	ptrs := []string{"AX", "BX", "DX", "SI", "R8", "R9", "R10", "R13"}[:mr]
+	fmt.Fprintf(w, "\n// func %s(dst []float32, rows *[gatherTaps * 8]*float32, taps, n int)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	emit("MOVQ dst_base+0(FP), DI")
+	emit("MOVQ rows+24(FP), R12")
+	emit("MOVQ taps+32(FP), R11")
+	emit("TESTQ R11, R11")
+	emit("JEQ %s_done", name)
+	fmt.Fprintf(w, "%s_tap:\n", name)
+	for r, p := range ptrs {
+		emit("MOVQ %d(R12), %s", 8*r, p)
+	}
+	emit("MOVQ n+40(FP), CX")
+	emit("TESTQ CX, CX")
+	emit("JEQ %s_done", name)
+	fmt.Fprintf(w, "%s_loop:\n", name)
+	for r, p := range ptrs {
+		emit("VMOVUPS (%s), Y%d", p, r)
+	}
+	for i := range 4 {
+		emit("VUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		emit("VUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	for h := range 2 {
+		t := 8 + 4*h
+		emit("VSHUFPS $0x44, Y%d, Y%d, Y%d", t+2, t, 4*h+0)
+		emit("VSHUFPS $0xEE, Y%d, Y%d, Y%d", t+2, t, 4*h+1)
+		emit("VSHUFPS $0x44, Y%d, Y%d, Y%d", t+3, t+1, 4*h+2)
+		emit("VSHUFPS $0xEE, Y%d, Y%d, Y%d", t+3, t+1, 4*h+3)
+	}
+	// Column c in Y(8+c).
+	for c := range 4 {
+		emit("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+c, c, 8+c)
+		emit("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+c, c, 12+c)
+	}
+	for c := range 8 {
+		off := 4 * mr * c
+		if mr == 8 || c < 7 {
+			emit("VMOVUPS Y%d, %d(DI)", 8+c, off)
+			continue
+		}
+		emit("VMOVUPS X%d, %d(DI)", 8+c, off)
+		emit("VEXTRACTF128 $1, Y%d, X%d", 8+c, 8+c)
+		emit("VMOVQ X%d, %d(DI)", 8+c, off+16)
+	}
+	for _, p := range ptrs {
+		emit("ADDQ $32, %s", p)
+	}
+	emit("ADDQ $%d, DI", 32*mr)
+	emit("SUBQ $8, CX")
+	emit("JNE %s_loop", name)
+	emit("ADDQ $%d, R12", 8*mr)
+	emit("DECQ R11")
+	emit("JNE %s_tap", name)
 	fmt.Fprintf(w, "%s_done:\n", name)
 	emit("VZEROUPPER")
 	emit("RET")

@@ -163,6 +163,12 @@ type plan[T float32 | float64] struct {
 	nJr, jrGrain    int
 	ap              []T
 	tasksFn         func(lo, hi int) // p.tasks, made once per plan
+
+	// patchA and patchB, when their C is not 0, make op(A) or op(B) the
+	// patch matrix of the images in a or b (see Patches), packed straight
+	// from them; runs is packPatchesA's list of channel runs.
+	patchA, patchB Patches
+	runs           [][]T
 }
 
 // Plans (with their packed-A buffers) and scratch panels sit on free lists,
@@ -202,6 +208,7 @@ func getPlan[T float32 | float64]() *plan[T] {
 // pool.
 func (p *plan[T]) release() {
 	p.a, p.b, p.c = nil, nil, nil
+	clear(p.runs[:cap(p.runs)]) // runs into the caller's images
 	plansFor[T]().Put(p)
 }
 
@@ -298,6 +305,10 @@ func (p *plan[T]) packA(iPanels int) {
 			dst := ap[q*ks*mr : (q+1)*ks*mr]
 			i0 := p.ic + q*mr
 			rows := min(mr, p.ic+p.mb-i0)
+			if p.patchA.C != 0 {
+				p.runs = packPatchesA(p.pk, dst, mr, p.patchA, p.a, i0, rows, pc, ks, p.runs)
+				continue
+			}
 			if p.transA {
 				// op(A)[i, t] = a[t*lda+i]: MR consecutive elements per step.
 				packRows(p.pk, dst, mr, p.a[pc*p.lda+i0:], p.lda, ks, rows)
@@ -314,6 +325,10 @@ func (p *plan[T]) packA(iPanels int) {
 func (p *plan[T]) packB(dst []T, pc, ks, j0 int) {
 	nr := p.kern.nr
 	cols := min(nr, p.n-j0)
+	if p.patchB.C != 0 {
+		packPatchesB(p.pk, dst, nr, p.patchB, p.b, pc, ks, j0, cols)
+		return
+	}
 	if !p.transB {
 		// op(B)[t, j] = b[t*ldb+j]: NR consecutive elements per step.
 		packRows(p.pk, dst, nr, p.b[pc*p.ldb+j0:], p.ldb, ks, cols)
@@ -412,6 +427,11 @@ type packer[T float32 | float64] struct {
 	// and s < n, n a multiple of block.
 	transpose func(dst []T, dstStride int, src []T, srcStride, n int)
 	block     int
+	// gather, when it can (it reports whether it did), sets
+	// dst[(t*n+s)*mr+r] = runs[t*mr+r][s] for r < mr, s < n and every group
+	// t of mr runs: A panel steps from runs anywhere in memory (the implicit
+	// GEMM's pixels under the taps of a window, see packPatchesA).
+	gather func(dst []T, mr int, runs [][]T, n int) bool
 }
 
 var (

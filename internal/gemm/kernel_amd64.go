@@ -99,11 +99,25 @@ func transposeF32(dst []float32, dstStride int, src []float32, srcStride, n int)
 //go:noescape
 func transposeF64(dst []float64, dstStride int, src []float64, srcStride, n int)
 
+// gatherF32x6 and gatherF32x8 pack an A panel of 6 or 8 rows, tap after
+// tap, from source rows anywhere in memory (the implicit GEMM's pixels):
+// dst[(t*n+s)*mr+r] = rows[t*mr+r][s] for t < taps, s < n, n a multiple of 8.
+//
+//go:noescape
+func gatherF32x6(dst []float32, rows *[gatherTaps * 8]*float32, taps, n int)
+
+//go:noescape
+func gatherF32x8(dst []float32, rows *[gatherTaps * 8]*float32, taps, n int)
+
+// gatherTaps is the number of taps one call of a gather routine packs.
+const gatherTaps = 16
+
 func init() {
 	if !cpu.HasAVX2 { // AVX is enough; every AVX2 CPU has it
 		return
 	}
 	packer32 = asmPacker(copyRowsF32, transposeF32, 8)
+	packer32.gather = gather32
 	packer64 = asmPacker(copyRowsF64, transposeF64, 4)
 }
 
@@ -136,4 +150,33 @@ func asmPacker[T float32 | float64](copyRows func(dst []T, dstStride int, src []
 		},
 		block: block,
 	}
+}
+
+// gather32 is packer32's gather: it checks the runs and hands their
+// addresses to the assembly, gatherTaps taps at a time.
+func gather32(dst []float32, mr int, runs [][]float32, n int) bool {
+	if n <= 0 || n%8 != 0 || (mr != 6 && mr != 8) || len(runs)%mr != 0 {
+		return false
+	}
+	taps := len(runs) / mr
+	if len(dst) < taps*n*mr {
+		panic("gemm: gather arguments out of range")
+	}
+	var p [gatherTaps * 8]*float32
+	for t0 := 0; t0 < taps; t0 += gatherTaps {
+		tn := min(gatherTaps, taps-t0)
+		for i, r := range runs[t0*mr : (t0+tn)*mr] {
+			if len(r) < n {
+				panic("gemm: gather arguments out of range")
+			}
+			p[i] = &r[0]
+		}
+		// Direct calls: through a func value the table would escape.
+		if mr == 6 {
+			gatherF32x6(dst[t0*n*mr:], &p, tn, n)
+		} else {
+			gatherF32x8(dst[t0*n*mr:], &p, tn, n)
+		}
+	}
+	return true
 }

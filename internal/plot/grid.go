@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"io"
 	"math"
 )
@@ -17,7 +18,15 @@ type ImageGridOptions struct {
 	// Separator is the colour of the separator lines and of the empty cells
 	// in the last row; nil means mid-gray (#808080).
 	Separator color.Color
+	// Caption, if not empty, is drawn above the grid on white, wrapped to
+	// its width (at least 40 characters, widening a narrow picture) and
+	// broken at newlines: say, the model on one line and the sampler on
+	// the next.
+	Caption string
 }
+
+// captionRunes is the shortest line a caption is wrapped to.
+const captionRunes = 40
 
 // NaNPixelColor is the colour in which ImageGrid draws NaN pixels: red, which
 // no grayscale value can be mistaken for.
@@ -88,5 +97,24 @@ func ImageGrid(w io.Writer, images [][]float64, h, wdt, cols int, opts ImageGrid
 			}
 		}
 	}
+	if opts.Caption != "" {
+		img = captioned(img, opts.Caption)
+	}
 	return encodePNG(w, img)
+}
+
+// captioned returns pic below the lines of caption, centred, with margins.
+func captioned(pic *image.NRGBA, caption string) *image.NRGBA {
+	pw, ph := pic.Rect.Dx(), pic.Rect.Dy()
+	W := max(pw, captionRunes*advance-1) + 2*pad
+	lines := wrapText(caption, W-2*pad, 1)
+	top := pad + len(lines)*lineH + 4
+	img := image.NewNRGBA(image.Rect(0, 0, W, top+ph+pad))
+	fillRect(img, img.Rect, paper)
+	for i, line := range lines {
+		drawText(img, pad, pad+i*lineH, line, 1, ink)
+	}
+	x := (W - pw) / 2
+	draw.Draw(img, image.Rect(x, top, x+pw, top+ph), pic, pic.Rect.Min, draw.Src)
+	return img
 }

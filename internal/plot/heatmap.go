@@ -22,6 +22,14 @@ type HeatmapOptions struct {
 	// magnitude. Values ≤ 0 (a density that underflowed) take the start
 	// colour. A given range must then be positive.
 	Log bool
+	// Frame, if not nil, draws a title, axes with the data coordinates of
+	// Box, and a colour bar of the value range, around the picture.
+	Frame *Frame
+	// Box is the region of the plane the grid covers, its cells' outer
+	// edges, for the axes; the zero Box means cell indices, [0, nx] × [0, ny].
+	Box Box
+	// ValueLabel names the values beside the colour bar, as "density".
+	ValueLabel string
 }
 
 // Heatmap writes a PNG of the nx×ny grid of values, stored row-major with
@@ -32,25 +40,50 @@ type HeatmapOptions struct {
 // values are equal, or none is usable for the range, cells take the middle
 // colour. The image is nx·Scale × ny·Scale pixels.
 //
+// With a Frame the picture is set in margins holding the title, the axes
+// and a colour bar: Viridis(0) at its bottom row is the colour of the
+// range's start, Viridis(1) at its top row that of its end.
+//
 // For a density exp(−E) on a grid, pass the density with Log set, or −E
 // without it.
 func Heatmap(w io.Writer, values []float64, nx, ny int, opts HeatmapOptions) error {
+	img, bar, err := heatmapImage(values, nx, ny, opts)
+	if err != nil {
+		return err
+	}
+	if opts.Frame != nil {
+		box := opts.Box
+		if box == (Box{}) {
+			box = Box{0, float64(nx), 0, float64(ny)}
+		} else if !box.valid() {
+			return fmt.Errorf("plot: Heatmap: invalid box %+v", box)
+		}
+		bar.label = opts.ValueLabel
+		img, _ = framed(img, decor{frame: *opts.Frame, box: box, bar: &bar})
+	}
+	return encodePNG(w, img)
+}
+
+// heatmapImage draws the cells of Heatmap and returns them with their
+// colour scale.
+func heatmapImage(values []float64, nx, ny int, opts HeatmapOptions) (*image.NRGBA, colorBar, error) {
+	fail := func(err error) (*image.NRGBA, colorBar, error) { return nil, colorBar{}, err }
 	if nx <= 0 || ny <= 0 {
-		return fmt.Errorf("plot: Heatmap: grid %d×%d is not positive", nx, ny)
+		return fail(fmt.Errorf("plot: Heatmap: grid %d×%d is not positive", nx, ny))
 	}
 	if n := mulSize(nx, ny); n != len(values) {
-		return fmt.Errorf("plot: Heatmap: %d values for a %d×%d grid", len(values), nx, ny)
+		return fail(fmt.Errorf("plot: Heatmap: %d values for a %d×%d grid", len(values), nx, ny))
 	}
 	scale := opts.Scale
 	if scale < 0 {
-		return fmt.Errorf("plot: Heatmap: negative scale %d", scale)
+		return fail(fmt.Errorf("plot: Heatmap: negative scale %d", scale))
 	}
 	if scale == 0 {
 		scale = 1
 	}
 	W, H := mulSize(nx, scale), mulSize(ny, scale)
 	if err := checkImageSize("Heatmap", W, H); err != nil {
-		return err
+		return fail(err)
 	}
 
 	// tr is the transform of a value before linear scaling.
@@ -66,11 +99,11 @@ func Heatmap(w io.Writer, values []float64, nx, ny int, opts HeatmapOptions) err
 	var lo, hi float64
 	if opts.Min < opts.Max {
 		if opts.Log && opts.Min <= 0 {
-			return fmt.Errorf("plot: Heatmap: log scale needs a positive range, got [%g, %g]", opts.Min, opts.Max)
+			return fail(fmt.Errorf("plot: Heatmap: log scale needs a positive range, got [%g, %g]", opts.Min, opts.Max))
 		}
 		lo, hi = tr(opts.Min), tr(opts.Max)
 	} else if opts.Min > opts.Max || math.IsNaN(opts.Min) || math.IsNaN(opts.Max) {
-		return errors.New("plot: Heatmap: Min > Max or NaN in the value range")
+		return fail(errors.New("plot: Heatmap: Min > Max or NaN in the value range"))
 	} else {
 		lo, hi = math.Inf(1), math.Inf(-1)
 		for _, v := range values {
@@ -111,5 +144,5 @@ func Heatmap(w io.Writer, values []float64, nx, ny int, opts HeatmapOptions) err
 			}
 		}
 	}
-	return encodePNG(w, img)
+	return img, colorBar{lo: lo, hi: hi, log: opts.Log}, nil
 }

@@ -50,6 +50,12 @@ type ScatterOptions struct {
 	Color2 color.Color
 	// Background colour; nil means white. It is drawn opaque.
 	Background color.Color
+	// Frame, if not nil, draws a title and axes with the coordinates of the
+	// box around the picture, and a legend of the sets that have a label.
+	Frame *Frame
+	// Label and Label2 name the first and second set in the legend, as
+	// "data" and "samples"; a set without a label is left out of it.
+	Label, Label2 string
 }
 
 // Scatter writes a PNG of the points (xs[i], ys[i]) as translucent dots,
@@ -57,15 +63,45 @@ type ScatterOptions struct {
 // outside the box. If no point is finite, an automatic box is [−1, 1]².
 // Each dot's colour is composited over the picture with the "over" operator,
 // dst ← α·src + (1 − α)·dst, per channel in sRGB.
+//
+// With a Frame the Width×Height picture is set in margins holding the
+// title, the axes and the legend, whose swatches are the sets' colours.
 func Scatter(w io.Writer, xs, ys []float64, opts ScatterOptions) error {
+	img, box, err := scatterImage(xs, ys, opts)
+	if err != nil {
+		return err
+	}
+	if opts.Frame != nil {
+		var legend []legendItem
+		if opts.Label != "" {
+			legend = append(legend, legendItem{opts.Label, colorOf(opts.Color, defaultColor)})
+		}
+		if opts.Label2 != "" {
+			legend = append(legend, legendItem{opts.Label2, colorOf(opts.Color2, defaultColor2)})
+		}
+		img, _ = framed(img, decor{frame: *opts.Frame, box: box, legend: legend})
+	}
+	return encodePNG(w, img)
+}
+
+// The colours of Scatter's first and second sets when none is given:
+// matplotlib's first two "tab10" colours.
+var (
+	defaultColor  = color.NRGBA{0x1f, 0x77, 0xb4, 0xff}
+	defaultColor2 = color.NRGBA{0xff, 0x7f, 0x0e, 0xff}
+)
+
+// scatterImage draws the dots of Scatter and returns them with the box
+// they are drawn in.
+func scatterImage(xs, ys []float64, opts ScatterOptions) (*image.NRGBA, Box, error) {
 	if len(xs) != len(ys) {
-		return fmt.Errorf("plot: Scatter: %d x values and %d y values", len(xs), len(ys))
+		return nil, Box{}, fmt.Errorf("plot: Scatter: %d x values and %d y values", len(xs), len(ys))
 	}
 	if len(xs) == 0 {
-		return errors.New("plot: Scatter: no points")
+		return nil, Box{}, errors.New("plot: Scatter: no points")
 	}
 	if len(opts.X2) != len(opts.Y2) {
-		return fmt.Errorf("plot: Scatter: %d X2 values and %d Y2 values", len(opts.X2), len(opts.Y2))
+		return nil, Box{}, fmt.Errorf("plot: Scatter: %d X2 values and %d Y2 values", len(opts.X2), len(opts.Y2))
 	}
 	W, H := opts.Width, opts.Height
 	if W == 0 {
@@ -75,21 +111,21 @@ func Scatter(w io.Writer, xs, ys []float64, opts ScatterOptions) error {
 		H = 400
 	}
 	if err := checkImageSize("Scatter", W, H); err != nil {
-		return err
+		return nil, Box{}, err
 	}
 	radius := opts.Radius
 	switch {
 	case radius == 0:
 		radius = 1.5
 	case !(radius > 0) || radius > 1000:
-		return fmt.Errorf("plot: Scatter: radius %g outside (0, 1000]", radius)
+		return nil, Box{}, fmt.Errorf("plot: Scatter: radius %g outside (0, 1000]", radius)
 	}
 	alpha := opts.Alpha
 	switch {
 	case alpha == 0:
 		alpha = 0.5
 	case !(alpha > 0 && alpha <= 1):
-		return fmt.Errorf("plot: Scatter: alpha %g outside (0, 1]", alpha)
+		return nil, Box{}, fmt.Errorf("plot: Scatter: alpha %g outside (0, 1]", alpha)
 	}
 	box := opts.Box
 	if box == (Box{}) {
@@ -102,7 +138,7 @@ func Scatter(w io.Writer, xs, ys []float64, opts ScatterOptions) error {
 		}
 		box = autoBox([][2][]float64{{xs, ys}, {opts.X2, opts.Y2}}, margin)
 	} else if !box.valid() {
-		return fmt.Errorf("plot: Scatter: invalid box %+v", box)
+		return nil, Box{}, fmt.Errorf("plot: Scatter: invalid box %+v", box)
 	}
 
 	// The canvas holds linear blends of 8-bit sRGB values in float32, so that
@@ -112,8 +148,8 @@ func Scatter(w io.Writer, xs, ys []float64, opts ScatterOptions) error {
 	for k := 0; k < len(canvas); k += 3 {
 		canvas[k], canvas[k+1], canvas[k+2] = bg[0], bg[1], bg[2]
 	}
-	c1 := rgbOf(opts.Color, color.NRGBA{0x1f, 0x77, 0xb4, 0xff})
-	c2 := rgbOf(opts.Color2, color.NRGBA{0xff, 0x7f, 0x0e, 0xff})
+	c1 := rgbOf(opts.Color, defaultColor)
+	c2 := rgbOf(opts.Color2, defaultColor2)
 	sx := float64(W) / (box.XMax - box.XMin)
 	sy := float64(H) / (box.YMax - box.YMin)
 	a := float32(alpha)
@@ -140,7 +176,7 @@ func Scatter(w io.Writer, xs, ys []float64, opts ScatterOptions) error {
 		}
 		img.Pix[4*p+3] = 0xff
 	}
-	return encodePNG(w, img)
+	return img, box, nil
 }
 
 // dot blends colour c with opacity a into the pixels of canvas whose centres
@@ -209,11 +245,18 @@ func widen(lo, hi, margin float64) (float64, float64) {
 // rgbOf returns the 8-bit sRGB components of c (unpremultiplied), or of def
 // if c is nil.
 func rgbOf(c, def color.Color) [3]float32 {
+	n := colorOf(c, def)
+	return [3]float32{float32(n.R), float32(n.G), float32(n.B)}
+}
+
+// colorOf returns c, or def if c is nil, unpremultiplied and opaque.
+func colorOf(c, def color.Color) color.NRGBA {
 	if c == nil {
 		c = def
 	}
 	n := color.NRGBAModel.Convert(c).(color.NRGBA)
-	return [3]float32{float32(n.R), float32(n.G), float32(n.B)}
+	n.A = 0xff
+	return n
 }
 
 // isFinite reports whether v is neither NaN nor infinite.

@@ -66,7 +66,8 @@ func niceTicks(lo, hi float64, n int) (ticks []float64, m, k int) {
 }
 
 // stepValue returns i·m·10ᵏ with a single rounding: the integer i·m times or
-// divided by an exactly representable power of ten (for |k| ≤ 22).
+// divided by an exactly representable power of ten (for |k| ≤ 22), or else
+// the decimal "i·m e k" parsed, which strconv rounds correctly.
 func stepValue(i int64, m, k int) float64 {
 	v := float64(i * int64(m))
 	switch {
@@ -75,7 +76,8 @@ func stepValue(i int64, m, k int) float64 {
 	case k < 0 && k >= -22:
 		return v / math.Pow10(-k)
 	}
-	return v * math.Pow(10, float64(k))
+	f, _ := strconv.ParseFloat(strconv.FormatInt(i*int64(m), 10)+"e"+strconv.Itoa(k), 64)
+	return f // ±Inf or 0 beyond the float64 range, as v·10ᵏ would be
 }
 
 // logTicks returns tick values for a logarithmic axis covering [lo, hi],

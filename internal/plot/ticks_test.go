@@ -97,6 +97,9 @@ func TestFormatTick(t *testing.T) {
 		stepValue(7, 2, -5):  "0.00014",
 		stepValue(1, 1, -5):  "1e-05",
 		stepValue(-4, 5, 1):  "-200",
+		stepValue(1, 1, -30): "1e-30", // beyond the exact powers of ten
+		stepValue(5, 1, -40): "5e-40",
+		stepValue(3, 1, 30):  "3e+30",
 		math.Copysign(0, -1): "0",
 		250:                  "250",
 	} {

@@ -30,6 +30,10 @@ type Bar struct {
 	// printed even if Every steps have not passed: 0 means 10 seconds,
 	// negative means never by time. Set it before the first Update.
 	Interval time.Duration
+	// Unit names what a step counts, in the singular ("row" prints
+	// "row 40/100 … 12.3 rows/s"); empty means "step". Set it before the
+	// first Update.
+	Unit string
 
 	mu       sync.Mutex
 	w        io.Writer
@@ -152,7 +156,7 @@ func (b *Bar) draw(now time.Time, done bool) {
 		tw := len(strconv.Itoa(b.total))
 		fmt.Fprintf(&s, "%*d/%d", tw, b.step, b.total)
 	} else {
-		fmt.Fprintf(&s, "step %d", b.step)
+		fmt.Fprintf(&s, "%s %d", b.unit(), b.step)
 	}
 	for _, f := range b.fields(now, done) {
 		s.WriteString("  ")
@@ -172,9 +176,9 @@ func (b *Bar) draw(now time.Time, done bool) {
 func (b *Bar) print(now time.Time, done bool) {
 	var s strings.Builder
 	if b.total > 0 {
-		fmt.Fprintf(&s, "step %d/%d", b.step, b.total)
+		fmt.Fprintf(&s, "%s %d/%d", b.unit(), b.step, b.total)
 	} else {
-		fmt.Fprintf(&s, "step %d", b.step)
+		fmt.Fprintf(&s, "%s %d", b.unit(), b.step)
 	}
 	for _, f := range b.fields(now, done) {
 		s.WriteByte(' ')
@@ -193,7 +197,7 @@ func (b *Bar) fields(now time.Time, done bool) []string {
 	rate := math.NaN()
 	if dt := now.Sub(b.firstTime).Seconds(); dt > 0 && b.step > b.firstStep {
 		rate = float64(b.step-b.firstStep) / dt
-		f = append(f, formatRate(rate))
+		f = append(f, formatRate(rate, b.unit()))
 	}
 	switch {
 	case done:
@@ -211,18 +215,26 @@ func formatLoss(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
-// formatRate prints a speed with about three significant digits, as
-// seconds per step when below one step a second.
-func formatRate(r float64) string {
+// formatRate prints a speed in units per second with about three
+// significant digits, as seconds per unit when below one a second.
+func formatRate(r float64, unit string) string {
 	switch {
 	case r < 1:
-		return strconv.FormatFloat(1/r, 'f', 2, 64) + " s/step"
+		return strconv.FormatFloat(1/r, 'f', 2, 64) + " s/" + unit
 	case r < 10:
-		return strconv.FormatFloat(r, 'f', 2, 64) + " steps/s"
+		return strconv.FormatFloat(r, 'f', 2, 64) + " " + unit + "s/s"
 	case r < 100:
-		return strconv.FormatFloat(r, 'f', 1, 64) + " steps/s"
+		return strconv.FormatFloat(r, 'f', 1, 64) + " " + unit + "s/s"
 	}
-	return strconv.FormatFloat(r, 'f', 0, 64) + " steps/s"
+	return strconv.FormatFloat(r, 'f', 0, 64) + " " + unit + "s/s"
+}
+
+// unit is b.Unit, or "step".
+func (b *Bar) unit() string {
+	if b.Unit == "" {
+		return "step"
+	}
+	return b.Unit
 }
 
 // formatDuration prints a number of seconds rounded to the second, as

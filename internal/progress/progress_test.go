@@ -76,6 +76,32 @@ func TestPlainInterval(t *testing.T) {
 	}
 }
 
+// TestUnit: a Bar that counts rows says rows, in lines and on a terminal.
+func TestUnit(t *testing.T) {
+	c := newClock()
+	var buf bytes.Buffer
+	b := newWithClock(&buf, 8, false, c.now)
+	b.Unit = "row"
+	b.Every = 4
+	for row := 2; row <= 8; row += 2 {
+		c.advance(time.Second) // 2 rows a second
+		b.Update(row, 1)
+	}
+	want := "row 2/8 loss 1\n" +
+		"row 4/8 loss 1 2.00 rows/s eta 2s\n" +
+		"row 8/8 loss 1 2.00 rows/s eta 0s\n"
+	if got := buf.String(); got != want {
+		t.Errorf("output\n%s\nwant\n%s", got, want)
+	}
+	buf.Reset()
+	tb := newWithClock(&buf, 0, true, c.now)
+	tb.Unit = "row"
+	tb.Update(3, 1)
+	if got := buf.String(); !strings.HasPrefix(got, "\rrow 3  loss 1") {
+		t.Errorf("terminal line %q, want it to start with \"row 3  loss 1\"", got)
+	}
+}
+
 func TestTerminal(t *testing.T) {
 	// 100 steps of 10 ms: a redraw at most every 100 ms, so at steps 1, 11,
 	// 21, …, 91, then 100 (the last step is always drawn), and at Finish.
@@ -195,10 +221,10 @@ func TestFormat(t *testing.T) {
 		{formatDuration(-3), "0s"},
 		{formatDuration(math.Inf(1)), ">9999h"},
 		{formatDuration(math.NaN()), ">9999h"},
-		{formatRate(12.34), "12.3 steps/s"},
-		{formatRate(1234.4), "1234 steps/s"},
-		{formatRate(4.567), "4.57 steps/s"},
-		{formatRate(0.25), "4.00 s/step"},
+		{formatRate(12.34, "step"), "12.3 steps/s"},
+		{formatRate(1234.4, "step"), "1234 steps/s"},
+		{formatRate(4.567, "step"), "4.57 steps/s"},
+		{formatRate(0.25, "step"), "4.00 s/step"},
 		{formatLoss(0.123449), "0.1234"},
 		{formatLoss(-12345.6), "-1.235e+04"},
 		{formatLoss(math.NaN()), "NaN"},
