@@ -95,7 +95,8 @@ func RemoveOrphanTemps(path string) ([]string, error) {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		if _, err := strconv.ParseUint(digits, 10, 32); err != nil {
+		// Exactly what createTempBeside writes: a uint32 in decimal.
+		if n, err := strconv.ParseUint(digits, 10, 32); err != nil || strconv.FormatUint(n, 10) != digits {
 			continue
 		}
 		name := filepath.Join(dir, e.Name())

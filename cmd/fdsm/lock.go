@@ -88,13 +88,15 @@ func openRunDir(dir string, errw io.Writer) (release func(), err error) {
 	}
 	prev := release
 	release = func() { unlock(); prev() }
-	removed, err := tensor.RemoveOrphanTemps(filepath.Join(dir, nn.CheckpointName))
-	for _, name := range removed {
-		fmt.Fprintf(errw, "removed %s, a temporary file left by a killed run\n", name)
-	}
-	if err != nil {
-		release()
-		return nil, err
+	for _, file := range runFiles { // the checkpoint, and a log cut back by -resume
+		removed, err := tensor.RemoveOrphanTemps(filepath.Join(dir, file))
+		for _, name := range removed {
+			fmt.Fprintf(errw, "removed %s, a temporary file left by a killed run\n", name)
+		}
+		if err != nil {
+			release()
+			return nil, err
+		}
 	}
 	return release, nil
 }

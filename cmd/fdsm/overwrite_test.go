@@ -71,6 +71,13 @@ func TestTrainRefusesExistingRun(t *testing.T) {
 		t.Errorf("the refused run replaced the checkpoint")
 	}
 	usage(t, dir, "give one", append(args, "-force", "-resume")...)
+	// -force without -out has no run to replace (it once removed
+	// ./ckpt.safetensors and ./metrics.csv).
+	os.WriteFile(filepath.Join(dir, "metrics.csv"), []byte("mine\n"), 0o666)
+	usage(t, dir, "-force needs -out", "train", "-data", "toy:8gaussians", "-steps", "1", "-force")
+	if _, err := os.Stat(filepath.Join(dir, "metrics.csv")); err != nil {
+		t.Errorf("-force without -out removed ./metrics.csv: %v", err)
+	}
 	// Any one file of a run is enough.
 	os.Mkdir(filepath.Join(dir, "logonly"), 0o777)
 	os.WriteFile(filepath.Join(dir, "logonly", "metrics.jsonl"), []byte("{}\n"), 0o666)
@@ -152,13 +159,18 @@ func TestTrainRemovesOrphanTemp(t *testing.T) {
 	dir := t.TempDir()
 	run := trainToy(t, dir, "run", "-steps", "4")
 	orphan := filepath.Join("run", "."+nn.CheckpointName+".tmp3141592")
-	others := []string{"." + nn.CheckpointName + ".tmpx1", "notes.tmp123", "." + nn.CheckpointName + ".tmp"}
-	for _, name := range append(others, filepath.Base(orphan)) {
+	logOrphan := filepath.Join("run", ".metrics.csv.tmp0") // left by a log being cut back
+	// Names createTempBeside never writes: not a uint32 in plain decimal.
+	others := []string{"." + nn.CheckpointName + ".tmpx1", "notes.tmp123", "." + nn.CheckpointName + ".tmp",
+		"." + nn.CheckpointName + ".tmp0123", "." + nn.CheckpointName + ".tmp+12", "." + nn.CheckpointName + ".tmp4294967296"}
+	for _, name := range append(others, filepath.Base(orphan), filepath.Base(logOrphan)) {
 		os.WriteFile(filepath.Join(run, name), []byte("partial"), 0o666)
 	}
 	r := ok(t, dir, "train", "-out", "run", "-resume", "-steps", "6")
-	if _, err := os.Stat(filepath.Join(dir, orphan)); err == nil || !strings.Contains(r.stderr, "removed "+orphan) {
-		t.Errorf("the orphan %s is still there, or not reported:\n%v", orphan, r)
+	for _, o := range []string{orphan, logOrphan} {
+		if _, err := os.Stat(filepath.Join(dir, o)); err == nil || !strings.Contains(r.stderr, "removed "+o) {
+			t.Errorf("the orphan %s is still there, or not reported:\n%v", o, r)
+		}
 	}
 	for _, name := range others {
 		if _, err := os.Stat(filepath.Join(run, name)); err != nil {

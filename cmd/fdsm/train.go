@@ -103,6 +103,9 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if *resume && *force {
 		return usageError{"-resume continues the run in -out, -force replaces it: give one"}
 	}
+	if *force && *outDir == "" {
+		return usageError{"-force needs -out DIR, the directory of the run to replace"}
+	}
 
 	// -out: the directory, its lock, and what a killed run left in it.
 	var ckpt string
