@@ -154,8 +154,15 @@ type TrainResult struct {
 // disk is that of the last good step it was due at.
 //
 // Given the same configuration and Source state, Train is deterministic:
-// running N steps, then resuming from the checkpoint for the remaining M
-// gives bit for bit the parameters of N+M uninterrupted steps.
+// running N steps of a run of Steps = N+M, then resuming from the checkpoint
+// for the remaining M gives bit for bit the parameters of N+M uninterrupted
+// steps. Resuming with a larger Steps continues the run, but a Schedule that
+// depends on the total (Cosine) then gives the remaining steps the rates of
+// the new total, so the result is not that of a run started with it.
+//
+// On an error from ResumeFrom (a checkpoint that does not fit, or whose
+// step and optimizer step disagree) Model and Optimizer may hold the
+// checkpoint's state.
 func Train(cfg TrainConfig) (TrainResult, error) {
 	res := TrainResult{Last: StepInfo{Step: -1}}
 	switch {
@@ -196,6 +203,12 @@ func Train(cfg TrainConfig) (TrainResult, error) {
 		meta, err := loadCheckpoint(cfg.ResumeFrom, params, cfg.Optimizer, cfg.Source)
 		if err != nil {
 			return res, err
+		}
+		// Train counts one update per step: a checkpoint whose counts
+		// disagree was not written by it (or was edited), and resuming it
+		// would run Adam's bias correction at the wrong step.
+		if n, ok := cfg.Optimizer.State().Scalars["step"]; ok && n != float64(meta.Step) {
+			return res, fmt.Errorf("%s: metadata %q is %d but the optimizer state %q is %v: the checkpoint is inconsistent", cfg.ResumeFrom, metaStep, meta.Step, optimPrefix+"step", n)
 		}
 		if meta.Step > cfg.Steps {
 			return res, fmt.Errorf("%s: metadata %q: the checkpoint is at step %d, past TrainConfig.Steps = %d", cfg.ResumeFrom, metaStep, meta.Step, cfg.Steps)

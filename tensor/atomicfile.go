@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // WriteFileAtomic writes a file at path through write so that readers (and a
@@ -72,6 +73,39 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 		d.Close()
 	}
 	return nil
+}
+
+// RemoveOrphanTemps removes the temporary files that WriteFileAtomic calls for
+// path left behind when the process was killed between creating and renaming
+// them, and returns their names. Only names of its own pattern
+// (".BASE.tmpDIGITS" beside path) are touched. The caller must know that no
+// other process is writing path (it holds a lock on the directory).
+func RemoveOrphanTemps(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, unwrapPathError(err))
+	}
+	var removed []string
+	for _, e := range entries {
+		digits, ok := strings.CutPrefix(e.Name(), "."+base+".tmp")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		// Exactly what createTempBeside writes: a uint32 in decimal.
+		if n, err := strconv.ParseUint(digits, 10, 32); err != nil || strconv.FormatUint(n, 10) != digits {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil {
+			return removed, fmt.Errorf("%s: %w", name, unwrapPathError(err))
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
 }
 
 // createTempBeside creates a new file next to path. Unlike os.CreateTemp it

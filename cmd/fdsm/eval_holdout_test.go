@@ -216,7 +216,9 @@ func TestHoldoutResume(t *testing.T) {
 	ok(t, dir, "train", "-data", "csv:id.csv", "-holdout", "0.25", "-width", "4", "-steps", "3", "-batch", "8", "-out", "run")
 	run := filepath.Join(dir, "run")
 	before := evalIDs(t, run, splitHeldOut)
-	ok(t, t.TempDir(), "train", "-out", run, "-resume", "-steps", "5")
+	// -data must be given again on resume (a checkpoint does not choose the
+	// files fdsm opens); from another directory, by its absolute path.
+	ok(t, t.TempDir(), "train", "-out", run, "-resume", "-data", "csv:"+filepath.Join(dir, "id.csv"), "-steps", "5")
 	ck, err := nn.ReadCheckpoint(filepath.Join(run, nn.CheckpointName))
 	if err != nil || ck.Meta.Step != 5 || ck.Meta.Extra[extraHoldout] != "0.25" {
 		t.Fatalf("resumed checkpoint: %v, step %d, holdout %q", err, ck.Meta.Step, ck.Meta.Extra[extraHoldout])
@@ -224,7 +226,7 @@ func TestHoldoutResume(t *testing.T) {
 	if after := evalIDs(t, run, splitHeldOut); !slices.Equal(before, after) || len(after) != 10 {
 		t.Errorf("held-out ids %v before -resume, %v after; want the same 10", before, after)
 	}
-	fails(t, dir, []string{"-holdout 0.5", "0.25"}, "train", "-out", "run", "-resume", "-steps", "7", "-holdout", "0.5")
+	fails(t, dir, []string{"-holdout 0.5", "0.25"}, "train", "-out", "run", "-resume", "-data", "csv:id.csv", "-steps", "7", "-holdout", "0.5")
 
 	// A checkpoint from before -holdout (no split recorded, no -holdout
 	// flag) trained on every row: resuming keeps it so, though -holdout's
@@ -244,14 +246,14 @@ func TestHoldoutResume(t *testing.T) {
 	if err := tensor.SaveSafetensors(oldCk, tensors, meta); err != nil {
 		t.Fatal(err)
 	}
-	ok(t, dir, "train", "-out", "old", "-resume", "-steps", "5")
+	ok(t, dir, "train", "-out", "old", "-resume", "-data", "csv:id.csv", "-steps", "5")
 	if ck, err := nn.ReadCheckpoint(oldCk); err != nil || ck.Meta.Extra[extraHoldout] != "0" {
 		t.Errorf("resumed a checkpoint from before -holdout: %v, holdout %q, want 0 (all rows trained on)", err, ck.Meta.Extra[extraHoldout])
 	}
-	fails(t, dir, []string{"-holdout 0.1", "held out 0"}, "train", "-out", "old", "-resume", "-steps", "7", "-holdout", "0.1")
+	fails(t, dir, []string{"-holdout 0.1", "held out 0"}, "train", "-out", "old", "-resume", "-data", "csv:id.csv", "-steps", "7", "-holdout", "0.1")
 
 	writeIDCSV(t, dir, "id.csv", 41)
-	fails(t, dir, []string{"id.csv", "40 rows", "41"}, "train", "-out", "run", "-resume", "-steps", "7")
+	fails(t, dir, []string{"id.csv", "40 rows", "41"}, "train", "-out", "run", "-resume", "-data", "csv:id.csv", "-steps", "7")
 	fails(t, dir, []string{"id.csv", "40 rows", "41"}, "eval", "-ckpt", "run")
 }
 

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,26 +28,46 @@ func init() {
 }
 
 // Flags of train that -resume does not take from the checkpoint.
-var trainNotStored = map[string]bool{"resume": true, "out": true}
+var trainNotStored = map[string]bool{"resume": true, "out": true, "force": true}
 
-const trainSynopsis = `train -data SPEC [-model KIND] [-objective NAME] [-out DIR [-resume]] [flags]
+// Flags of train stored in the checkpoint only when they differ from their
+// default: those added after the format was first written, so that a run
+// leaving them alone writes the checkpoint it always did (and -resume reads
+// their default from older checkpoints).
+var trainStoredIfSet = map[string]bool{"max-param-norm": true}
+
+const trainSynopsis = `train -data SPEC [-model KIND] [-objective NAME] [-out DIR [-resume | -force]] [flags]
 
 Trains a model by a score-matching objective and, with -out, writes the
 checkpoint DIR/` + nn.CheckpointName + ` (every -every steps and at the end) and
 a metrics log DIR/metrics.csv or DIR/metrics.jsonl. The checkpoint records the
 model, the data's transform and these flags, so that sample, eval and energy
-need only the checkpoint, and -resume continues the run bit for bit (flags not
-given again are taken from the checkpoint; -steps may be raised). Of CSV
-data, -holdout keeps a fraction of the rows out of training, chosen by -seed
-and recorded in the checkpoint: eval takes them by default, -resume keeps
-them out.
+need only the checkpoint, and -resume continues the run: flags not given again
+are taken from the checkpoint, except that -data must be given again when it
+names a file (a checkpoint does not choose the files fdsm opens); the metrics
+log is cut back to the checkpoint's step. With the same -steps the resumed run
+is bit for bit the uninterrupted one. -steps may be raised to train longer:
+under -schedule constant that is bit for bit the longer run, but under cosine
+the remaining steps follow the cosine of the new total, so the result differs
+from a run started with that -steps. Of CSV data, -holdout keeps a fraction
+of the rows out of training, chosen by -seed and recorded in the checkpoint:
+eval takes them by default, -resume keeps them out.
+
+A directory holding another run is refused unless -resume continues it or
+-force replaces it; while a run writes DIR it holds the lock DIR/` + lockName + `,
+which keeps a second fdsm out (a lock left by a killed run is taken over), and
+temporary checkpoint files a killed run left are removed.
+
+A run stops with an error naming the step, keeping the last good checkpoint,
+when the loss or gradient is NaN or infinite or an update makes a parameter
+so or takes the parameters' norm past -max-param-norm.
 
 Objectives take energy models (mlp, nice, quadratic, dkef, resnet) except fd-ssm-vr,
 which takes a score network (score-mlp); ssm-vr takes either.
 
 Flags:`
 
-func cmdTrain(args []string, out, errw io.Writer) error {
+func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	fs := newFlags("train", trainSynopsis, errw)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (required)")
 	drop := fs.String("drop", "", "csv: comma-separated columns to leave out, e.g. quality")
@@ -76,26 +99,44 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	logFmt := fs.String("log", "csv", "metrics log in -out: csv, jsonl or none")
 	logEvery := fs.Int("log-every", 10, "log every this many steps, and the last")
 	resume := fs.Bool("resume", false, "continue from the checkpoint in -out")
+	force := fs.Bool("force", false, "start a new run in -out even if it holds another one, whose checkpoint and metrics log are deleted")
+	maxNorm := fs.Float64("max-param-norm", 0, fmt.Sprintf("stop when an update takes the global L2 norm of the parameters past this (0: %g times the initial norm, at least 1, a growth no run that learns comes near; negative: no bound)", nn.DefaultParamNormGrowth))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	holdoutGiven := false
 	fs.Visit(func(f *flag.Flag) { holdoutGiven = holdoutGiven || f.Name == "holdout" })
+	if *resume && *force {
+		return usageError{"-resume continues the run in -out, -force replaces it: give one"}
+	}
+	if *force && *outDir == "" {
+		return usageError{"-force needs -out DIR, the directory of the run to replace"}
+	}
 
-	// -resume: flags not given again come from the checkpoint.
-	var prev *nn.Checkpoint
+	// -out: the directory, its lock, and what a killed run left in it.
 	var ckpt string
 	if *outDir != "" {
 		ckpt = filepath.Join(*outDir, nn.CheckpointName)
+		unlock, err := openRunDir(*outDir, errw)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
+
+	// -resume: flags not given again come from the checkpoint. A value
+	// read back passes the checks a flag's does, and an error about it
+	// names the checkpoint (see blameCheckpoint).
+	var prev *nn.Checkpoint
+	fromCkpt := map[string]bool{}
 	if *resume {
 		if *outDir == "" {
 			return usageError{"-resume needs -out DIR, the directory of the checkpoint to continue"}
 		}
-		var err error
-		if prev, err = nn.ReadCheckpoint(ckpt); err != nil {
+		if prev, err = nn.ReadCheckpoint(ckpt); err != nil { // err: the result, for the deferred blame
 			return err
 		}
+		defer func() { err = blameCheckpoint(err, ckpt, fromCkpt) }()
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		var bad error
@@ -104,13 +145,23 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 			if !ok || set[f.Name] || trainNotStored[f.Name] || bad != nil {
 				return
 			}
-			if err := fs.Set(f.Name, v); err != nil {
-				bad = fmt.Errorf("%s: metadata %q: %v", ckpt, "extra."+extraFlagPref+f.Name, err)
+			key := "extra." + extraFlagPref + f.Name
+			if f.Name == "data" {
+				if ds, err := parseDataSpec(v); err == nil && ds.kind != "toy" {
+					bad = fmt.Errorf("%s: metadata %q: the run was trained on -data %s, which reads files: give -data again to resume (a checkpoint does not choose the files fdsm opens)", ckpt, key, fmt.Sprintf("%.60q", v))
+					return
+				}
 			}
+			if err := fs.Set(f.Name, v); err != nil {
+				bad = fmt.Errorf("%s: metadata %q: %v", ckpt, key, err)
+			}
+			fromCkpt[f.Name] = true
 		})
 		if bad != nil {
 			return bad
 		}
+	} else if err := checkNoRun(*outDir, *force); err != nil {
+		return err
 	}
 
 	if *dataFlag == "" {
@@ -156,8 +207,18 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-fit-batch %d: want 1…%d (or 0 for -batch)", *fitBatch, 1<<20)}
 	case !(*lr > 0) || math.IsInf(*lr, 0):
 		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
-	case !(*minLR >= 0) || *warmup < 0 || *every < 0 || *logEvery < 1 || !(*clip >= 0) || math.IsInf(*minLR, 0):
-		return usageError{"-min-lr, -warmup, -every and -clip must not be negative or NaN, -log-every must be positive"}
+	case !(*minLR >= 0) || math.IsInf(*minLR, 0):
+		return usageError{fmt.Sprintf("-min-lr %g: want a finite rate ≥ 0", *minLR)}
+	case *warmup < 0:
+		return usageError{fmt.Sprintf("-warmup %d: want ≥ 0 steps", *warmup)}
+	case *every < 0:
+		return usageError{fmt.Sprintf("-every %d: want ≥ 0 steps (0: at the end only)", *every)}
+	case *logEvery < 1:
+		return usageError{fmt.Sprintf("-log-every %d: want at least 1", *logEvery)}
+	case !(*clip >= 0):
+		return usageError{fmt.Sprintf("-clip %g: want a norm ≥ 0 (0: no clipping)", *clip)}
+	case math.IsNaN(*maxNorm):
+		return usageError{"-max-param-norm NaN: want a number (0: the default bound, negative: none)"}
 	case !(*momentum >= 0 && *momentum < 1):
 		return usageError{fmt.Sprintf("-momentum %g: want 0 ≤ μ < 1", *momentum)}
 	case !(*eps >= 0) || math.IsInf(*eps, 0):
@@ -250,7 +311,7 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 		sp.store(extra)
 	}
 	fs.VisitAll(func(f *flag.Flag) {
-		if !trainNotStored[f.Name] {
+		if !trainNotStored[f.Name] && !(trainStoredIfSet[f.Name] && f.Value.String() == f.DefValue) {
 			extra[extraFlagPref+f.Name] = f.Value.String()
 		}
 	})
@@ -281,12 +342,18 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	}
 
 	// Progress and the metrics log.
+	if *force {
+		if err := removeRun(*outDir); err != nil {
+			return err
+		}
+	}
 	var logw *metricsLog
 	if *outDir != "" && *logFmt != "none" {
-		if err := os.MkdirAll(*outDir, 0o777); err != nil {
-			return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
+		keep := 0 // a new run starts a new log; a resumed one keeps its past
+		if prev != nil {
+			keep = prev.Meta.Step
 		}
-		if logw, err = openMetricsLog(filepath.Join(*outDir, "metrics."+*logFmt), *logFmt); err != nil {
+		if logw, err = openMetricsLog(filepath.Join(*outDir, "metrics."+*logFmt), *logFmt, keep); err != nil {
 			return err
 		}
 		defer logw.close()
@@ -308,7 +375,7 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	cfg := nn.TrainConfig{
 		Model: m.mod, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
 		Source: rand.NewPCG(*seed, 2), Eval: eval, EvalEvery: 1, Meta: meta,
-		Arena: arena, ReleaseGraph: m.dkef == nil,
+		Arena: arena, ReleaseGraph: m.dkef == nil, MaxParamNorm: *maxNorm,
 	}
 	if *outDir != "" {
 		cfg.CheckpointDir, cfg.CheckpointEvery = *outDir, *every
@@ -320,6 +387,9 @@ func cmdTrain(args []string, out, errw io.Writer) error {
 	bar.Finish()
 	if logErr != nil {
 		return logErr
+	}
+	if errors.Is(err, nn.ErrParamNorm) {
+		return fmt.Errorf("%v; -max-param-norm sets the bound", err)
 	}
 	if err != nil {
 		return err
@@ -367,9 +437,14 @@ type metricsLog struct {
 	format string
 }
 
-// openMetricsLog opens path for appending (a resumed run continues the log),
-// writing the CSV header if the file is new.
-func openMetricsLog(path, format string) (*metricsLog, error) {
+// openMetricsLog opens path for appending, writing the CSV header if the file
+// is new. The records of steps after keep are removed first (keep = 0: all of
+// them), so that a run resumed from the checkpoint of step keep continues the
+// log without repeating the steps a killed run logged after it.
+func openMetricsLog(path, format string, keep int) (*metricsLog, error) {
+	if err := truncateMetricsLog(path, format, keep); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
@@ -402,4 +477,70 @@ func (l *metricsLog) close() error {
 		return fmt.Errorf("%s: %v", l.path, err)
 	}
 	return nil
+}
+
+// truncateMetricsLog removes from the log at path the records of steps after
+// keep, and a last record cut short by a crash (no final newline); a file
+// that does not exist is left so.
+func truncateMetricsLog(path, format string, keep int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	var kept strings.Builder
+	for i, line := range lines {
+		if !strings.HasSuffix(line, "\n") {
+			continue // the torn end of the file (or the empty piece after the last newline)
+		}
+		var step int
+		var err error
+		if format == "csv" {
+			if i == 0 && strings.HasPrefix(line, "step,") {
+				kept.WriteString(line) // the header
+				continue
+			}
+			first, _, _ := strings.Cut(line, ",")
+			step, err = strconv.Atoi(first)
+		} else {
+			var rec struct{ Step *int }
+			if err = json.Unmarshal([]byte(line), &rec); err == nil && rec.Step == nil {
+				err = errors.New("no step")
+			}
+			if err == nil {
+				step = *rec.Step
+			}
+		}
+		if err == nil && step <= keep {
+			kept.WriteString(line)
+		}
+	}
+	if kept.Len() == len(b) {
+		return nil
+	}
+	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := io.WriteString(w, kept.String())
+		return err
+	})
+}
+
+// blameCheckpoint turns a usage error about a flag whose value -resume read
+// back from the checkpoint ckpt into an error naming the checkpoint and the
+// metadata key: the command line is not at fault, the file is.
+func blameCheckpoint(err error, ckpt string, fromCkpt map[string]bool) error {
+	var ue usageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	for _, w := range strings.Fields(ue.msg) {
+		name, ok := strings.CutPrefix(w, "-")
+		name = strings.TrimRight(name, ",.:;")
+		if ok && fromCkpt[name] {
+			return fmt.Errorf("%s: metadata %q, read back for -%s: %s", ckpt, "extra."+extraFlagPref+name, name, ue.msg)
+		}
+	}
+	return err
 }
