@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -31,7 +34,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	fs := newFlags("energy", energySynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
 	in := fs.String("in", "", "input rows: a .csv file with a header, or a 2-D .npy array [N, d] (required)")
-	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output)")
+	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output; never the -in file or the checkpoint)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +44,9 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	inExt := outExt(*in)
 	if inExt != ".csv" && inExt != ".npy" {
 		return usageError{fmt.Sprintf("-in %s: want a .csv or .npy file", *in)}
+	}
+	if err := refuseInputAsOutput(*outPath, *in, *ckpt, filepath.Join(*ckpt, nn.CheckpointName)); err != nil {
+		return err
 	}
 	m, err := loadModel(*ckpt)
 	if err != nil {
@@ -101,4 +107,23 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	})
+}
+
+// refuseInputAsOutput returns an error if out names the same file as one of
+// inputs (by os.SameFile, so other spellings of a path count), which writing
+// out would destroy. Inputs that do not exist are skipped.
+func refuseInputAsOutput(out string, inputs ...string) error {
+	if out == "" {
+		return nil
+	}
+	o, err := os.Stat(out)
+	if err != nil {
+		return nil // out does not exist yet (or cannot be read): it is no input
+	}
+	for _, in := range inputs {
+		if i, err := os.Stat(in); err == nil && os.SameFile(o, i) {
+			return fmt.Errorf("-out %s is the input %s: refusing to write over it", out, in)
+		}
+	}
+	return nil
 }
