@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/fdsm/fdsm/internal/numeric"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -75,22 +76,6 @@ func rows2D(what string, x *tensor.Tensor) []float64 {
 		panic(fmt.Sprintf("data: %s.LogDensity needs points of shape [N 2], got %v", what, x.Shape()))
 	}
 	return x.ToFloat64()
-}
-
-// logSumExp returns log Σ exp(v_i), stable for large |v_i|.
-func logSumExp(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = max(m, x)
-	}
-	if math.IsInf(m, 0) {
-		return m
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
 }
 
 // GaussianMixture is a mixture of isotropic Gaussians with a common standard
@@ -175,7 +160,7 @@ func (g *GaussianMixture) LogDensity(x *tensor.Tensor) []float64 {
 			dx, dy := xs[2*i]-m[0], xs[2*i+1]-m[1]
 			terms[k] = math.Log(g.weight(k)) - (dx*dx+dy*dy)/(2*v)
 		}
-		out[i] = logSumExp(terms) - math.Log(2*math.Pi*v)
+		out[i] = numeric.LogSumExp(terms) - math.Log(2*math.Pi*v)
 	}
 	return out
 }
@@ -222,7 +207,7 @@ func (g Rings) LogDensity(x *tensor.Tensor) []float64 {
 			z := r * rad / v
 			terms[k] = lw - (r-rad)*(r-rad)/(2*v) + logI0e(z)
 		}
-		out[i] = logSumExp(terms) - math.Log(2*math.Pi*v)
+		out[i] = numeric.LogSumExp(terms) - math.Log(2*math.Pi*v)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/internal/numeric"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -28,23 +29,6 @@ func evalEnergies(what string, m Energy, x *tensor.Tensor, chunk int) []float64 
 		out = append(out, e.ToFloat64()...)
 	}
 	return out
-}
-
-// logSumExpFloat64 returns log Σ exp(v_i), shifted by the maximum so that no term
-// overflows.
-func logSumExpFloat64(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = max(m, x)
-	}
-	if math.IsInf(m, 0) || math.IsNaN(m) {
-		return m
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
 }
 
 // LogLikelihoodGrid2D returns the mean log-likelihood of data ([N, 2]) under
@@ -83,7 +67,7 @@ func LogLikelihoodGrid2D(m Energy, lo, hi [2]float64, n int, data *tensor.Tensor
 	for i := range e {
 		e[i] = -e[i]
 	}
-	logZ = logSumExpFloat64(e) + math.Log(h0*h1)
+	logZ = numeric.LogSumExp(e) + math.Log(h0*h1)
 	return meanLogP(m, data, logZ, "LogLikelihoodGrid2D"), logZ
 }
 
@@ -144,7 +128,7 @@ func EffectiveSampleSize(logw []float64) float64 {
 	for i, v := range logw {
 		twice[i] = 2 * v
 	}
-	ls, ls2 := logSumExpFloat64(logw), logSumExpFloat64(twice)
+	ls, ls2 := numeric.LogSumExp(logw), numeric.LogSumExp(twice)
 	if math.IsInf(ls, -1) && !math.IsNaN(ls2) {
 		return 0
 	}
@@ -200,7 +184,7 @@ func logZImportance(m Energy, d, samples, batch int, rng *rand.Rand, c isConfig)
 		}
 	}
 	n := float64(samples)
-	logZ = logSumExpFloat64(lw) - math.Log(n)
+	logZ = numeric.LogSumExp(lw) - math.Log(n)
 	// Weights relative to the largest, in [0, 1]: their mean and variance
 	// are exp(−max) times those of the weights, and the ratio stderr needs
 	// does not depend on the scale.

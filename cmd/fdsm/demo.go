@@ -15,6 +15,7 @@ import (
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/numeric"
 	"github.com/fdsm/fdsm/internal/plot"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
@@ -299,7 +300,7 @@ func demoPictures(dir string, dens data.Density, train *tensor.Tensor, runs []*d
 		for i, v := range e {
 			logp[i] = -v
 		}
-		lz := logSumExp(logp) + math.Log((hi[0]-lo[0])*(hi[1]-lo[1])/float64(n*n))
+		lz := numeric.LogSumExp(logp) + math.Log((hi[0]-lo[0])*(hi[1]-lo[1])/float64(n*n))
 		for i := range logp {
 			logp[i] -= lz
 		}
@@ -359,22 +360,6 @@ func smooth(v []float64) []float64 {
 		out[i] = s / float64(min(i+1, w))
 	}
 	return out
-}
-
-// logSumExp returns log Σ exp(v_i).
-func logSumExp(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = max(m, x)
-	}
-	if math.IsInf(m, 0) {
-		return m
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
 }
 
 // median returns the median of v (v is reordered).

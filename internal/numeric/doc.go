@@ -1,0 +1,4 @@
+// Package numeric holds small float64 helpers that several fdsm packages
+// need (sm's log-likelihoods, data's mixture densities, the CLI's demo), so
+// that each is written once.
+package numeric
