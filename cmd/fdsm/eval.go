@@ -47,8 +47,9 @@ standard error then rest on a few weights: try another -proposal-std or more
 -is-samples).
 
 ` + weightHelp + `
-With -model, -data is required (of a CSV, all rows: no split is recorded)
-and the AUROC's reference energy is the mean energy of the -data rows.
+With -model, -data is required (of a CSV, all rows: no split is recorded),
+MNIST pixels are dequantised as for a model trained on MNIST, and the
+AUROC's reference energy is the mean energy of the -data rows.
 
 Flags:`
 

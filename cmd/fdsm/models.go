@@ -737,7 +737,10 @@ func (f *weightFlags) load() (*loaded, error) {
 // transformFor reads -transform, -mean, -std and -columns for a model of d
 // inputs.
 func (f *weightFlags) transformFor(d int) (transform, error) {
-	t := transform{kind: *f.transform}
+	// Pixels of -data mnist are dequantised, as for a model train fitted to
+	// MNIST: a density's log-likelihood (and bits/dim) is of continuous
+	// values.
+	t := transform{kind: *f.transform, dequant: true}
 	switch t.kind {
 	case transformNone, transformLogit:
 		if *f.mean != "" || *f.std != "" {
