@@ -261,7 +261,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		warnNonFinite(errw, "eval", nulled)
 		return err
 	}
-	if res.Objective == "" && res.Step == 0 { // -model: a state_dict records neither
+	if *wf.path != "" { // a state_dict records no objective or step
 		fmt.Fprintf(out, "model          %s (%s)\n", res.Checkpoint, res.Model)
 	} else {
 		fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)

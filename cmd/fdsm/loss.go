@@ -72,14 +72,14 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	model := *wf.path
+	modelPath := *wf.path
 	x, err := loadBatch(*xPath, dt)
 	if err != nil {
 		return err
 	}
 	d := x.Dim(1)
 	if net.spec.Dim != d {
-		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", model, net.spec.Dim, *xPath, d)
+		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.spec.Dim, *xPath, d)
 	}
 	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
 		Projection: projection, NonBatched: *nobatch, FDMode: mode}
@@ -110,9 +110,9 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	case net.isScore() && obj.Score != nil:
 		loss = obj.Score(net.score, x, opts)
 	case !net.isScore():
-		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", model, obj.Name, d)
+		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", modelPath, obj.Name, d)
 	default:
-		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", model, obj.Name)
+		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", modelPath, obj.Name)
 	}
 	if *gradPath != "" {
 		ps := net.mod.Params()

@@ -280,7 +280,7 @@ func TestModelFlagErrors(t *testing.T) {
 	fails(t, dir, []string{"-mean m.npy", "shape [3]"}, "energy", "-model", "seq.safetensors", "-in", "x.npy", "-transform", "standardize", "-mean", "m.npy", "-std", "1,1")
 
 	usage(t, dir, "-ckpt and -model are alternatives", "sample", "-ckpt", "run", "-model", "seq.safetensors")
-	usage(t, dir, "-act, -dtype describe a -model state_dict", "energy", "-ckpt", "run", "-in", "x.npy", "-act", "tanh", "-dtype", "float64")
+	usage(t, dir, "-act, -dtype: only with -model", "energy", "-ckpt", "run", "-in", "x.npy", "-act", "tanh", "-dtype", "float64")
 	usage(t, dir, "-act: ", "energy", "-model", "seq.safetensors", "-in", "x.npy", "-act", "relu")
 	usage(t, dir, "-dtype: ", "energy", "-model", "seq.safetensors", "-in", "x.npy", "-dtype", "float16")
 	usage(t, dir, `-transform "nope"`, "energy", "-model", "seq.safetensors", "-in", "x.npy", "-transform", "nope")

@@ -596,11 +596,9 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 // would record about the data. One code path, weightFlags.build, serves all
 // four commands.
 type weightFlags struct {
-	fs              *flag.FlagSet
-	path, prefix    *string
-	act, dtype      *string
-	transform, mean *string // nil for loss, which takes arrays in the model's space
-	std, columns    *string
+	fs                            *flag.FlagSet
+	path, prefix, act, dtype      *string
+	transform, mean, std, columns *string // nil for loss, which takes arrays in the model's space
 }
 
 // weightModelHelp is the -model flag's help, shared by the four commands.
@@ -705,11 +703,11 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 	return m, dt, nil
 }
 
-// describe names an MLP by its widths, e.g. "mlp 2-64-32-1 act=softplus".
-func (m *model) describe() string {
-	mlp := m.mod.(*nn.MLP)
+// describeMLP names an MLP of the given kind by its widths, e.g.
+// "mlp 2-64-32-1 act=softplus".
+func describeMLP(kind string, mlp *nn.MLP) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %d", m.spec.Kind, mlp.Layers[0].W.Dim(1))
+	fmt.Fprintf(&b, "%s %d", kind, mlp.Layers[0].W.Dim(1))
 	for _, l := range mlp.Layers {
 		fmt.Fprintf(&b, "-%d", l.W.Dim(0))
 	}
@@ -730,7 +728,7 @@ func (f *weightFlags) load() (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := nn.Metadata{Model: m.describe(), DType: dt, Extra: map[string]string{}}
+	meta := nn.Metadata{Model: describeMLP(m.spec.Kind, m.mod.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
 	return &loaded{model: m, path: *f.path, meta: meta, tr: tr}, nil
 }
 
@@ -814,7 +812,7 @@ func openModel(ckpt string, f *weightFlags) (*loaded, error) {
 		return nil, usageError{"-ckpt or -model is required"}
 	case ckpt != "":
 		if g := f.given(); len(g) > 0 {
-			return nil, usageError{fmt.Sprintf("%s describe a -model state_dict; a checkpoint records its own", strings.Join(g, ", "))}
+			return nil, usageError{fmt.Sprintf("%s: only with -model (a checkpoint records its own architecture and data transform)", strings.Join(g, ", "))}
 		}
 		return loadModel(ckpt)
 	}
