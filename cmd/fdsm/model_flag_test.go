@@ -263,6 +263,15 @@ func TestModelFlagErrors(t *testing.T) {
 	save("conv.safetensors", map[string]*tensor.Tensor{"blocks.0.conv1.weight": tensor.Zeros(tensor.Float32, 2, 1, 3, 3)})
 	writeRows(t, dir, "x.npy", 5, 2, r.NormFloat64)
 	writeRows(t, dir, "x3.npy", 5, 3, r.NormFloat64)
+	// A hidden layer of width 0 (a constant energy; before the check, d = 0
+	// sampled rows of no columns).
+	save("empty.safetensors", map[string]*tensor.Tensor{"0.weight": tensor.Zeros(tensor.Float32, 0, 2), "0.bias": tensor.Zeros(tensor.Float32, 0),
+		"2.weight": tensor.Zeros(tensor.Float32, 1, 0), "2.bias": tensor.Zeros(tensor.Float32, 1)})
+	fails(t, dir, []string{"empty.safetensors", "layer 0's weight is [0 2]"}, "energy", "-model", "empty.safetensors", "-in", "x.npy")
+	save("d0.safetensors", map[string]*tensor.Tensor{"0.weight": tensor.Zeros(tensor.Float32, 1, 0), "0.bias": tensor.Zeros(tensor.Float32, 1)})
+	fails(t, dir, []string{"d0.safetensors", "layer 0's weight is [1 0]"}, "sample", "-model", "d0.safetensors")
+	// An fdsm checkpoint (optimizer state and all) given to -model.
+	fails(t, dir, []string{nn.CheckpointName, "different prefixes", "give it to -ckpt"}, "energy", "-model", filepath.Join("run", nn.CheckpointName), "-in", "x.npy")
 
 	// A score network samples and has no energy.
 	ok(t, dir, "sample", "-model", "score.safetensors", "-n", "4", "-steps", "2", "-out", "s.npy")

@@ -662,9 +662,13 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 		return nil, 0, usageError{"-dtype: " + err.Error()}
 	}
 	path := *f.path
-	weights, _, err := tensor.LoadSafetensors(path)
+	weights, md, err := tensor.LoadSafetensors(path)
 	if err != nil {
 		return nil, 0, err
+	}
+	hint := "" // for a checkpoint of fdsm train given to -model
+	if md["model"] != "" {
+		hint = fmt.Sprintf(" (the file is a checkpoint of a %s model: give it to -ckpt)", infile.Cut(md["model"]))
 	}
 	if *f.prefix != "" {
 		if weights, err = nn.SelectPrefix(weights, *f.prefix); err != nil {
@@ -676,10 +680,13 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 	}
 	mlp, err := nn.MLPFromTensors(weights, act, dt)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w%s", path, err, hint)
 	}
 	widths := []int{mlp.Layers[0].W.Dim(1)}
-	for _, l := range mlp.Layers {
+	for k, l := range mlp.Layers {
+		if l.W.Len() == 0 {
+			return nil, 0, fmt.Errorf("%s: layer %d's weight is %v: want at least one input and one output", path, k, l.W.Shape())
+		}
 		widths = append(widths, l.W.Dim(0))
 	}
 	d, out := widths[0], widths[len(widths)-1]
