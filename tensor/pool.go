@@ -7,12 +7,12 @@ import (
 )
 
 // Average pooling on NHWC images [N, H, W, C] and its adjoint, two linear
-// maps that act on each image alone. Both kernels run over output pixels and
-// add whole pixels, C contiguous channels at a time, so every inner loop is
-// a plain loop over contiguous slices; the batch is split into chunks of
-// whole images whose boundaries depend only on the sizes (parallel.For), and
-// each pixel is one fixed-order sum, so the result does not depend on the
-// number of workers. The divisor is always k² (PyTorch's
+// maps that act on each image alone. Each kernel writes every pixel of its
+// result once, as a fixed-order sum of whole pixels of its input (C
+// contiguous channels, so every inner loop is a plain loop over contiguous
+// slices) times 1/k²; the batch is split into chunks of whole images whose
+// boundaries depend only on the sizes (parallel.For), so the result does
+// not depend on the number of workers. The divisor is always k² (PyTorch's
 // count_include_pad=True), applied as one multiplication by 1/k² after the
 // sum: exact for k = 1, 2, 4, …, within an ulp of a division otherwise.
 
@@ -77,12 +77,14 @@ func AvgPool2DAdjoint(g *Tensor, k, stride, pad, h, w int) *Tensor {
 	return out
 }
 
-// avgPool writes every output pixel of n images: the sum of its window's
-// pixels inside the image, in (kh, kw) order, times 1/k².
+// avgPool writes every output pixel of n images: the average of its
+// window's pixels inside the image, taken in (kh, kw) order.
 func avgPool[T float](dst, src []T, n int, p pool) {
 	img, oimg, c := p.h*p.w*p.c, p.ho*p.wo*p.c, p.c
 	s := 1 / T(p.k*p.k)
 	parallel.For(n, p.imagesPerChunk(), func(lo, hi int) {
+		var buf [maxPoolTaps][]T
+		px := buf[:0]
 		for b := lo; b < hi; b++ {
 			x, y := src[b*img:(b+1)*img], dst[b*oimg:(b+1)*oimg]
 			for oh := range p.ho {
@@ -91,24 +93,14 @@ func avgPool[T float](dst, src []T, n int, p pool) {
 				for ow := range p.wo {
 					iw0 := ow*p.stride - p.pad
 					kw0, kw1 := max(0, -iw0), min(p.k, p.w-iw0)
-					acc := y[(oh*p.wo+ow)*c:][:c]
-					if kh0 >= kh1 || kw0 >= kw1 {
-						clear(acc) // the window lies in the padding
-						continue
-					}
-					first := true
+					px = px[:0]
 					for kh := kh0; kh < kh1; kh++ {
 						row := x[(ih0+kh)*p.w*c:]
 						for iw := iw0 + kw0; iw < iw0+kw1; iw++ {
-							if first {
-								copy(acc, row[iw*c:][:c])
-								first = false
-							} else {
-								addPixel(acc, row[iw*c:][:c])
-							}
+							px = append(px, row[iw*c:][:c])
 						}
 					}
-					scalePixel(acc, s)
+					sumScaled(y[(oh*p.wo+ow)*c:][:c], px, s)
 				}
 			}
 		}
@@ -123,57 +115,113 @@ func avgPoolAdjoint[T float](dst, src []T, n int, p pool) {
 	img, oimg, c := p.h*p.w*p.c, p.ho*p.wo*p.c, p.c
 	s := 1 / T(p.k*p.k)
 	parallel.For(n, p.imagesPerChunk(), func(lo, hi int) {
+		var buf [maxPoolTaps][]T
+		px := buf[:0]
 		for b := lo; b < hi; b++ {
 			g, x := src[b*oimg:(b+1)*oimg], dst[b*img:(b+1)*img]
+			if p.stride == p.k && p.pad == 0 {
+				upsampleScaled(x, g, p, s)
+				continue
+			}
+			var rows cover
 			for ih := range p.h {
-				oh0, oh1 := p.covering(ih, p.ho)
+				rows.next(ih, p, p.ho)
+				var cols cover
 				for iw := range p.w {
-					ow0, ow1 := p.covering(iw, p.wo)
-					acc := x[(ih*p.w+iw)*c:][:c]
-					if oh0 >= oh1 || ow0 >= ow1 {
-						clear(acc) // no window covers the pixel
-						continue
-					}
-					first := true
-					for oh := oh0; oh < oh1; oh++ {
+					cols.next(iw, p, p.wo)
+					px = px[:0]
+					for oh := rows.o0; oh < rows.o1; oh++ {
 						row := g[oh*p.wo*c:]
-						for ow := ow0; ow < ow1; ow++ {
-							if first {
-								copy(acc, row[ow*c:][:c])
-								first = false
-							} else {
-								addPixel(acc, row[ow*c:][:c])
-							}
+						for ow := cols.o0; ow < cols.o1; ow++ {
+							px = append(px, row[ow*c:][:c])
 						}
 					}
-					scalePixel(acc, s)
+					sumScaled(x[(ih*p.w+iw)*c:][:c], px, s)
 				}
 			}
 		}
 	})
 }
 
-// covering returns the output positions [o0, o1) along one axis of size no
-// whose windows cover input position i: o·stride − pad ≤ i ≤
-// o·stride − pad + k − 1.
-func (p pool) covering(i, no int) (o0, o1 int) {
-	if lo := i + p.pad - p.k + 1; lo > 0 {
-		o0 = (lo + p.stride - 1) / p.stride
+// upsampleScaled is avgPoolAdjoint on one image when the windows tile it
+// without overlap or padding (stride = k, pad 0): pixel (ih, iw) is in
+// window (ih/k, iw/k) alone, or, past the last whole window, in none.
+func upsampleScaled[T float](x, g []T, p pool, s T) {
+	c, wc := p.c, p.w*p.c
+	for ih := range p.h {
+		row := x[ih*wc:][:wc]
+		oh := ih / p.k
+		if oh >= p.ho {
+			clear(row)
+			continue
+		}
+		grow := g[oh*p.wo*c:][:p.wo*c]
+		for ow := range p.wo {
+			for kw := range p.k {
+				scaled(row[(ow*p.k+kw)*c:][:c], grow[ow*c:][:c], s)
+			}
+		}
+		clear(row[p.wo*p.k*c:])
 	}
-	return o0, min(no, (i+p.pad)/p.stride+1)
 }
 
-// addPixel adds the channels of src to those of dst (of the same length).
-func addPixel[T float](dst, src []T) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] += v
+// maxPoolTaps is the number of pixels a kernel gathers for one sum without
+// allocating: windows up to 4×4 (larger ones grow the buffer once a chunk).
+const maxPoolTaps = 16
+
+// cover is the range [o0, o1) of output positions, along one axis of no
+// outputs, whose windows cover an input position i: o·stride − pad ≤ i ≤
+// o·stride − pad + k − 1. Walking i = 0, 1, 2, … with next moves both ends
+// forward, with no division per pixel.
+type cover struct{ o0, o1 int }
+
+// next moves the range to input position i, the one after the last.
+func (r *cover) next(i int, p pool, no int) {
+	for r.o1 < no && r.o1*p.stride-p.pad <= i {
+		r.o1++
+	}
+	for r.o0 < r.o1 && r.o0*p.stride-p.pad+p.k <= i {
+		r.o0++
 	}
 }
 
-// scalePixel multiplies the channels of dst by s.
-func scalePixel[T float](dst []T, s T) {
-	for i := range dst {
-		dst[i] *= s
+// sumScaled sets dst to (px[0] + px[1] + …)·s, channel by channel, the sum
+// taken left to right (0 for no pixels). One, two and four pixels (a 2×2
+// window) run in one pass; the result is the same bits on every path.
+func sumScaled[T float](dst []T, px [][]T, s T) {
+	switch len(px) {
+	case 0:
+		clear(dst)
+	case 1:
+		scaled(dst, px[0], s)
+	case 2:
+		a, b := px[0][:len(dst)], px[1][:len(dst)]
+		for i := range dst {
+			dst[i] = (a[i] + b[i]) * s
+		}
+	case 4:
+		a, b, c, d := px[0][:len(dst)], px[1][:len(dst)], px[2][:len(dst)], px[3][:len(dst)]
+		for i := range dst {
+			dst[i] = (a[i] + b[i] + c[i] + d[i]) * s
+		}
+	default:
+		copy(dst, px[0])
+		for _, p := range px[1:] {
+			p = p[:len(dst)]
+			for i, v := range p {
+				dst[i] += v
+			}
+		}
+		for i := range dst {
+			dst[i] *= s
+		}
+	}
+}
+
+// scaled sets dst to a·s, channel by channel.
+func scaled[T float](dst, a []T, s T) {
+	a = a[:len(dst)]
+	for i, v := range a {
+		dst[i] = v * s
 	}
 }
