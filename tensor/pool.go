@@ -150,18 +150,20 @@ func upsampleScaled[T float](x, g []T, p pool, s T) {
 	c, wc := p.c, p.w*p.c
 	for ih := range p.h {
 		row := x[ih*wc:][:wc]
-		oh := ih / p.k
-		if oh >= p.ho {
+		switch oh := ih / p.k; {
+		case oh >= p.ho:
 			clear(row)
-			continue
-		}
-		grow := g[oh*p.wo*c:][:p.wo*c]
-		for ow := range p.wo {
-			for kw := range p.k {
-				scaled(row[(ow*p.k+kw)*c:][:c], grow[ow*c:][:c], s)
+		case ih%p.k != 0:
+			copy(row, x[(ih-1)*wc:][:wc]) // a window's rows are equal
+		default:
+			grow := g[oh*p.wo*c:][:p.wo*c]
+			for ow := range p.wo {
+				for kw := range p.k {
+					scaled(row[(ow*p.k+kw)*c:][:c], grow[ow*c:][:c], s)
+				}
 			}
+			clear(row[p.wo*p.k*c:])
 		}
-		clear(row[p.wo*p.k*c:])
 	}
 }
 
