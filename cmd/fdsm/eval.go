@@ -12,7 +12,6 @@ import (
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
@@ -115,13 +114,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		return err
 	}
 	if *dataFlag == "" {
-		stored := m.meta.Extra[extraData]
-		if stored == "" {
+		if m.trainData == nil {
 			return usageError{fmt.Sprintf("%s records no training data: give -data", m.path)}
 		}
-		if ds, err = parseDataSpec(stored); err != nil {
-			return fmt.Errorf("%s: metadata %q: %v", m.path, "extra."+extraData, err)
-		}
+		ds = *m.trainData
 	}
 	dt := m.meta.DType
 	if dt == 0 {
@@ -234,12 +230,8 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		} else {
 			ein, eout := m.energies(x), m.energies(xo)
 			ref := mean(ein)
-			if str, ok := m.meta.Extra[extraEnergy]; ok {
-				v, err := parseFloats(str)
-				if err != nil || len(v) != 1 || math.IsNaN(v[0]) || math.IsInf(v[0], 0) {
-					return fmt.Errorf("%s: metadata %q: %q: want one finite number, the mean energy of the training rows", m.path, "extra."+extraEnergy, infile.Cut(str))
-				}
-				ref = v[0]
+			if m.energyMean != nil {
+				ref = *m.energyMean
 				res.TrainEnergyRef = &ref
 			}
 			mi, mo := mean(ein), mean(eout)
