@@ -26,7 +26,7 @@ func init() {
 	register("demo", "train one energy model four ways (SSM, FD-SSM, DSM, FD-DSM) on a 2-D toy and compare", cmdDemo)
 }
 
-const demoSynopsis = `demo [-out DIR] [flags]
+const demoSynopsis = `demo [-out DIR [-force]] [flags]
 
 fdsm's main job on built-in data, in well under a minute: the same softplus
 MLP energy, from the same initialisation and on the same minibatches, is
@@ -36,9 +36,9 @@ density is known. The table compares the time per step, the peak tensor
 memory of a step (the graph the backward pass keeps plus its cotangents) and,
 on held-out samples, the exact score-matching loss and the log-likelihood
 (log Z by quadrature on a grid). DIR (default ./fdsm-out/demo; refused if it
-holds files, unless -force) receives PNGs of the true density, of
-each learned density exp(−E)/Z and of Langevin samples from each model, and
-SVG charts of the loss against training wall-clock time.
+holds files, unless -force) receives PNGs of the true density, of each
+learned density exp(−E)/Z and of Langevin samples from each model, and SVG
+charts of the loss against training wall-clock time.
 
 At d = 2 FD's speed-up does not show; a second table (-highdim) times the
 four objectives on a 784-512-512-1 MLP energy, on MNIST when it is cached

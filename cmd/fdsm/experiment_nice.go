@@ -17,7 +17,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const niceSynopsis = `experiment nice [-minutes M | -steps N] [-width W] [-objectives LIST] [-out DIR] [-json]
+const niceSynopsis = `experiment nice [-minutes M | -steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
 
 NICE (Dinh et al., 2014) on MNIST in logit space, as in the paper's NICE
 table: pixels are dequantised to (k + u)/256 and mapped to

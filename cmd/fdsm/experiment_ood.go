@@ -19,7 +19,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-out DIR] [-json]
+const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
 
 Out-of-distribution detection with an MLP energy on MNIST, as in the paper's
 OOD table: the same initialisation is trained, on the same minibatches, by

@@ -17,7 +17,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const toysSynopsis = `experiment toys [-toys LIST] [-objectives LIST] [-steps N] [-out DIR] [-json]
+const toysSynopsis = `experiment toys [-toys LIST] [-objectives LIST] [-steps N] [-out DIR [-force]] [-json]
 
 Every energy objective on 2-D distributions whose density is known: for
 each distribution the same softplus MLP energy 2-w-w-1, from the same

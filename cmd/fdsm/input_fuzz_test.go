@@ -125,7 +125,7 @@ func FuzzCheckpointMeta(f *testing.F) {
 		}
 		path := filepath.Join(t.TempDir(), "ck.safetensors")
 		if err := tensor.SaveSafetensors(path, base.ts, md); err != nil {
-			t.Fatal(err)
+			return // metadata no checkpoint can hold (a key or value not UTF-8)
 		}
 		if _, err := loadModel(path); err != nil {
 			if !strings.Contains(err.Error(), path) {

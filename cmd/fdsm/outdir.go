@@ -27,7 +27,7 @@ func addOutFlags(fs *flag.FlagSet, name, what string) outFlags {
 	def := filepath.Join(scratchRoot, name)
 	return outFlags{
 		name:  name,
-		dir:   fs.String("out", "", fmt.Sprintf("directory for %s (empty: %s); refused if it holds files, unless -force", what, def)),
+		dir:   fs.String("out", "", fmt.Sprintf("directory for %s (empty: ./%s); refused if it holds files, unless -force", what, def)),
 		force: fs.Bool("force", false, "write into -out even when it holds files (files of the same names are replaced)"),
 	}
 }
