@@ -339,7 +339,9 @@ func mustToy(s dataSpec) data.Toy {
 func gridBox(x *tensor.Tensor) (lo, hi [2]float64) { return dataBox(x, 0.5, 1) }
 
 // dataBox returns the bounding box of 2-D points x widened on each side by
-// frac of its size, and at least by minPad.
+// frac of its size, and at least by minPad and by a millionth of its
+// coordinates' magnitude (points at 6e19, as an edited standardisation makes
+// them, would otherwise give lo = hi in floating point: an empty box).
 func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
 	v := x.ToFloat64()
 	lo = [2]float64{math.Inf(1), math.Inf(1)}
@@ -350,7 +352,7 @@ func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
 		}
 	}
 	for j := range 2 {
-		pad := max(frac*(hi[j]-lo[j]), minPad)
+		pad := max(frac*(hi[j]-lo[j]), minPad, 1e-6*max(math.Abs(lo[j]), math.Abs(hi[j])))
 		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
 	}
 	return lo, hi
