@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
@@ -277,7 +278,7 @@ func (t transform) store(extra map[string]string) {
 		extra[extraColumns] = string(b)
 	}
 	if t.dequant {
-		extra["data.dequantize"] = "true"
+		extra[extraDequant] = "true"
 	}
 }
 
@@ -287,8 +288,14 @@ func transformFromMeta(extra map[string]string, d int) (transform, error) {
 	if t.kind == "" {
 		t.kind = transformNone
 	}
-	t.dequant = extra["data.dequantize"] == "true"
 	bad := func(key, why string) error { return fmt.Errorf("metadata %q: %s", "extra."+key, why) }
+	switch v, ok := extra[extraDequant]; {
+	case !ok || v == "false":
+	case v == "true":
+		t.dequant = true
+	default:
+		return t, bad(extraDequant, fmt.Sprintf("%q: want true or false", infile.Cut(v)))
+	}
 	switch t.kind {
 	case transformNone, transformLogit:
 	case transformStandardize:
@@ -315,6 +322,11 @@ func transformFromMeta(extra map[string]string, d int) (transform, error) {
 	if c, ok := extra[extraColumns]; ok {
 		if err := json.Unmarshal([]byte(c), &t.columns); err != nil || len(t.columns) != d {
 			return t, bad(extraColumns, fmt.Sprintf("want a JSON list of %d column names", d))
+		}
+		for i, n := range t.columns {
+			if slices.Contains(t.columns[:i], n) {
+				return t, bad(extraColumns, fmt.Sprintf("column %q twice", infile.Cut(n)))
+			}
 		}
 	}
 	return t, nil

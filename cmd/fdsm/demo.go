@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,7 +26,7 @@ func init() {
 	register("demo", "train one energy model four ways (SSM, FD-SSM, DSM, FD-DSM) on a 2-D toy and compare", cmdDemo)
 }
 
-const demoSynopsis = `demo [-out DIR] [flags]
+const demoSynopsis = `demo [-out DIR [-force]] [flags]
 
 fdsm's main job on built-in data, in well under a minute: the same softplus
 MLP energy, from the same initialisation and on the same minibatches, is
@@ -36,9 +35,10 @@ and by denoising score matching (DSM) and FD-DSM, on a 2-D distribution whose
 density is known. The table compares the time per step, the peak tensor
 memory of a step (the graph the backward pass keeps plus its cotangents) and,
 on held-out samples, the exact score-matching loss and the log-likelihood
-(log Z by quadrature on a grid). DIR receives PNGs of the true density, of
-each learned density exp(−E)/Z and of Langevin samples from each model, and
-SVG charts of the loss against training wall-clock time.
+(log Z by quadrature on a grid). DIR (default ./fdsm-out/demo; refused if it
+holds files, unless -force) receives PNGs of the true density, of each
+learned density exp(−E)/Z and of Langevin samples from each model, and SVG
+charts of the loss against training wall-clock time.
 
 At d = 2 FD's speed-up does not show; a second table (-highdim) times the
 four objectives on a 784-512-512-1 MLP energy, on MNIST when it is cached
@@ -65,7 +65,7 @@ type demoRun struct {
 
 func cmdDemo(args []string, out, errw io.Writer) error {
 	fs := newFlags("demo", demoSynopsis, errw)
-	outDir := fs.String("out", "fdsm-demo", "directory for the pictures")
+	outFl := addOutFlags(fs, "demo", "the pictures")
 	toyName := fs.String("toy", "8gaussians", "the distribution, a toy with a known density: 8gaussians, 2gaussians, rings or checkerboard")
 	width := fs.Int("width", 64, "hidden width of the 2-w-w-1 MLP")
 	steps := fs.Int("steps", 600, "training steps per objective")
@@ -108,8 +108,9 @@ func cmdDemo(args []string, out, errw io.Writer) error {
 	if err != nil || !ok {
 		return usageError{fmt.Sprintf("-toy %q: want a toy with a known density: 8gaussians, 2gaussians, rings or checkerboard", *toyName)}
 	}
-	if err := os.MkdirAll(*outDir, 0o777); err != nil {
-		return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
+	outDir, err := outFl.prepare()
+	if err != nil {
+		return err
 	}
 	gridN, heldN, sampleN, langevinSteps, evalEvery := 300, 2000, 800, 120, max(*steps/20, 1)
 	if *quick {
@@ -216,7 +217,7 @@ func cmdDemo(args []string, out, errw io.Writer) error {
 
 	// Pictures.
 	fmt.Fprintf(errw, "drawing (%.1f s so far)\n", time.Since(start).Seconds())
-	files, err := demoPictures(*outDir, dens, train, runs, gridN, sampleN, langevinSteps, *seed)
+	files, err := demoPictures(outDir, dens, train, runs, gridN, sampleN, langevinSteps, *seed)
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,7 @@ func cmdDemo(args []string, out, errw io.Writer) error {
 	demoWhyD2(out, runs, hd != nil)
 	hd.print(out)
 	fmt.Fprintf(out, "\nFD-SSM and FD-DSM replace the gradients of gradients of SSM and DSM by function evaluations\n")
-	fmt.Fprintf(out, "stacked into one batch. Wrote %s in %s (%.1f s in all).\n", strings.Join(files, ", "), *outDir, time.Since(start).Seconds())
+	fmt.Fprintf(out, "stacked into one batch. Wrote %s in %s (%.1f s in all).\n", strings.Join(files, ", "), outDir, time.Since(start).Seconds())
 	return nil
 }
 

@@ -12,10 +12,10 @@ import (
 
 // runDemo runs `fdsm demo` in-process with the tests' small sizes (-quick,
 // a few 2-D steps, two high-dimensional steps) and the extra args, and
-// returns its standard output.
+// returns its standard output. The runs of a test share one -out (-force).
 func runDemo(t *testing.T, dir string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"demo", "-quick", "-steps", "2", "-width", "4", "-highdim-steps", "2", "-out", filepath.Join(dir, "pics")}, extra...)
+	args := append([]string{"demo", "-quick", "-steps", "2", "-width", "4", "-highdim-steps", "2", "-out", filepath.Join(dir, "pics"), "-force"}, extra...)
 	var out, errw bytes.Buffer
 	if code := run(args, &out, &errw); code != 0 {
 		t.Fatalf("fdsm %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errw.String())

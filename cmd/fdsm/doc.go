@@ -21,6 +21,12 @@
 // unless -transform standardize (-mean, -std) or logit is given, and eval
 // needs -data. Only MLPs are read this way, not ResNet energies.
 //
+// No command writes over files it did not create unless told to:
+// `fdsm demo` and `fdsm experiment NAME` write their figures into -out DIR,
+// by default ./fdsm-out/demo and ./fdsm-out/NAME, and refuse a DIR that
+// already holds files (exit 1) unless -force; `fdsm train -out` refuses a
+// directory holding another run unless -resume or -force.
+//
 // Output written with -json is one JSON object per line. JSON cannot hold
 // NaN or an infinity, so such a value is written as null, and a warning on
 // standard error names each field written so.

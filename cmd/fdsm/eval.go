@@ -12,7 +12,6 @@ import (
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
@@ -118,13 +117,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		return err
 	}
 	if *dataFlag == "" {
-		stored := m.meta.Extra[extraData]
-		if stored == "" {
+		if m.trainData == nil {
 			return usageError{fmt.Sprintf("%s records no training data: give -data", m.path)}
 		}
-		if ds, err = parseDataSpec(stored); err != nil {
-			return fmt.Errorf("%s: metadata %q: %v", m.path, "extra."+extraData, err)
-		}
+		ds = *m.trainData
 	}
 	dt := m.meta.DType
 	if dt == 0 {
@@ -237,12 +233,8 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		} else {
 			ein, eout := m.energies(x), m.energies(xo)
 			ref := mean(ein)
-			if str, ok := m.meta.Extra[extraEnergy]; ok {
-				v, err := parseFloats(str)
-				if err != nil || len(v) != 1 || math.IsNaN(v[0]) || math.IsInf(v[0], 0) {
-					return fmt.Errorf("%s: metadata %q: %q: want one finite number, the mean energy of the training rows", m.path, "extra."+extraEnergy, infile.Cut(str))
-				}
-				ref = v[0]
+			if m.energyMean != nil {
+				ref = *m.energyMean
 				res.TrainEnergyRef = &ref
 			}
 			mi, mo := mean(ein), mean(eout)
@@ -354,7 +346,9 @@ func mustToy(s dataSpec) data.Toy {
 func gridBox(x *tensor.Tensor) (lo, hi [2]float64) { return dataBox(x, 0.5, 1) }
 
 // dataBox returns the bounding box of 2-D points x widened on each side by
-// frac of its size, and at least by minPad.
+// frac of its size, and at least by minPad and by a millionth of its
+// coordinates' magnitude (points at 6e19, as an edited standardisation makes
+// them, would otherwise give lo = hi in floating point: an empty box).
 func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
 	v := x.ToFloat64()
 	lo = [2]float64{math.Inf(1), math.Inf(1)}
@@ -365,7 +359,7 @@ func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
 		}
 	}
 	for j := range 2 {
-		pad := max(frac*(hi[j]-lo[j]), minPad)
+		pad := max(frac*(hi[j]-lo[j]), minPad, 1e-6*max(math.Abs(lo[j]), math.Abs(hi[j])))
 		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
 	}
 	return lo, hi

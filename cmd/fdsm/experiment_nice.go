@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const niceSynopsis = `experiment nice [-minutes M | -steps N] [-width W] [-objectives LIST] [-out DIR] [-json]
+const niceSynopsis = `experiment nice [-minutes M | -steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
 
 NICE (Dinh et al., 2014) on MNIST in logit space, as in the paper's NICE
 table: pixels are dequantised to (k + u)/256 and mapped to
@@ -60,7 +59,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 	curveRows := fs.Int("curve-rows", 1000, "test images for the learning curve's log-likelihood")
 	points := fs.Int("points", 25, "points of each learning curve")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches, dequantisation and objectives' randomness")
-	outDir := fs.String("out", filepath.Join("docs", "experiments", "nice"), "directory for learning-curve.svg")
+	outFl := addOutFlags(fs, "nice", "learning-curve.svg")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -103,6 +102,10 @@ func expNICE(args []string, out, errw io.Writer) error {
 		return fmt.Errorf("%s: training images of %d pixels, test images of %d", *mnistDir, trainX.Dim(1), testPix.Dim(1))
 	}
 	d := trainX.Dim(1)
+	outDir, err := outFl.prepare()
+	if err != nil {
+		return err
+	}
 	// The test set, dequantised once with a fixed seed, in logit space.
 	testY, testLD := data.Logit(data.DequantizePixels(testPix, rand.New(rand.NewPCG(*seed, 30))), data.LogitLambda)
 	curveY := tensor.SliceRows(testY, 0, min(*curveRows, testY.Dim(0)))
@@ -190,9 +193,6 @@ func expNICE(args []string, out, errw io.Writer) error {
 	}
 
 	// The learning curve.
-	if err := os.MkdirAll(*outDir, 0o777); err != nil {
-		return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
-	}
 	var series []plot.Series
 	for _, r := range res {
 		// Bits/dim of the curve's images: lower is better, and on one scale
@@ -203,7 +203,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 		}
 		series = append(series, plot.Series{Name: strings.ToUpper(r.name), X: r.times, Y: y})
 	}
-	curve := filepath.Join(*outDir, "learning-curve.svg")
+	curve := filepath.Join(outDir, "learning-curve.svg")
 	if err := plot.WriteFile(curve, func(w io.Writer) error {
 		return plot.LineChart(w, series, plot.ChartOptions{
 			Title:  fmt.Sprintf("NICE on MNIST: test negative log-likelihood (%d images) during training", curveY.Dim(0)),

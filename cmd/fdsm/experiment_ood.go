@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,7 +19,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-out DIR] [-json]
+const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
 
 Out-of-distribution detection with an MLP energy on MNIST, as in the paper's
 OOD table: the same initialisation is trained, on the same minibatches, by
@@ -55,7 +54,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ (pixels in [0, 1])")
 	rows := fs.Int("rows", 2000, "images in the in-distribution test set and in each OOD set")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches, noise and OOD sets")
-	outDir := fs.String("out", filepath.Join("docs", "experiments", "ood"), "directory for ood-sets.png")
+	outFl := addOutFlags(fs, "ood", "ood-sets.png")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tables")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -109,6 +108,10 @@ func expOOD(args []string, out, errw io.Writer) error {
 	trainX, _ := data.SelectClasses(trainAll, trainLabels, inDigits)
 	if trainX.Dim(0) == 0 {
 		return fmt.Errorf("%s: no training images of digits %s", *mnistDir, *in)
+	}
+	outDir, err := outFl.prepare()
+	if err != nil {
+		return err
 	}
 
 	// The evaluation sets, dequantised once with a fixed seed.
@@ -182,9 +185,6 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 
 	// Examples of each set.
-	if err := os.MkdirAll(*outDir, 0o777); err != nil {
-		return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
-	}
 	var imgs [][]float64
 	for _, x := range append([]*tensor.Tensor{testIn}, func() []*tensor.Tensor {
 		var xs []*tensor.Tensor
@@ -198,7 +198,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 			imgs = append(imgs, v[i*d:(i+1)*d])
 		}
 	}
-	pic := filepath.Join(*outDir, "ood-sets.png")
+	pic := filepath.Join(outDir, "ood-sets.png")
 	if err := plot.WriteFile(pic, func(w io.Writer) error {
 		caption := "one row of 8 per set: test digits " + digitList(inDigits)
 		for _, s := range sets {

@@ -180,7 +180,7 @@ func TestExperimentOOD(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "out", "ood-sets.png")); err != nil || st.Size() == 0 {
 		t.Errorf("no ood-sets.png: %v", err)
 	}
-	r = ok(t, dir, "experiment", "ood", "-mnist", "mnist", "-steps", "2", "-width", "8", "-batch", "8", "-rows", "10", "-out", "out",
+	r = ok(t, dir, "experiment", "ood", "-mnist", "mnist", "-steps", "2", "-width", "8", "-batch", "8", "-rows", "10", "-out", "out", "-force",
 		"-in", "7", "-objectives", "sliced-dsm")
 	if rows := tableRows(r.stdout); len(rows) != 7+1 || !strings.HasPrefix(rows[0][0], "held-out digits 0,1,2,3,4,5,6,8,9") || len(rows[0]) != 2 {
 		t.Errorf("-in 7 -objectives sliced-dsm: want 7 OOD sets × 1 objective and 1 timing row:\n%v", r)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const toysSynopsis = `experiment toys [-toys LIST] [-objectives LIST] [-steps N] [-out DIR] [-json]
+const toysSynopsis = `experiment toys [-toys LIST] [-objectives LIST] [-steps N] [-out DIR [-force]] [-json]
 
 Every energy objective on 2-D distributions whose density is known: for
 each distribution the same softplus MLP energy 2-w-w-1, from the same
@@ -48,7 +47,7 @@ func expToys(args []string, out, errw io.Writer) error {
 	panel := fs.Int("panel", 100, "pixels per side of each density panel")
 	grid := fs.Int("grid", 200, "grid points per axis for the quadrature of log Z")
 	seed := fs.Uint64("seed", 1, "seed of the data, initialisation, minibatches and objectives' randomness")
-	outDir := fs.String("out", filepath.Join("docs", "experiments", "toys"), "directory for the density images")
+	outFl := addOutFlags(fs, "toys", "the density images")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -83,8 +82,9 @@ func expToys(args []string, out, errw io.Writer) error {
 	case *grid < 2 || *grid > 4000:
 		return usageError{fmt.Sprintf("-grid %d: want 2…4000", *grid)}
 	}
-	if err := os.MkdirAll(*outDir, 0o777); err != nil {
-		return fmt.Errorf("%s: %v", *outDir, unwrapPathError(err))
+	outDir, err := outFl.prepare()
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	const dt = tensor.Float32
@@ -154,7 +154,7 @@ func expToys(args []string, out, errw io.Writer) error {
 				"steps": st.Steps, "diverged_at": st.Diverged, "true_loglik": trueLL[ti]})
 			fmt.Fprintf(errw, "  log-likelihood %.3f (true %.3f), %.2f ms/step\n", l, trueLL[ti], st.MsPerStep)
 		}
-		f := filepath.Join(*outDir, "density-"+name+".png")
+		f := filepath.Join(outDir, "density-"+name+".png")
 		if err := plot.WriteFile(f, func(w io.Writer) error {
 			caption := name + ": exp(−E), each panel scaled to its maximum (white); by rows: true density"
 			for _, oname := range list {

@@ -198,7 +198,10 @@ func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, la
 	}
 	// The split applies to the file the model was trained on, whose path
 	// train recorded absolute.
-	stored, _ := parseDataSpec(m.meta.Extra[extraData])
+	var stored dataSpec
+	if m.trainData != nil {
+		stored = *m.trainData
+	}
 	abs, _ := filepath.Abs(s.arg)
 	if stored.kind != "csv" || filepath.Clean(stored.arg) != abs {
 		if given {
@@ -206,11 +209,7 @@ func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, la
 		}
 		return c, splitAll, "", nil
 	}
-	rec, found, err := splitFromMeta(m.meta.Extra)
-	if err != nil {
-		return c, "", "", fmt.Errorf("%s: %v", m.path, err)
-	}
-	if !found || rec.frac == 0 {
+	if m.split == nil || m.split.frac == 0 {
 		// Every row was trained on.
 		switch {
 		case name == splitTrain:
@@ -220,5 +219,5 @@ func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, la
 		}
 		return c, splitTrain, fmt.Sprintf("%s holds out no rows of %s: these are the rows it was trained on", m.path, s.arg), nil
 	}
-	return rowChoice{split: &rec, held: name == splitHeldOut}, name, "", nil
+	return rowChoice{split: m.split, held: name == splitHeldOut}, name, "", nil
 }

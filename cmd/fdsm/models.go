@@ -402,6 +402,7 @@ const (
 	extraMean      = "data.mean"         // standardize: column means
 	extraStd       = "data.std"          // standardize: column standard deviations
 	extraColumns   = "data.columns"      // CSV: the columns used, in order
+	extraDequant   = "data.dequantize"   // MNIST: "true" to dequantise pixels when evaluating
 	extraAlpha     = "dkef.alpha"        // DKEF: the fitted α
 	extraEnergy    = "train.energy_mean" // mean energy of training rows, for OOD scores
 	extraFlagPref  = "flag."             // the train flags, for -resume
@@ -437,9 +438,9 @@ func parseFloats(s string) ([]float64, error) {
 // about the data it was trained on.
 type loaded struct {
 	*model
-	path string // the checkpoint file
-	meta nn.Metadata
-	tr   transform
+	path     string // the checkpoint file
+	meta     nn.Metadata
+	ckptMeta // what the metadata says about the data, validated
 }
 
 // checkpointPath resolves -ckpt: a file, or a directory holding
@@ -498,6 +499,10 @@ func loadModel(ckpt string) (*loaded, error) {
 	if spec.paramCount() > 4*elems+1e6 {
 		return nil, fmt.Errorf("%s: metadata %q: the model %q needs about %.3g parameters, the file holds %.0f numbers", path, "model", meta.Model, spec.paramCount(), elems)
 	}
+	cm, err := parseCheckpointMeta(path, meta, spec)
+	if err != nil {
+		return nil, err
+	}
 	dt := meta.DType
 	if dt == 0 {
 		dt = tensor.Float32
@@ -507,20 +512,9 @@ func loadModel(ckpt string) (*loaded, error) {
 		return nil, err
 	}
 	if m.dkef != nil {
-		alpha, err := parseFloats(meta.Extra[extraAlpha])
-		if err != nil || len(alpha) != spec.Inducing {
-			return nil, fmt.Errorf("%s: metadata %q: want the %d fitted coefficients α of the DKEF", path, "extra."+extraAlpha, spec.Inducing)
-		}
-		if err := checkFiniteValues(path, "extra."+extraAlpha, alpha); err != nil {
-			return nil, err
-		}
-		m.dkef.Alpha = ad.Const(tensor.FromFloat64(dt, alpha, len(alpha)))
+		m.dkef.Alpha = ad.Const(tensor.FromFloat64(dt, cm.alpha, len(cm.alpha)))
 	}
-	tr, err := transformFromMeta(meta.Extra, spec.Dim)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return &loaded{model: m, path: path, meta: meta, tr: tr}, nil
+	return &loaded{model: m, path: path, meta: meta, ckptMeta: cm}, nil
 }
 
 // addModelFlags registers the model flags shared by train and demo.

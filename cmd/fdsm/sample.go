@@ -92,7 +92,10 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		dt = tensor.Float32
 	}
 	rng := rand.New(rand.NewPCG(*seed, 5))
-	dataKind, _, _ := strings.Cut(m.meta.Extra[extraData], ":")
+	var dataKind string
+	if m.trainData != nil {
+		dataKind = m.trainData.kind
+	}
 	initKind := *initName
 	if initKind == "auto" {
 		initKind = "gaussian"
@@ -174,15 +177,12 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
 			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
 		if dataKind == "toy" {
-			spec, err := parseDataSpec(m.meta.Extra[extraData])
-			if err == nil {
-				if ds, err := loadData(spec, tensor.Float64, true, nil, nil); err == nil {
-					// The data in blue under the samples in orange.
-					ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
-					rx, ry := columns2(ref)
-					xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
-					opts.Label, opts.Label2 = "data", "samples"
-				}
+			if ds, err := loadData(*m.trainData, tensor.Float64, true, nil, nil); err == nil {
+				// The data in blue under the samples in orange.
+				ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
+				rx, ry := columns2(ref)
+				xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
+				opts.Label, opts.Label2 = "data", "samples"
 			}
 		}
 		return plot.WriteFile(*outPath, func(w io.Writer) error { return plot.Scatter(w, xs, ys, opts) })

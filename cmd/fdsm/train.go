@@ -347,13 +347,21 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 			return err
 		}
 	}
+	keep := 0 // a new run starts a new log; a resumed one keeps its past
+	if prev != nil {
+		keep = prev.Meta.Step
+		// Every log of the run, not only this -log's: one the killed run
+		// wrote in another format would otherwise keep the steps after
+		// the checkpoint, which this run redoes.
+		for _, format := range metricsFormats {
+			if err := truncateMetricsLog(metricsPath(*outDir, format), format, keep); err != nil {
+				return err
+			}
+		}
+	}
 	var logw *metricsLog
 	if *outDir != "" && *logFmt != "none" {
-		keep := 0 // a new run starts a new log; a resumed one keeps its past
-		if prev != nil {
-			keep = prev.Meta.Step
-		}
-		if logw, err = openMetricsLog(filepath.Join(*outDir, "metrics."+*logFmt), *logFmt, keep); err != nil {
+		if logw, err = openMetricsLog(metricsPath(*outDir, *logFmt), *logFmt, keep); err != nil {
 			return err
 		}
 		defer logw.close()
@@ -436,6 +444,12 @@ type metricsLog struct {
 	path   string
 	format string
 }
+
+// metricsFormats are the formats of -log that write a file.
+var metricsFormats = []string{"csv", "jsonl"}
+
+// metricsPath is the metrics log of format in the run directory dir.
+func metricsPath(dir, format string) string { return filepath.Join(dir, "metrics."+format) }
 
 // openMetricsLog opens path for appending, writing the CSV header if the file
 // is new. The records of steps after keep are removed first (keep = 0: all of
