@@ -95,8 +95,8 @@ func AnnealedLangevin(m any, x0 *tensor.Tensor, sigmas []float64, stepsPerLevel 
 // with the score s of model m (an Energy or a Score). When s is the score of
 // the σ-smoothed density p_σ = p ∗ N(0, σ²I), as DSM at σ trains it, this is
 // Tweedie's formula: E[x_clean | x] for x = x_clean + σ·n. For a model
-// trained by MDSM, whose score is (σ_i²/σ₀²)·∇log p_σi, σ = σ₀ gives
-// E[x_clean | x] at every level σ_i. Applied to the end of (annealed)
+// trained by MDSM, whose loss is least when its score at noise level σ_i is
+// (σ_i²/σ₀²)·∇log p_σi, σ = σ₀ gives E[x_clean | x] at each level σ_i. Applied to the end of (annealed)
 // Langevin dynamics it removes the residual noise of the last level
 // (Jolicoeur-Martineau et al. 2020, "Adversarial score matching and improved
 // sampling for image generation"); after Langevin on p_σ it is the jump of

@@ -34,8 +34,8 @@
 // -denoise ends langevin or annealed with the same step x + σ²·s(x), which
 // removes the noise of the last steps (Jolicoeur-Martineau et al. 2020). σ
 // (-sigma) is the model's: train's -sigma for dsm and fd-dsm, σ₀ = 0.1 for
-// mdsm and fd-mdsm (whose score is σ_i²/σ₀² times ∇log p_σi, so that the
-// step at σ₀ gives E[x | y] at every level).
+// mdsm and fd-mdsm (whose loss is least when the score at level σ_i is
+// σ_i²/σ₀² times ∇log p_σi, so that the step at σ₀ gives E[x | y]).
 //
 // fdsm train records in the checkpoint, as metadata keys "sample.FLAG",
 // the sampler settings that suit its objective: for dsm and fd-dsm

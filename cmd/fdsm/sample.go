@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("sample", "draw samples from a trained model by (annealed) Langevin dynamics", cmdSample)
+	register("sample", "draw samples from a trained model by Langevin dynamics: plain, annealed or walk-jump", cmdSample)
 }
 
 const sampleSynopsis = `sample -ckpt DIR|FILE [-n N] [-sampler langevin|annealed|walk-jump] [-steps N] [-step-size A] [-sigmas HI,LO,L] [-temperature T] [-denoise] [-sigma S] [-exact] [-out FILE]
@@ -41,7 +41,7 @@ Samplers (-sampler):
 -denoise ends langevin or annealed with that same step x + σ²·s(x), which
 removes the noise the last steps leave (Jolicoeur-Martineau et al. 2020).
 σ (-sigma) is the model's: train's -sigma for DSM and FD-DSM, σ₀ = 0.1 for
-MDSM and FD-MDSM (whose score is σ_i²/σ₀² times that of p_σi).
+MDSM and FD-MDSM (whose score at level σ_i fits σ_i²/σ₀² times p_σi's).
 
 Defaults: fdsm train records in the checkpoint the sampler that suits its
 objective (DSM, FD-DSM: walk-jump, 1000 steps of 0.5·σ²; MDSM, FD-MDSM: the
