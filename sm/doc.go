@@ -59,6 +59,9 @@
 // a data set; log-likelihoods by quadrature on a grid for 2-D models
 // (LogLikelihoodGrid2D) and by importance-sampled log Z for unnormalised ones
 // (LogZImportance, LogLikelihoodIS, proposal N(0, 4I) as in the reference);
-// AUROC for out-of-distribution scores. It samples from them with Langevin
-// and AnnealedLangevin.
+// AUROC for out-of-distribution scores. It samples from them with Langevin,
+// AnnealedLangevin (noise levels, Song & Ermon 2019) and TemperedLangevin
+// (temperatures; MDSMTemperatures is the MDSM reference schedule), finished
+// by the denoising step Denoise, x + σ²∇log p_σ(x); WalkJump is Langevin on
+// the σ-smoothed density followed by that jump (Saremi & Hyvärinen 2019).
 package sm

@@ -30,4 +30,37 @@
 // Output written with -json is one JSON object per line. JSON cannot hold
 // NaN or an infinity, so such a value is written as null, and a warning on
 // standard error names each field written so.
+//
+// # Sampling
+//
+// `fdsm sample` draws from a trained energy (or score network) with one of
+// three samplers, all in the model's space (after train's -transform):
+//
+//   - langevin: x ← x + (α/2)·s(x) + √α·n for -steps steps of size α
+//     (-step-size); with -temperature mdsm the temperature T of each step
+//     falls as in the reference sampler of MDSM (Li, Chen & Sommer 2019,
+//     code github.com/zengyi-li/MDSM): 500 steps at T = 100, 2000 falling
+//     geometrically to 1, 200 falling linearly to 0, in those proportions
+//     of -steps, each x ← x + (α/2)·s(x) + √(α·T)·n.
+//   - annealed: annealed Langevin over the noise levels of -sigmas, step
+//     size α·σ_i²/σ_L² (Song & Ermon 2019).
+//   - walk-jump: Langevin on the σ-smoothed density, which a model trained
+//     by DSM at σ fits, then the jump y + σ²·s(y) to E[x | y] (Saremi &
+//     Hyvärinen 2019, "Neural Empirical Bayes").
+//
+// -denoise ends langevin or annealed with the same step x + σ²·s(x), which
+// removes the noise of the last steps (Jolicoeur-Martineau et al. 2020). σ
+// (-sigma) is the model's: train's -sigma for dsm and fd-dsm, σ₀ = 0.1 for
+// mdsm and fd-mdsm (whose loss is least when the score at level σ_i is
+// σ_i²/σ₀² times ∇log p_σi, so that the step at σ₀ gives E[x | y]).
+//
+// fdsm train records in the checkpoint, as metadata keys "sample.FLAG",
+// the sampler settings that suit its objective: for dsm and fd-dsm
+// walk-jump, 1000 steps of 0.5·σ² at train's σ; for mdsm and fd-mdsm the
+// MDSM reference, 2700 steps of α = 0.02² under -temperature mdsm, then
+// -denoise at σ₀; for the others langevin, 500 steps of 0.01. `fdsm sample
+// -ckpt CKPT -n 1000 -out s.npy` with no other flag uses them; flags given
+// override single settings, and -sampler (or -annealed, -exact) replaces the
+// record. A recorded value that is not valid is an error naming the
+// checkpoint and the key.
 package main

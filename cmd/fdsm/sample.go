@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -9,58 +10,252 @@ import (
 	"strings"
 
 	"github.com/fdsm/fdsm/internal/plot"
+	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
 func init() {
-	register("sample", "draw samples from a trained model by (annealed) Langevin dynamics", cmdSample)
+	register("sample", "draw samples from a trained model by Langevin dynamics: plain, annealed or walk-jump", cmdSample)
 }
 
-const sampleSynopsis = `sample -ckpt DIR|FILE|-model M.safetensors [-n N] [-steps N] [-step-size A] [-annealed [-sigmas HI,LO,L] | -exact] [-out FILE]
+const sampleSynopsis = `sample -ckpt DIR|FILE|-model M.safetensors [-n N] [-sampler langevin|annealed|walk-jump] [-steps N] [-step-size A] [-sigmas HI,LO,L] [-temperature T] [-denoise] [-sigma S] [-exact] [-out FILE]
 
 Runs Langevin dynamics x ← x + (α/2)·s(x) + √α·n on the model of a checkpoint
 written by fdsm train, in the space the model was trained in, and writes the
 samples in the data's units: a PNG (a grid of 28×28 images when d = 784, a
 scatter plot when d = 2, over the training data of a toy), a .npy array
 [N, d] or a .csv table (headed by the training columns of a CSV, by x0,x1,…
-otherwise); without -out, the CSV goes to standard output. With -annealed the
-step size follows the noise levels σ_i of Song & Ermon (2019):
-α_i = α·σ_i²/σ_L². A NICE model can also be sampled exactly (-exact).
+otherwise); without -out, the CSV goes to standard output.
+
+Samplers (-sampler):
+  langevin   -steps steps of size α = -step-size. With -temperature mdsm the
+             temperature T of step k falls as in the MDSM reference sampler
+             (Li, Chen & Sommer 2019): x ← x + (α/2)·s(x) + √(α·T)·n, T from
+             TMAX (100) to TMIN (1) and on to 0 over the steps.
+  annealed   annealed Langevin over the noise levels σ_i of -sigmas with the
+             step size α_i = α·σ_i²/σ_L² of Song & Ermon (2019).
+  walk-jump  walk-jump sampling (Saremi & Hyvärinen 2019): Langevin on the
+             σ-smoothed density (a model trained by DSM at σ is its energy),
+             then the jump y + σ²·s(y) to the denoised point E[x | y].
+-denoise ends langevin or annealed with that same step x + σ²·s(x), which
+removes the noise the last steps leave (Jolicoeur-Martineau et al. 2020).
+σ (-sigma) is the model's: train's -sigma for DSM and FD-DSM, σ₀ = 0.1 for
+MDSM and FD-MDSM (whose score at level σ_i fits σ_i²/σ₀² times p_σi's).
+
+Defaults: fdsm train records in the checkpoint the sampler that suits its
+objective (DSM, FD-DSM: walk-jump, 1000 steps of 0.5·σ²; MDSM, FD-MDSM: the
+MDSM reference, 2700 steps of α = 0.02² at -temperature mdsm, then -denoise;
+the others: langevin, 500 steps of 0.01), and sample uses those settings
+unless -sampler (or -annealed, -exact) is given; flags given override single
+settings. A NICE model can also be sampled exactly (-exact).
 
 ` + weightHelp + `
 With -model, -init auto starts from N(0, I): give -init uniform for pixels.
 
 Flags:`
 
+// Keys of Metadata.Extra that hold a checkpoint's sampler settings: the
+// prefix and a flag of fdsm sample, e.g. "sample.steps".
+const extraSamplePref = "sample."
+
+// sampleRecorded are the flags of fdsm sample a checkpoint can record.
+var sampleRecorded = []string{"sampler", "steps", "step-size", "sigmas", "temperature", "denoise", "sigma"}
+
+// objectiveSampling returns the sampler settings that suit a model trained
+// by the objective obj (DSM's noise level σ): flag name → value, as fdsm
+// train records them (see recordSampling).
+func objectiveSampling(obj string, sigma float64) map[string]string {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) } // 0.5·0.2² is 0.02, not 0.020000000000000004
+	switch obj {
+	case "dsm", "fd-dsm":
+		// The recipe of issue 19's calibration: 1000 steps of 0.5·σ² on the
+		// smoothed density drew MNIST digits from an MLP trained at σ = 0.3.
+		return map[string]string{"sampler": "walk-jump", "steps": "1000", "step-size": g(0.5 * sigma * sigma), "sigma": g(sigma)}
+	case "mdsm", "fd-mdsm":
+		// The MDSM reference (github.com/zengyi-li/MDSM sample.py and
+		// cfg.py): 2700 steps of ε = 0.02 under the 'exp' temperature
+		// schedule, then the denoising step at σ₀.
+		return map[string]string{"sampler": "langevin", "steps": "2700", "step-size": g(0.02 * 0.02), "temperature": "mdsm",
+			"denoise": "true", "sigma": g(sm.MDSMSigma0)}
+	}
+	return map[string]string{"sampler": "langevin", "steps": "500", "step-size": "0.01"}
+}
+
+// recordSampling writes sampler settings (flag name → value) into a
+// checkpoint's metadata, where fdsm sample takes its defaults from.
+func recordSampling(extra, settings map[string]string) {
+	for k, v := range settings {
+		extra[extraSamplePref+k] = v
+	}
+}
+
+// modelSigma returns the noise level σ of a checkpoint's model, for the
+// denoising step when neither -sigma nor the recorded settings give it: the
+// objective's (train's -sigma for DSM, σ₀ for MDSM); 0 if it has none.
+func modelSigma(meta nn.Metadata) float64 {
+	key := ""
+	switch meta.Objective {
+	case "dsm", "fd-dsm":
+		key = extraFlagPref + "sigma"
+	case "mdsm", "fd-mdsm":
+		return sm.MDSMSigma0
+	}
+	if v, err := strconv.ParseFloat(meta.Extra[key], 64); err == nil && v > 0 && !math.IsInf(v, 0) {
+		return v
+	}
+	return 0
+}
+
+// sampleFlags are the sampler flags of fdsm sample.
+type sampleFlags struct {
+	sampler, sigmas, temperature *string
+	annealed, denoise, exact     *bool
+	steps                        *int
+	stepSize, sigma              *float64
+}
+
+// samplerPlan is a validated choice of sampler.
+type samplerPlan struct {
+	kind           string    // langevin, annealed, walk-jump or exact
+	levels         []float64 // annealed: the noise levels
+	tmax, tmin     float64   // -temperature mdsm: the schedule's ends (0: none)
+	steps          int
+	stepSize       float64
+	denoise        bool
+	sigma          float64 // σ of the denoising step or jump (0: the model's)
+	fromCheckpoint bool    // the settings came from the checkpoint
+}
+
+// plan validates the sampler flags; errors are usage errors.
+func (f *sampleFlags) plan() (samplerPlan, error) {
+	p := samplerPlan{kind: *f.sampler, steps: *f.steps, stepSize: *f.stepSize, denoise: *f.denoise, sigma: *f.sigma}
+	if *f.annealed {
+		if p.kind != "langevin" && p.kind != "annealed" {
+			return p, usageError{fmt.Sprintf("-annealed is -sampler annealed, not -sampler %s: give one", p.kind)}
+		}
+		p.kind = "annealed"
+	}
+	switch p.kind {
+	case "langevin", "annealed", "walk-jump":
+	default:
+		return p, usageError{fmt.Sprintf("-sampler %q: want langevin, annealed or walk-jump", p.kind)}
+	}
+	if *f.exact {
+		if *f.annealed {
+			return p, usageError{"-exact and -annealed are alternatives: give one"}
+		}
+		if p.kind != "langevin" {
+			return p, usageError{fmt.Sprintf("-exact and -sampler %s are alternatives: give one", p.kind)}
+		}
+		p.kind = "exact"
+	}
+	if p.steps < 1 || !(p.stepSize > 0) || math.IsInf(p.stepSize, 0) {
+		return p, usageError{"-steps must be at least 1 and -step-size positive"}
+	}
+	if !(p.sigma >= 0) || math.IsInf(p.sigma, 0) {
+		return p, usageError{fmt.Sprintf("-sigma %g: want a finite noise level > 0 (0: the model's)", p.sigma)}
+	}
+	if p.kind == "annealed" {
+		var err error
+		if p.levels, err = parseSigmas(*f.sigmas); err != nil {
+			return p, usageError{err.Error()}
+		}
+	}
+	switch t := *f.temperature; {
+	case t == "none":
+	case t == "mdsm":
+		p.tmax, p.tmin = 100, 1 // the reference's Tmax, Tmin (sample.py)
+	case strings.HasPrefix(t, "mdsm:"):
+		a, b, ok := strings.Cut(t[len("mdsm:"):], ",")
+		hi, err1 := strconv.ParseFloat(a, 64)
+		lo, err2 := strconv.ParseFloat(b, 64)
+		if !ok || err1 != nil || err2 != nil || !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
+			return p, usageError{fmt.Sprintf("-temperature %q: want mdsm:TMAX,TMIN with TMAX ≥ TMIN > 0", t)}
+		}
+		p.tmax, p.tmin = hi, lo
+	default:
+		return p, usageError{fmt.Sprintf("-temperature %q: want none, mdsm or mdsm:TMAX,TMIN", t)}
+	}
+	if p.tmax > 0 && p.kind != "langevin" && p.kind != "walk-jump" {
+		return p, usageError{fmt.Sprintf("-temperature is for -sampler langevin or walk-jump, not %s", p.kind)}
+	}
+	return p, nil
+}
+
+// run draws the samples from x0.
+func (p samplerPlan) run(m any, x0 *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
+	var y *tensor.Tensor
+	switch {
+	case p.kind == "annealed":
+		y = sm.AnnealedLangevin(m, x0, p.levels, max(1, p.steps/len(p.levels)), p.stepSize, rng)
+	case p.tmax > 0:
+		y = sm.TemperedLangevin(m, x0, sm.MDSMTemperatures(p.steps, p.tmax, p.tmin), p.stepSize, rng)
+	default:
+		y = sm.Langevin(m, x0, p.steps, p.stepSize, rng)
+	}
+	if p.kind == "walk-jump" || p.denoise {
+		y = sm.Denoise(m, y, p.sigma)
+	}
+	return y
+}
+
+// String says how the samples were drawn.
+func (p samplerPlan) String() string {
+	var b strings.Builder
+	switch p.kind {
+	case "exact":
+		return "exactly, by inverting the flow"
+	case "annealed":
+		per := max(1, p.steps/len(p.levels))
+		fmt.Fprintf(&b, "annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level", per*len(p.levels), len(p.levels), p.levels[0], p.levels[len(p.levels)-1], p.stepSize)
+	case "walk-jump":
+		fmt.Fprintf(&b, "walk-jump: %d Langevin steps of size %g on the σ = %g smoothed density", p.steps, p.stepSize, p.sigma)
+	default:
+		fmt.Fprintf(&b, "Langevin, %d steps of size %g", p.steps, p.stepSize)
+	}
+	if p.tmax > 0 {
+		fmt.Fprintf(&b, " at temperatures %g → %g → 0 (MDSM schedule)", p.tmax, p.tmin)
+	}
+	if p.kind == "walk-jump" {
+		b.WriteString(", then the jump y + σ²·s(y)")
+	} else if p.denoise {
+		fmt.Fprintf(&b, ", then the denoising step x + σ²·s(x), σ = %g", p.sigma)
+	}
+	if p.fromCheckpoint {
+		b.WriteString("; settings from the checkpoint")
+	}
+	return b.String()
+}
+
 func cmdSample(args []string, out, errw io.Writer) (err error) {
 	fs := newFlags("sample", sampleSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
 	wf := addWeightFlags(fs, true)
 	n := fs.Int("n", 0, "number of samples (0: 64 images when d = 784, 1000 otherwise)")
-	steps := fs.Int("steps", 500, "Langevin steps (with -annealed: in all, split evenly across the levels)")
-	stepSize := fs.Float64("step-size", 0.01, "step size α (with -annealed: the step size at the last, smallest level)")
-	annealed := fs.Bool("annealed", false, "annealed Langevin dynamics over the noise levels of -sigmas")
-	sigmas := fs.String("sigmas", "1,0.01,10", "annealed: HI,LO,L: L noise levels from HI down to LO, geometrically spaced")
-	exact := fs.Bool("exact", false, "nice only: draw exact samples by inverting the flow, instead of Langevin dynamics")
+	sf := &sampleFlags{
+		sampler:     fs.String("sampler", "langevin", "langevin, annealed or walk-jump; without it, the sampler the checkpoint records, if any"),
+		steps:       fs.Int("steps", 500, "Langevin steps (annealed: in all, split evenly across the levels; walk-jump: of the walk)"),
+		stepSize:    fs.Float64("step-size", 0.01, "step size α (annealed: the step size at the last, smallest level)"),
+		annealed:    fs.Bool("annealed", false, "the older spelling of -sampler annealed"),
+		sigmas:      fs.String("sigmas", "1,0.01,10", "annealed: HI,LO,L: L noise levels from HI down to LO, geometrically spaced"),
+		temperature: fs.String("temperature", "none", "langevin, walk-jump: none (T = 1), mdsm (the MDSM reference schedule, T from 100 to 1, then to 0) or mdsm:TMAX,TMIN"),
+		denoise:     fs.Bool("denoise", false, "langevin, annealed: end with the denoising step x + σ²·s(x)"),
+		sigma:       fs.Float64("sigma", 0, "σ of the denoising step and of walk-jump's smoothed density (0: the model's: DSM's -sigma, MDSM's σ₀ = 0.1)"),
+		exact:       fs.Bool("exact", false, "nice only: draw exact samples by inverting the flow, instead of Langevin dynamics"),
+	}
 	initName := fs.String("init", "auto", "starting points: gaussian (N(0, I) in the model's space), uniform (U[0, 1] per coordinate in the data's units: pixels) or auto (uniform for MNIST, gaussian otherwise)")
 	seed := fs.Uint64("seed", 1, "seed of the starting points and the Langevin noise")
 	outPath := fs.String("out", "", "output file: .png, .npy or .csv (empty: CSV on standard output)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *exact && *annealed {
-		return usageError{"-exact and -annealed are alternatives: give one"}
+	plan, err := sf.plan()
+	if err != nil {
+		return err
 	}
-	if *n < 0 || *n > 1<<22 || *steps < 1 || !(*stepSize > 0) || math.IsInf(*stepSize, 0) {
-		return usageError{"-n must be 0…4194304, -steps at least 1 and -step-size positive"}
-	}
-	var levels []float64
-	if *annealed {
-		var err error
-		if levels, err = parseSigmas(*sigmas); err != nil {
-			return usageError{err.Error()}
-		}
+	if *n < 0 || *n > 1<<22 {
+		return usageError{"-n must be 0…4194304"}
 	}
 	switch *initName {
 	case "auto", "gaussian", "uniform":
@@ -74,6 +269,9 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 
 	m, err := openModel(*ckpt, wf)
 	if err != nil {
+		return err
+	}
+	if plan, err = recordedPlan(fs, sf, plan, m); err != nil {
 		return err
 	}
 	d := m.spec.Dim
@@ -110,17 +308,13 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		x0 = tensor.RandN(dt, rng, count, d)
 	}
 	var y *tensor.Tensor
-	switch {
-	case *exact:
+	if plan.kind == "exact" {
 		if m.nice == nil {
 			return fmt.Errorf("%s: -exact needs a NICE model, this is %s", m.path, m.spec.Kind)
 		}
 		y = m.nice.Sample(count, rng)
-	case *annealed:
-		per := max(1, *steps/len(levels))
-		y = sm.AnnealedLangevin(m.sampler(), x0, levels, per, *stepSize, rng)
-	default:
-		y = sm.Langevin(m.sampler(), x0, *steps, *stepSize, rng)
+	} else {
+		y = plan.run(m.sampler(), x0, rng)
 	}
 	x := m.tr.invert(y)
 	if bad := countNonFinite(x); bad > 0 {
@@ -129,16 +323,9 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 
 	if *outPath != "" {
 		// One line saying what was written where, once it has been.
-		method := fmt.Sprintf("Langevin dynamics, %d steps of size %g", *steps, *stepSize)
-		switch {
-		case *exact:
-			method = "exactly, by inverting the flow"
-		case *annealed:
-			method = fmt.Sprintf("annealed Langevin dynamics over %d noise levels, %d steps per level", len(levels), max(1, *steps/len(levels)))
-		}
 		defer func() {
 			if err == nil {
-				fmt.Fprintf(out, "wrote %d samples of %s to %s (%s)\n", count, m.path, *outPath, method)
+				fmt.Fprintf(out, "wrote %d samples of %s to %s (%s)\n", count, m.path, *outPath, plan)
 			}
 		}()
 	}
@@ -149,13 +336,9 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		if m.meta.Objective != "" {
 			trained = fmt.Sprintf("trained by %s for %d steps", strings.ToUpper(m.meta.Objective), m.meta.Step)
 		}
-		sampler := fmt.Sprintf("Langevin, %d steps, α = %g, %s start, seed %d", *steps, *stepSize, initKind, *seed)
-		switch {
-		case *exact:
+		sampler := fmt.Sprintf("%s, %s start, seed %d", plan, initKind, *seed)
+		if plan.kind == "exact" {
 			sampler = fmt.Sprintf("exact samples of the flow, seed %d", *seed)
-		case *annealed:
-			sampler = fmt.Sprintf("annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level, %s start, seed %d",
-				max(1, *steps/len(levels))*len(levels), len(levels), levels[0], levels[len(levels)-1], *stepSize, initKind, *seed)
 		}
 		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.meta.Model, m.path, trained, sampler)
 		v := x.ToFloat64()
@@ -192,6 +375,43 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error { return writeCSV(w, x, m.tr.columns) })
 	}
 	return writeCSV(out, x, m.tr.columns)
+}
+
+// recordedPlan completes the sampler flags with the settings the checkpoint
+// records (when -sampler, -annealed and -exact are not given; flags given
+// win) and σ with the model's, and validates the result; an error in a
+// recorded setting names the checkpoint and its key.
+func recordedPlan(fs *flag.FlagSet, sf *sampleFlags, plan samplerPlan, m *loaded) (samplerPlan, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["sampler"] && !set["annealed"] && !set["exact"] {
+		for _, name := range sampleRecorded {
+			v, ok := m.meta.Extra[extraSamplePref+name]
+			if !ok || set[name] {
+				continue
+			}
+			// Validated one at a time, so that an error names the key.
+			key := "extra." + extraSamplePref + name
+			if err := fs.Set(name, v); err != nil {
+				return plan, fmt.Errorf("%s: metadata %q: %v", m.path, key, err)
+			}
+			var err error
+			if plan, err = sf.plan(); err != nil {
+				return plan, fmt.Errorf("%s: metadata %q (a recorded sampler setting): %v", m.path, key, err)
+			}
+			plan.fromCheckpoint = true
+		}
+	}
+	if plan.sigma == 0 && (plan.kind == "walk-jump" || plan.denoise) {
+		if plan.sigma = modelSigma(m.meta); plan.sigma == 0 {
+			what := "-denoise"
+			if plan.kind == "walk-jump" {
+				what = "-sampler walk-jump"
+			}
+			return plan, usageError{fmt.Sprintf("%s needs -sigma: the checkpoint %s (objective %s) records no noise level", what, m.path, m.meta.Objective)}
+		}
+	}
+	return plan, nil
 }
 
 // parseSigmas parses HI,LO,L into L geometrically spaced levels.

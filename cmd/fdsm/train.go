@@ -315,6 +315,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 			extra[extraFlagPref+f.Name] = f.Value.String()
 		}
 	})
+	recordSampling(extra, objectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
 	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
 
 	nextBatch := func(r *rand.Rand, n int) *tensor.Tensor {
