@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/fdsm/fdsm/internal/infile"
@@ -33,7 +34,9 @@ trained (shipped in the binary; test accuracy in its metadata):
 
 SAMPLES is a .npy array [N, 784] of pixels in [0, 1] (N ≥ 2), as
 'fdsm sample -out s.npy' writes it, or a PNG grid of 28×28 images that
-'fdsm sample -out s.png' drew (pixels quantised to 1/255).
+'fdsm sample -out s.png' drew (pixels quantised to 1/255). Pixels of a
+.npy outside [0, 1] are clamped to it, as the PNG grid clamps them, with
+a note on standard error saying how many.
 
 Flags:`
 
@@ -59,9 +62,12 @@ func cmdQuality(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	x, err := decodeSamples(*in, b)
+	x, clamped, err := decodeSamples(*in, b)
 	if err != nil {
 		return err
+	}
+	if clamped > 0 {
+		fmt.Fprintf(errw, "fdsm quality: %s: %d of the %d pixels were outside [0, 1] and are clamped to it\n", *in, clamped, x.Len())
 	}
 	c, err := quality.Default()
 	if err != nil {
@@ -87,24 +93,25 @@ const maxGridPixels = 1 << 26
 
 // decodeSamples reads the samples in b, the bytes of the file name (a .npy
 // or .png, by its extension), as float32 rows [N, 784] in [0, 1], with an
-// error naming the file and what is wrong.
-func decodeSamples(name string, b []byte) (*tensor.Tensor, error) {
-	var x *tensor.Tensor
+// error naming the file and what is wrong. Finite pixels of a .npy outside
+// [0, 1] (Langevin samples overshoot) are clamped to it, as a PNG grid
+// clamps them, and counted.
+func decodeSamples(name string, b []byte) (x *tensor.Tensor, clamped int, err error) {
 	if strings.EqualFold(outExt(name), ".png") {
 		cfg, err := png.DecodeConfig(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
 		if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxGridPixels/cfg.Height {
-			return nil, fmt.Errorf("%s: a %d×%d picture is larger than the %d pixels read", name, cfg.Width, cfg.Height, maxGridPixels)
+			return nil, 0, fmt.Errorf("%s: a %d×%d picture is larger than the %d pixels read", name, cfg.Width, cfg.Height, maxGridPixels)
 		}
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
 		imgs, err := readSampleGrid(img)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
 		x = tensor.Zeros(tensor.Float32, len(imgs), quality.Pixels)
 		v := x.Float32s()
@@ -116,22 +123,27 @@ func decodeSamples(name string, b []byte) (*tensor.Tensor, error) {
 	} else {
 		t, err := tensor.DecodeNpy(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
 		if t.Rank() != 2 || t.Dim(1) != quality.Pixels {
-			return nil, fmt.Errorf("%s: samples of shape %v, want [N, %d] (rows of 28×28 pixels)", name, t.Shape(), quality.Pixels)
+			return nil, 0, fmt.Errorf("%s: samples of shape %v, want [N, %d] (rows of 28×28 pixels)", name, t.Shape(), quality.Pixels)
 		}
-		x = t.AsType(tensor.Float32)
-		for i, p := range x.Float32s() {
-			if !(p >= 0 && p <= 1) { // NaN fails too
-				return nil, fmt.Errorf("%s: row %d, pixel %d is %g, want a value in [0, 1]", name, i/quality.Pixels, i%quality.Pixels, p)
+		x = t.AsType(tensor.Float32).Clone()
+		v := x.Float32s()
+		for i, p := range v {
+			if math.IsNaN(float64(p)) || math.IsInf(float64(p), 0) {
+				return nil, 0, fmt.Errorf("%s: row %d, pixel %d is %g, want a finite value (pixels in [0, 1])", name, i/quality.Pixels, i%quality.Pixels, p)
+			}
+			if p < 0 || p > 1 {
+				v[i] = min(max(p, 0), 1)
+				clamped++
 			}
 		}
 	}
 	if x.Dim(0) < 2 {
-		return nil, fmt.Errorf("%s: %d sample, want at least 2 (for a covariance; the Fréchet distance needs a few hundred to mean much)", name, x.Dim(0))
+		return nil, 0, fmt.Errorf("%s: %d sample, want at least 2 (for a covariance; the Fréchet distance needs a few hundred to mean much)", name, x.Dim(0))
 	}
-	return x, nil
+	return x, clamped, nil
 }
 
 // readSampleGrid cuts a picture of fdsm sample into its images: 28×28 at

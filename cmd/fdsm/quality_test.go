@@ -57,6 +57,24 @@ func TestQualityCommand(t *testing.T) {
 	if !(clean.FID < noise.FID) || !(clean.ConfidentFrac > noise.ConfidentFrac) || clean.MinClassFrac < 0.05 {
 		t.Errorf("test images %+v against noise %+v: want lower FID, more confident, every class present", clean, noise)
 	}
+	// Overshooting pixels are clamped, with a note: the same figures as the
+	// clamped images'.
+	over := x.Clone()
+	for i := range over.Len() {
+		over.Set(i, 2*over.At(i)-0.5) // [0, 1] onto [−0.5, 1.5]
+	}
+	clampedX := over.Clone()
+	for i := range clampedX.Len() {
+		clampedX.Set(i, min(max(clampedX.At(i), 0), 1))
+	}
+	tensor.SaveNpy(filepath.Join(dir, "over.npy"), over)
+	tensor.SaveNpy(filepath.Join(dir, "clamped.npy"), clampedX)
+	if a, b := qualityJSON(t, dir, "over.npy"), qualityJSON(t, dir, "clamped.npy"); a != b {
+		t.Errorf("over.npy %+v, clamped.npy %+v: want the same figures", a, b)
+	}
+	if r := ok(t, dir, "quality", "-in", "over.npy"); !strings.Contains(r.stderr, "over.npy: ") || !strings.Contains(r.stderr, "pixels were outside [0, 1] and are clamped") {
+		t.Errorf("no note of the clamped pixels:\n%v", r)
+	}
 	r := ok(t, dir, "quality", "-in", "test.npy")
 	for _, w := range []string{"test.npy: FID-MNIST ", "confident (p ≥ 0.9)", "n = 500", "class shares: 0 "} {
 		if !strings.Contains(r.stdout, w) {
@@ -81,7 +99,7 @@ func TestQualityGrid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := decodeSamples(name, b)
+		x, _, err := decodeSamples(name, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,9 +125,9 @@ func TestQualityBadInput(t *testing.T) {
 	save("narrow.npy", tensor.Zeros(tensor.Float32, 3, 10))
 	save("flat.npy", tensor.Zeros(tensor.Float32, 784))
 	save("one.npy", tensor.Zeros(tensor.Float32, 1, 784))
-	big := tensor.Zeros(tensor.Float64, 4, 784)
-	big.Set(2*784+5, 1.5)
-	save("range.npy", big)
+	inf := tensor.Zeros(tensor.Float64, 4, 784)
+	inf.Set(2*784+5, math.Inf(1))
+	save("inf.npy", inf)
 	nan := tensor.Zeros(tensor.Float32, 4, 784)
 	nan.Set(3*784, math.NaN())
 	save("nan.npy", nan)
@@ -126,7 +144,7 @@ func TestQualityBadInput(t *testing.T) {
 	fails(t, dir, []string{"narrow.npy", "shape [3 10]", "want [N, 784]"}, "quality", "-in", "narrow.npy")
 	fails(t, dir, []string{"flat.npy", "shape [784]"}, "quality", "-in", "flat.npy")
 	fails(t, dir, []string{"one.npy", "1 sample, want at least 2"}, "quality", "-in", "one.npy")
-	fails(t, dir, []string{"range.npy", "row 2, pixel 5 is 1.5"}, "quality", "-in", "range.npy")
+	fails(t, dir, []string{"inf.npy", "row 2, pixel 5 is +Inf"}, "quality", "-in", "inf.npy")
 	fails(t, dir, []string{"nan.npy", "row 3, pixel 0 is NaN"}, "quality", "-in", "nan.npy")
 	fails(t, dir, []string{"small.png", "10×10 picture is no grid of 28×28 images"}, "quality", "-in", "small.png")
 	fails(t, dir, []string{"junk.png", "png"}, "quality", "-in", "junk.png")
@@ -160,7 +178,7 @@ func FuzzDecodeSamples(f *testing.F) {
 		if isPNG {
 			name = "f.png"
 		}
-		x, err := decodeSamples(name, b)
+		x, _, err := decodeSamples(name, b)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), name+": ") {
 				t.Fatalf("error does not name the file: %v", err)
