@@ -100,13 +100,17 @@ func TestRanking(t *testing.T) {
 		name string
 		x    *tensor.Tensor
 		// maxConfident bounds the confident fraction where a corruption
-		// destroys the digit (0.2: far above what noise gets, far below 0.9).
+		// destroys the digit: 0.2, far below the test images' 0.97 and
+		// above the 0.000 measured at n = 1000 (EXPERIMENTS.md). Noise and
+		// shuffled pixels are the kinds of outlier the classifier was taught
+		// to be unsure of (TrainConfig.Outliers); blur and additive noise
+		// were never shown to it.
 		maxConfident float64
 	}{
 		{"blurred ×2", Blur(x, 2), 1},
 		{"noised σ = 0.5", AddNoise(x, 0.5, rng), 1},
-		{"shuffled pixels", ShufflePixels(x, rng), 0.9},
-		{"uniform noise", UniformNoise(x.Dim(0), rng), 0.9},
+		{"shuffled pixels", ShufflePixels(x, rng), 0.2},
+		{"uniform noise", UniformNoise(x.Dim(0), rng), 0.2},
 	} {
 		r := c.Measure(cs.x)
 		t.Logf("%s: %v", cs.name, r)

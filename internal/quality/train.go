@@ -40,14 +40,41 @@ func CrossEntropy(z *ad.Value, labels []uint8) *ad.Value {
 	return ad.Mean(ad.Sub(lse, picked))
 }
 
+// UniformCrossEntropy is the mean over the rows of logits z [N, K] of the
+// cross-entropy from the uniform distribution to softmax(z),
+// logsumexp(z) − mean(z): the outlier-exposure loss of Hendrycks, Mazeika
+// and Dietterich (ICLR 2019), least when the network is equally unsure of
+// every class.
+func UniformCrossEntropy(z *ad.Value) *ad.Value {
+	n, k := z.Dim(0), z.Dim(1)
+	zv := z.T().ToFloat64()
+	m := make([]float64, n)
+	for i := range n {
+		m[i] = math.Inf(-1)
+		for _, v := range zv[i*k : (i+1)*k] {
+			m[i] = max(m[i], v)
+		}
+	}
+	shift := ad.Const(tensor.FromFloat64(z.DType(), m, n, 1))
+	lse := ad.Add(ad.Log(ad.SumAxis(ad.Exp(ad.Sub(z, shift)), 1)), ad.Reshape(shift, n))
+	return ad.Mean(ad.Sub(lse, ad.MeanAxis(z, 1)))
+}
+
 // TrainConfig sets the classifier's training: Adam over shuffled
 // mini-batches, with the learning rate decayed by a cosine over all steps.
 type TrainConfig struct {
 	Epochs    int
 	BatchSize int
 	LR        float64 // peak learning rate
-	Seed      uint64
-	Log       io.Writer // progress lines, or nil
+	// Outliers is the number of non-digits added to each batch (half
+	// uniform noise, half training images with shuffled pixels), whose
+	// predictions UniformCrossEntropy pulls towards uniform, with weight
+	// OutlierWeight (0.5 in Hendrycks et al.). Without them a classifier
+	// calls most noise a digit with confidence ≥ 0.9.
+	Outliers      int
+	OutlierWeight float64
+	Seed          uint64
+	Log           io.Writer // progress lines, or nil
 }
 
 // Train fits a LeNet to images x [N, 784] in [0, 1] with labels y.
@@ -73,8 +100,16 @@ func Train(x *tensor.Tensor, y []uint8, cfg TrainConfig) *LeNet {
 				copy(bx[i*Pixels:(i+1)*Pixels], xs[j*Pixels:(j+1)*Pixels])
 				by[i] = y[j]
 			}
-			_, logits := m.Forward(ad.Const(tensor.FromFloat32(bx, cfg.BatchSize, Pixels)))
-			loss := CrossEntropy(logits, by)
+			var loss *ad.Value
+			if cfg.Outliers > 0 {
+				out := outliers(xs, cfg.Outliers, rng)
+				_, logits := m.Forward(ad.Const(tensor.FromFloat32(append(bx[:len(bx):len(bx)], out...), cfg.BatchSize+cfg.Outliers, Pixels)))
+				loss = ad.Add(CrossEntropy(ad.SliceRows(logits, 0, cfg.BatchSize), by),
+					ad.Scale(UniformCrossEntropy(ad.SliceRows(logits, cfg.BatchSize, cfg.BatchSize+cfg.Outliers)), cfg.OutlierWeight))
+			} else {
+				_, logits := m.Forward(ad.Const(tensor.FromFloat32(bx, cfg.BatchSize, Pixels)))
+				loss = CrossEntropy(logits, by)
+			}
 			sum += loss.Item()
 			for i, g := range ad.Grad(loss, vals, ad.ReleaseGraph()) {
 				grads[i] = g.T()
@@ -91,4 +126,23 @@ func Train(x *tensor.Tensor, y []uint8, cfg TrainConfig) *LeNet {
 		}
 	}
 	return m
+}
+
+// outliers returns n non-digit images: the first half uniform noise, the
+// rest random training images (of the rows xs) with their pixels shuffled.
+func outliers(xs []float32, n int, rng *rand.Rand) []float32 {
+	out := make([]float32, n*Pixels)
+	for k := range n {
+		im := out[k*Pixels : (k+1)*Pixels]
+		if k < n/2 {
+			for i := range im {
+				im[i] = rng.Float32()
+			}
+			continue
+		}
+		j := rng.IntN(len(xs) / Pixels)
+		copy(im, xs[j*Pixels:(j+1)*Pixels])
+		rng.Shuffle(Pixels, func(a, b int) { im[a], im[b] = im[b], im[a] })
+	}
+	return out
 }

@@ -27,9 +27,11 @@ func main() {
 	epochs := flag.Int("epochs", 5, "passes over the training set")
 	bs := flag.Int("batch", 64, "mini-batch size")
 	lr := flag.Float64("lr", 2e-3, "peak Adam learning rate (cosine decay to 0)")
+	nOut := flag.Int("outliers", 16, "non-digits (noise, shuffled pixels) per batch, trained towards uniform predictions")
+	wOut := flag.Float64("outlier-weight", 0.5, "weight of the outliers' loss (Hendrycks et al. 2019)")
 	seed := flag.Uint64("seed", 1, "seed of the initialisation and the batch order")
 	flag.Parse()
-	if err := run(*dir, *out, quality.TrainConfig{Epochs: *epochs, BatchSize: *bs, LR: *lr, Seed: *seed, Log: os.Stderr}); err != nil {
+	if err := run(*dir, *out, quality.TrainConfig{Epochs: *epochs, BatchSize: *bs, LR: *lr, Outliers: *nOut, OutlierWeight: *wOut, Seed: *seed, Log: os.Stderr}); err != nil {
 		fmt.Fprintln(os.Stderr, "trainlenet:", err)
 		os.Exit(1)
 	}
@@ -58,12 +60,14 @@ func run(dir, out string, cfg quality.TrainConfig) error {
 	fmt.Fprintf(os.Stderr, "test accuracy %.4f (%d of %d), trained in %.0f s\n", acc, correct, o.N, secs)
 	c := &quality.Classifier{Net: net, Test: quality.FitGaussian(o.Features, o.N, quality.FeatureDim)}
 	md := map[string]string{
-		"made_by":       "go run ./internal/quality/trainlenet",
-		"epochs":        strconv.Itoa(cfg.Epochs),
-		"batch":         strconv.Itoa(cfg.BatchSize),
-		"lr":            strconv.FormatFloat(cfg.LR, 'g', -1, 64),
-		"seed":          strconv.FormatUint(cfg.Seed, 10),
-		"test_accuracy": strconv.FormatFloat(acc, 'f', 4, 64),
+		"made_by":        "go run ./internal/quality/trainlenet",
+		"epochs":         strconv.Itoa(cfg.Epochs),
+		"batch":          strconv.Itoa(cfg.BatchSize),
+		"lr":             strconv.FormatFloat(cfg.LR, 'g', -1, 64),
+		"seed":           strconv.FormatUint(cfg.Seed, 10),
+		"outliers":       strconv.Itoa(cfg.Outliers),
+		"outlier_weight": strconv.FormatFloat(cfg.OutlierWeight, 'g', -1, 64),
+		"test_accuracy":  strconv.FormatFloat(acc, 'f', 4, 64),
 	}
 	b, err := c.Encode(md)
 	if err != nil {
