@@ -105,6 +105,13 @@ func decodeSamples(name string, b []byte) (x *tensor.Tensor, clamped int, err er
 		if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxGridPixels/cfg.Height {
 			return nil, 0, fmt.Errorf("%s: a %d×%d picture is larger than the %d pixels read", name, cfg.Width, cfg.Height, maxGridPixels)
 		}
+		// The decoder allocates the whole picture before reading its data:
+		// refuse a header that claims more pixels than the file can hold.
+		// Deflate expands at most 1032-fold (zlib's technical details), and
+		// a pixel takes at least 1/8 byte (bit depth 1).
+		if cfg.Width*cfg.Height > 8*1032*len(b) {
+			return nil, 0, fmt.Errorf("%s: the header claims %d×%d pixels, more than %d bytes of PNG can hold", name, cfg.Width, cfg.Height, len(b))
+		}
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", name, err)

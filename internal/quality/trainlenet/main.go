@@ -24,7 +24,7 @@ func main() {
 	home, _ := os.UserHomeDir()
 	dir := flag.String("mnist", home+"/.cache/fdsm/mnist", "MNIST directory (`fdsm data mnist` fetches it)")
 	out := flag.String("out", "lenet.safetensors", "weights file to write")
-	epochs := flag.Int("epochs", 5, "passes over the training set")
+	epochs := flag.Int("epochs", 6, "passes over the training set")
 	bs := flag.Int("batch", 64, "mini-batch size")
 	lr := flag.Float64("lr", 2e-3, "peak Adam learning rate (cosine decay to 0)")
 	nOut := flag.Int("outliers", 16, "non-digits (noise, shuffled pixels) per batch, trained towards uniform predictions")
