@@ -127,7 +127,7 @@ func fails(t *testing.T, dir string, want []string, args ...string) {
 	}
 }
 
-var subcommands = []string{"demo", "train", "sample", "eval", "energy", "data", "loss"}
+var subcommands = []string{"demo", "train", "sample", "eval", "energy", "data", "loss", "quality"}
 
 func TestHelpAndUsage(t *testing.T) {
 	dir := t.TempDir()

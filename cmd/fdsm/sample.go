@@ -349,7 +349,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			}
 			cols := int(math.Ceil(math.Sqrt(float64(count))))
 			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: 2, Caption: caption})
+				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: sampleGridScale, Caption: caption})
 			})
 		}
 		xs, ys := columns2(v)
