@@ -175,7 +175,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		if dataKind == "toy" {
 			spec, err := parseDataSpec(m.meta.Extra[extraData])
 			if err == nil {
-				if ds, err := loadData(spec, tensor.Float64, true, nil, nil); err == nil {
+				if ds, err := loadData(spec, tensor.Float64, true, nil, nil, errw); err == nil {
 					// The data in blue under the samples in orange.
 					ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
 					rx, ry := columns2(ref)
