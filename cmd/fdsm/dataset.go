@@ -3,9 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 
@@ -16,7 +16,7 @@ import (
 
 // dataHelp documents the -data flag's forms.
 const dataHelp = "data: toy:NAME (" + "a 2-D distribution generated in code: %s), csv:PATH (a numeric table with a header row), " +
-	"or mnist[:DIR] (the IDX files 'fdsm data mnist' fetches; DIR defaults to %s)"
+	"or mnist[:DIR] (the IDX files, fetched into DIR if missing as 'fdsm data mnist' does; DIR defaults to %s)"
 
 // dataFlagHelp returns dataHelp filled in.
 func dataFlagHelp() string {
@@ -104,9 +104,9 @@ func (d *dataset) rows(dt tensor.DType, rng *rand.Rand, n int) *tensor.Tensor {
 }
 
 // loadData loads a data set: for MNIST the training images if train is
-// set, the test images otherwise; for CSV the columns named (all if nil)
-// less those in drop.
-func loadData(s dataSpec, dt tensor.DType, train bool, columns, drop []string) (*dataset, error) {
+// set, the test images otherwise (fetched first if missing, with progress on
+// errw); for CSV the columns named (all if nil) less those in drop.
+func loadData(s dataSpec, dt tensor.DType, train bool, columns, drop []string, errw io.Writer) (*dataset, error) {
 	d := &dataset{spec: s}
 	switch s.kind {
 	case "toy":
@@ -129,8 +129,12 @@ func loadData(s dataSpec, dt tensor.DType, train bool, columns, drop []string) (
 		}
 		d.x, d.columns = x, t.Columns
 	case "mnist":
-		if st, err := os.Stat(s.arg); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("%s: no MNIST directory here (run `fdsm data mnist -dir %s` first)", s.arg, s.arg)
+		set := "t10k"
+		if train {
+			set = "train"
+		}
+		if err := ensureMNIST(s.arg, errw, set); err != nil {
+			return nil, err
 		}
 		x, _, err := data.LoadMNIST(s.arg, train, dt)
 		if err != nil {

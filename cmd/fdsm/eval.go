@@ -131,7 +131,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, logDet, err := evalRows(m, ds, dt, *rows, rng, choice)
+	x, logDet, err := evalRows(m, ds, dt, *rows, rng, choice, errw)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 
 	// AUROC against the -ood rows.
 	if *ood != "" {
-		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{})
+		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
 		if err != nil {
 			return err
 		}
@@ -285,13 +285,14 @@ func cmdEval(args []string, out, errw io.Writer) error {
 
 // evalRows loads up to n rows of data set s for model m (of a CSV table,
 // those of choice), checks their width and maps them into the model's space;
-// it returns them with the transform's per-row log-determinant.
-func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice) (*tensor.Tensor, []float64, error) {
+// it returns them with the transform's per-row log-determinant. MNIST is
+// fetched if missing, with progress on errw.
+func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
 	var cols []string
 	if s.kind == "csv" {
 		cols = m.tr.columns
 	}
-	ds, err := loadData(s, dt, false, cols, nil)
+	ds, err := loadData(s, dt, false, cols, nil, errw)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -109,7 +110,7 @@ func evalIDs(t *testing.T, run, name string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, _, err := evalRows(m, ds, m.meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c)
+	x, _, err := evalRows(m, ds, m.meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

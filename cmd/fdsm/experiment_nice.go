@@ -45,7 +45,7 @@ var niceObjectives = []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle", "fd-dsm",
 
 func expNICE(args []string, out, errw io.Writer) error {
 	fs := newFlags("experiment nice", niceSynopsis, errw)
-	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetch with 'fdsm data mnist')")
+	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetched if missing)")
 	objs := fs.String("objectives", "ssm,ssm-vr,dsm,fd-ssm,mle", "comma-separated objectives: some of "+strings.Join(niceObjectives, ","))
 	steps := fs.Int("steps", 1000, "training steps per objective (with -minutes: the cap)")
 	minutes := fs.Float64("minutes", 0, "training time per objective in minutes (0: run -steps)")
@@ -90,9 +90,12 @@ func expNICE(args []string, out, errw io.Writer) error {
 	}
 	start := time.Now()
 	const dt = tensor.Float32
+	if err := ensureMNIST(*mnistDir, errw, "train", "t10k"); err != nil {
+		return err
+	}
 	trainX, _, err := data.LoadMNIST(*mnistDir, true, dt)
 	if err != nil {
-		return err // it names the directory and says how to fetch MNIST
+		return err
 	}
 	testPix, _, err := data.LoadMNIST(*mnistDir, false, dt)
 	if err != nil {

@@ -44,7 +44,7 @@ Flags:`
 
 func expOOD(args []string, out, errw io.Writer) error {
 	fs := newFlags("experiment ood", oodSynopsis, errw)
-	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetch with 'fdsm data mnist')")
+	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetched if missing)")
 	in := fs.String("in", "0,1,2,3,4", "comma-separated in-distribution digits; the others are held out")
 	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of dsm, fd-dsm, sliced-dsm (FD-DSM's gradient-based counterpart, same directions), ssm, fd-ssm, mdsm, fd-mdsm")
 	steps := fs.Int("steps", 2000, "training steps per objective")
@@ -92,9 +92,12 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 	start := time.Now()
 	const dt = tensor.Float32
+	if err := ensureMNIST(*mnistDir, errw, "train", "t10k"); err != nil {
+		return err
+	}
 	trainAll, trainLabels, err := data.LoadMNIST(*mnistDir, true, dt)
 	if err != nil {
-		return err // it names the directory and says how to fetch MNIST
+		return err
 	}
 	testAll, testLabels, err := data.LoadMNIST(*mnistDir, false, dt)
 	if err != nil {

@@ -136,7 +136,7 @@ func TestExperimentUsage(t *testing.T) {
 		t.Errorf("the usage hint does not name the experiment:\n%v", r)
 	}
 	fails(t, dir, []string{"nowhere", "winequality-red.csv"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
-	fails(t, dir, []string{"nomnist", "fdsm data mnist"}, "experiment", "nice", "-mnist", "nomnist")
+	// A missing MNIST directory: TestMNISTFetchedWhenMissing.
 }
 
 func TestExperimentUCI(t *testing.T) {

@@ -730,7 +730,7 @@ func (f *weightFlags) load() (*loaded, error) {
 		return nil, err
 	}
 	meta := nn.Metadata{Model: describeMLP(m.spec.Kind, m.mod.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
-	return &loaded{model: m, path: *f.path, meta: meta, tr: tr}, nil
+	return &loaded{model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
 }
 
 // transformFor reads -transform, -mean, -std and -columns for a model of d

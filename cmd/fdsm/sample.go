@@ -360,7 +360,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
 			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
 		if dataKind == "toy" {
-			if ds, err := loadData(*m.trainData, tensor.Float64, true, nil, nil); err == nil {
+			if ds, err := loadData(*m.trainData, tensor.Float64, true, nil, nil, errw); err == nil {
 				// The data in blue under the samples in orange.
 				ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
 				rx, ry := columns2(ref)

@@ -261,7 +261,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if *drop != "" {
 		dropCols = strings.Split(*drop, ",")
 	}
-	d, err := loadData(ds, dt, true, nil, dropCols)
+	d, err := loadData(ds, dt, true, nil, dropCols, errw)
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,14 @@ package plot
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -284,19 +287,20 @@ func TestScatterLegend(t *testing.T) {
 }
 
 func TestImageGridCaption(t *testing.T) {
-	// Two 2×2 images at scale 10: a 41×20 grid, widened to a 40-character
-	// caption line (40·6 − 1 = 239 pixels) plus margins.
+	// Two 2×2 images at scale 10: a 41×20 grid, widened to a 64-character
+	// caption line (64·6 − 1 = 383 pixels) plus margins.
 	images := [][]float64{{0, 1, 1, 0}, {1, 0, 0, 1}}
 	var plain, buf bytes.Buffer
 	if err := ImageGrid(&plain, images, 2, 2, 2, ImageGridOptions{Scale: 10}); err != nil {
 		t.Fatal(err)
 	}
 	grid := decode(t, &plain, 41, 20)
-	caption := "model M\nsampler Langevin"
+	// A line of 60 characters stays one line on so small a grid.
+	caption := "model M: MLP 784-512-512-1 softplus, FD-SSM, 10000 steps\nsampler Langevin"
 	if err := ImageGrid(&buf, images, 2, 2, 2, ImageGridOptions{Scale: 10, Caption: caption}); err != nil {
 		t.Fatal(err)
 	}
-	W := 239 + 2*pad
+	W := 383 + 2*pad
 	top := pad + 2*lineH + 4 // two lines
 	img := decode(t, &buf, W, top+20+pad)
 	x0 := (W - 41) / 2
@@ -307,6 +311,102 @@ func TestImageGridCaption(t *testing.T) {
 		line := image.Rect(pad, pad+i*lineH, W-pad, pad+i*lineH+capH)
 		if inkIn(img, line) < 10 {
 			t.Errorf("caption line %d is blank", i)
+		}
+	}
+}
+
+func TestImageGridRowLabels(t *testing.T) {
+	// Four 2×2 images, two to a row, at scale 10: a 41×41 grid, with labels
+	// left of its two rows (the second label is wider).
+	images := [][]float64{{0, 0, 0, 0}, {0, 0, 0, 0}, {1, 1, 1, 1}, {1, 1, 1, 1}}
+	var plain, buf bytes.Buffer
+	if err := ImageGrid(&plain, images, 2, 2, 2, ImageGridOptions{Scale: 10}); err != nil {
+		t.Fatal(err)
+	}
+	grid := decode(t, &plain, 41, 41)
+	labels := []string{"test", "flipped"}
+	if err := ImageGrid(&buf, images, 2, 2, 2, ImageGridOptions{Scale: 10, RowLabels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	left := textWidth("flipped", 1) + 6
+	img := decode(t, &buf, left+41, 41)
+	if p, ok := samePixels(img, grid, image.Rect(left, 0, left+41, 41)); !ok {
+		t.Errorf("the grid is not copied unchanged right of the labels: pixel %v differs", p)
+	}
+	// Each label in its row's band, right-aligned against the gap.
+	for i, l := range labels {
+		band := image.Rect(0, i*21, left, i*21+20)
+		if inkIn(img, band) < 10 {
+			t.Errorf("row %d: no label %q", i, l)
+		}
+		if x0 := left - 6 - textWidth(l, 1); inkIn(img, image.Rect(0, band.Min.Y, x0, band.Max.Y)) != 0 {
+			t.Errorf("row %d: label %q is not right-aligned", i, l)
+		}
+	}
+	if err := ImageGrid(&buf, images, 2, 2, 2, ImageGridOptions{RowLabels: []string{"a", "b", "c"}}); err == nil || !strings.Contains(err.Error(), "3 row labels for 2 rows") {
+		t.Errorf("too many labels: %v", err)
+	}
+}
+
+func TestHeatmapGrid(t *testing.T) {
+	// Three framed 30×30 maps, two to a row: each panel is pixel for pixel
+	// the Heatmap of its arguments, in cells of the largest panel's size.
+	var panels []HeatmapPanel
+	var pics []image.Image
+	for k := range 3 {
+		v := make([]float64, 30*30)
+		for i := range v {
+			v[i] = float64((i + 7*k) % 30)
+		}
+		opts := HeatmapOptions{Frame: &Frame{Title: fmt.Sprint("panel ", k), XLabel: "x1", YLabel: "x2"}, Box: Box{-1, 1, -1, 1}, ValueLabel: "p"}
+		if k == 2 {
+			opts.Scale = 2 // the largest
+		}
+		panels = append(panels, HeatmapPanel{Values: v, NX: 30, NY: 30, Options: opts})
+		var b bytes.Buffer
+		if err := Heatmap(&b, v, 30, 30, opts); err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pics = append(pics, img)
+	}
+	cw, ch := pics[2].Bounds().Dx(), pics[2].Bounds().Dy()
+	var buf bytes.Buffer
+	if err := HeatmapGrid(&buf, panels, 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	img := decode(t, &buf, 2*cw, 2*ch)
+	for k, pic := range pics {
+		at := image.Pt((k%2)*cw, (k/2)*ch)
+		if p, ok := samePixels(img, pic, pic.Bounds().Add(at)); !ok {
+			t.Errorf("panel %d differs from its Heatmap at %v", k, p)
+		}
+	}
+	// The empty cell is white.
+	if inkIn(img, image.Rect(cw, ch, 2*cw, 2*ch)) != 0 || at(img, cw+cw/2, ch+ch/2) != paper {
+		t.Error("the empty cell is not blank")
+	}
+	// A caption goes above, as ImageGrid's.
+	if err := HeatmapGrid(&buf, panels, 3, "three maps"); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := png.Decode(&buf); err != nil || img.Bounds().Dy() != pad+lineH+4+ch+pad {
+		t.Errorf("captioned: %v, %v", img.Bounds(), err)
+	}
+	for _, c := range []struct {
+		panels []HeatmapPanel
+		cols   int
+		want   string
+	}{
+		{nil, 1, "no panels"},
+		{panels, 0, "0 columns"},
+		{[]HeatmapPanel{{Values: []float64{1}, NX: 2, NY: 1}}, 1, "panel 0: plot: Heatmap: 1 values for a 2×1 grid"},
+	} {
+		if err := HeatmapGrid(&buf, c.panels, c.cols, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("HeatmapGrid error %v, want %q", err, c.want)
 		}
 	}
 }

@@ -19,14 +19,20 @@ type ImageGridOptions struct {
 	// in the last row; nil means mid-gray (#808080).
 	Separator color.Color
 	// Caption, if not empty, is drawn above the grid on white, wrapped to
-	// its width (at least 40 characters, widening a narrow picture) and
-	// broken at newlines: say, the model on one line and the sampler on
-	// the next.
+	// its width (at least captionRunes characters, widening a narrow
+	// picture) and broken at newlines: say, the model on one line and the
+	// sampler on the next.
 	Caption string
+	// RowLabels, if not nil, are drawn on white left of the grid, one per
+	// row from the top, right-aligned and centred on their row: what each
+	// row shows. There may be fewer labels than rows, not more.
+	RowLabels []string
 }
 
-// captionRunes is the shortest line a caption is wrapped to.
-const captionRunes = 40
+// captionRunes is the shortest line a caption is wrapped to: 64 characters
+// (383 pixels) keep a caption of a small grid, such as 2×2 samples, to a few
+// lines instead of a column of words.
+const captionRunes = 64
 
 // NaNPixelColor is the colour in which ImageGrid draws NaN pixels: red, which
 // no grayscale value can be mistaken for.
@@ -97,10 +103,34 @@ func ImageGrid(w io.Writer, images [][]float64, h, wdt, cols int, opts ImageGrid
 			}
 		}
 	}
+	if len(opts.RowLabels) > rows {
+		return fmt.Errorf("plot: ImageGrid: %d row labels for %d rows", len(opts.RowLabels), rows)
+	}
+	if len(opts.RowLabels) > 0 {
+		img = rowLabelled(img, opts.RowLabels, ch+1)
+	}
 	if opts.Caption != "" {
 		img = captioned(img, opts.Caption)
 	}
 	return encodePNG(w, img)
+}
+
+// rowLabelled returns pic with labels left of it, on white: label i
+// right-aligned and centred on the rows [i·step, (i+1)·step − 1).
+func rowLabelled(pic *image.NRGBA, labels []string, step int) *image.NRGBA {
+	widest := 0
+	for _, l := range labels {
+		widest = max(widest, textWidth(l, 1))
+	}
+	left := widest + 6 // 6: a gap between the labels and the grid
+	pw, ph := pic.Rect.Dx(), pic.Rect.Dy()
+	img := image.NewNRGBA(image.Rect(0, 0, left+pw, ph))
+	fillRect(img, img.Rect, paper)
+	for i, l := range labels {
+		drawText(img, widest-textWidth(l, 1), i*step+(step-1-capH)/2, l, 1, ink)
+	}
+	draw.Draw(img, image.Rect(left, 0, left+pw, ph), pic, pic.Rect.Min, draw.Src)
+	return img
 }
 
 // captioned returns pic below the lines of caption, centred, with margins.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"io"
 	"math"
 )
@@ -47,19 +48,77 @@ type HeatmapOptions struct {
 // For a density exp(−E) on a grid, pass the density with Log set, or −E
 // without it.
 func Heatmap(w io.Writer, values []float64, nx, ny int, opts HeatmapOptions) error {
-	img, bar, err := heatmapImage(values, nx, ny, opts)
+	img, err := heatmapPicture(values, nx, ny, opts)
 	if err != nil {
 		return err
+	}
+	return encodePNG(w, img)
+}
+
+// heatmapPicture is the picture Heatmap encodes, framed if opts asks.
+func heatmapPicture(values []float64, nx, ny int, opts HeatmapOptions) (*image.NRGBA, error) {
+	img, bar, err := heatmapImage(values, nx, ny, opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Frame != nil {
 		box := opts.Box
 		if box == (Box{}) {
 			box = Box{0, float64(nx), 0, float64(ny)}
 		} else if !box.valid() {
-			return fmt.Errorf("plot: Heatmap: invalid box %+v", box)
+			return nil, fmt.Errorf("plot: Heatmap: invalid box %+v", box)
 		}
 		bar.label = opts.ValueLabel
 		img, _ = framed(img, decor{frame: *opts.Frame, box: box, bar: &bar})
+	}
+	return img, nil
+}
+
+// HeatmapPanel is one map of a HeatmapGrid: the arguments of a Heatmap.
+type HeatmapPanel struct {
+	Values  []float64 // NX×NY, row-major, y up, as Heatmap takes them
+	NX, NY  int
+	Options HeatmapOptions // with a Frame, the panel's title, axes and colour bar
+}
+
+// HeatmapGrid writes one PNG of several maps side by side: each panel drawn
+// as Heatmap draws it, tiled cols to a row (fewer if there are fewer panels)
+// in cells of the largest panel's size, on white, below caption (wrapped as
+// ImageGrid wraps its caption) if it is not empty.
+func HeatmapGrid(w io.Writer, panels []HeatmapPanel, cols int, caption string) error {
+	if len(panels) == 0 {
+		return errors.New("plot: HeatmapGrid: no panels")
+	}
+	if cols <= 0 {
+		return fmt.Errorf("plot: HeatmapGrid: %d columns is not positive", cols)
+	}
+	pics := make([]*image.NRGBA, len(panels))
+	cw, ch := 0, 0 // cell size
+	for k, p := range panels {
+		img, err := heatmapPicture(p.Values, p.NX, p.NY, p.Options)
+		if err != nil {
+			return fmt.Errorf("panel %d: %w", k, err)
+		}
+		pics[k] = img
+		cw, ch = max(cw, img.Rect.Dx()), max(ch, img.Rect.Dy())
+	}
+	cols = min(cols, len(pics))
+	rows := (len(pics) + cols - 1) / cols
+	W, H := mulSize(cols, cw), mulSize(rows, ch)
+	if W < 0 || H < 0 {
+		return fmt.Errorf("plot: HeatmapGrid: picture exceeds %d pixels", maxPixels)
+	}
+	if err := checkImageSize("HeatmapGrid", W, H); err != nil {
+		return err
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, W, H))
+	fillRect(img, img.Rect, paper)
+	for k, pic := range pics {
+		x, y := (k%cols)*cw, (k/cols)*ch
+		draw.Draw(img, image.Rect(x, y, x+pic.Rect.Dx(), y+pic.Rect.Dy()), pic, pic.Rect.Min, draw.Src)
+	}
+	if caption != "" {
+		img = captioned(img, caption)
 	}
 	return encodePNG(w, img)
 }
