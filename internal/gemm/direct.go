@@ -239,9 +239,28 @@ func DirectWeightGrad(q Patches, x []float32, n int, g []float32, o int, dw []fl
 	var tab [2 * directRows]int
 	var rows [directMR]int
 	var tile [directMR * directNR]float32
-	for r0 := 0; r0 < n*ho; r0 += directRows {
-		nrow := min(directRows, n*ho-r0)
+	// Stride 1: the cotangent is copied into rows of Wp pixels (zeros past
+	// Wo), so that an image's output pixels and the windows' corners in the
+	// padded image are both at one constant stride: one table entry and one
+	// long sum per image, instead of one short sum per output row.
+	var gv []float32
+	steps, a0, entries := wo, q.Stride*c, n*ho
+	if q.Stride == 1 {
+		gv = bufpool.Float32s(n * ho * wp * o)
+		for img := range n {
+			for oh := range ho {
+				copy(gv[((img*ho+oh)*wp)*o:], g[(img*ho+oh)*wo*o:][:wo*o])
+			}
+		}
+		g, steps, entries = gv, (ho-1)*wp+wo, n
+	}
+	for r0 := 0; r0 < entries; r0 += directRows {
+		nrow := min(directRows, entries-r0)
 		for e := range nrow {
+			if gv != nil {
+				tab[2*e], tab[2*e+1] = (r0+e)*hp*wp*c, (r0+e)*ho*wp*o
+				continue
+			}
 			img, oh := (r0+e)/ho, (r0+e)%ho
 			tab[2*e], tab[2*e+1] = (img*hp*wp+oh*q.Stride*wp)*c, (img*ho*wo+oh*wo)*o
 		}
@@ -254,7 +273,7 @@ func DirectWeightGrad(q Patches, x []float32, n int, g []float32, o int, dw []fl
 					rows[r] = tapOff + c0 + min(r, nc-1) // channels past C repeat the last one
 				}
 				for o0 := 0; o0 < o; o0 += directNR {
-					fn(xp, &rows, tab[:2*nrow], wo, q.Stride*c, g[o0:], o, tile[:], directNR, false)
+					fn(xp, &rows, tab[:2*nrow], steps, a0, g[o0:], o, tile[:], directNR, false)
 					for r := range nc {
 						col := t*c + c0 + r
 						for j := range directNR {
@@ -270,4 +289,7 @@ func DirectWeightGrad(q Patches, x []float32, n int, g []float32, o int, dw []fl
 		}
 	}
 	bufpool.PutFloat32s(xp)
+	if gv != nil {
+		bufpool.PutFloat32s(gv)
+	}
 }
