@@ -174,6 +174,7 @@ func DirectForward(q Patches, x []float32, n int, panels []float32, o int, out [
 	if m == 0 || o == 0 {
 		return
 	}
+	countFLOPs(m, o, k)
 	hp, wp := q.H+2*q.PadH, q.W+2*q.PadW
 	xp := bufpool.Float32sUninit(n * hp * wp * c)
 	padImages(xp, x, n, q)
@@ -232,6 +233,7 @@ func DirectWeightGrad(q Patches, x []float32, n int, g []float32, o int, dw []fl
 		clear(dw[:o*k])
 		return
 	}
+	countFLOPs(o, k, m)
 	hp, wp := q.H+2*q.PadH, q.W+2*q.PadW
 	xp := bufpool.Float32sUninit(n * hp * wp * c)
 	padImages(xp, x, n, q)

@@ -184,3 +184,30 @@ func TestDirectPanics(t *testing.T) {
 		DirectForward(q, make([]float32, 32), 1, make([]float32, DirectPanelsLen(16, 18)), 16, make([]float32, 16*16-1))
 	})
 }
+
+// TestFLOPs checks the product counter: 2·m·n·k for each kind of product.
+func TestFLOPs(t *testing.T) {
+	q := Patches{H: 4, W: 5, C: 6, KH: 3, KW: 3, Stride: 1, PadH: 1, PadW: 1}
+	n, o := 2, 16
+	m, k := n*4*5, q.Cols()
+	x := make([]float32, n*4*5*6)
+	for _, c := range []struct {
+		name string
+		want uint64
+		f    func()
+	}{
+		{"Gemm", 2 * 3 * 4 * 5, func() {
+			Gemm(false, false, 3, 4, 5, 1, make([]float32, 15), 5, make([]float32, 20), 4, 0, make([]float32, 12), 4)
+		}},
+		{"PatchesTimes", uint64(2 * m * o * k), func() { PatchesTimes(q, x, m, true, o, make([]float32, o*k), k, 0, make([]float32, m*o), o) }},
+		{"TimesPatches", uint64(2 * m * o * k), func() { TimesPatches(true, o, m, make([]float32, m*o), o, q, x, 0, make([]float32, o*k), k) }},
+		{"DirectForward", uint64(2 * m * o * k), func() { DirectForward(q, x, n, make([]float32, DirectPanelsLen(o, k)), o, make([]float32, m*o)) }},
+		{"DirectWeightGrad", uint64(2 * m * o * k), func() { DirectWeightGrad(q, x, n, make([]float32, m*o), o, make([]float32, o*k)) }},
+	} {
+		before := FLOPs()
+		c.f()
+		if got := FLOPs() - before; got != c.want {
+			t.Errorf("%s counted %d FLOPs, want %d", c.name, got, c.want)
+		}
+	}
+}
