@@ -9,20 +9,26 @@ import (
 
 // Convolutions and pooling on images stored channels last (NHWC): a value
 // [N, H, W, C] whose every pixel's C channels are contiguous. A convolution
-// is then im2col + one GEMM (see tensor.Im2Col) whose output [N·Ho·Wo, O] is
-// again NHWC, so layers chain without transposes and a bias is a row vector.
-// Weights keep PyTorch's layout [O, C, KH, KW].
+// is an implicit GEMM: the product of the patch matrix [N·Ho·Wo, C·KH·KW]
+// with the weight [O, C·KH·KW]ᵀ, its panels packed straight from the images
+// so that no patch matrix is built (tensor.Conv2D). Its output [N·Ho·Wo, O]
+// is again NHWC, so layers chain without transposes and a bias is a row
+// vector. Weights keep PyTorch's layout [O, C, KH, KW].
 //
-// The primitives are three linear maps, each paired with its adjoint so
-// that every vector-Jacobian product is again one of them and derivatives of
-// every order come for free: Im2Col ↔ Col2Im and BatchTranspose (its own
-// adjoint). Conv2D, AvgPool2D, GlobalAvgPool2D and the layout conversions
-// are compositions of these with Dense, MeanAxis and Reshape. Being linear
-// and acting on each image alone, each primitive's difference rule is the
-// primitive applied to the stacked differences (the K differences of an
-// [N, …] value are K·N more images), and its batch rule applies it to the
-// joint [x; Δx_1; …; Δx_K], (K+1)·N images (see Delta): a convolution in
-// FD evaluation builds one patch matrix for base and differences.
+// Conv2D and Conv2DAct are one fused node, act(conv(x, W) + b) (see
+// layerMap), over three bilinear primitives, the convolution and its input
+// and weight gradients, whose VJPs are each two of them (see convLinear).
+// The other primitives are linear maps, each paired with its adjoint so
+// that every vector-Jacobian product is again one of them: Im2Col ↔ Col2Im,
+// AvgPool2D ↔ AvgPool2DAdjoint, and BatchTranspose (its own adjoint);
+// GlobalAvgPool2D and the layout conversions are compositions of these with
+// MeanAxis and Reshape. Derivatives of every order then come for free.
+// Being linear and acting on each image alone, each linear primitive's
+// difference rule is the primitive applied to the stacked differences (the
+// K differences of an [N, …] value are K·N more images), and its batch rule
+// applies it to the joint [x; Δx_1; …; Δx_K], (K+1)·N images (see Delta).
+// When only the images change, the fused convolution's difference rule is
+// one implicit GEMM over the K·N difference images (see denseJoint).
 
 // Im2Col returns the patch matrix [N·Ho·Wo, C·KH·KW] of NHWC images x
 // [N, H, W, C] (see tensor.Im2Col). Its adjoint is Col2Im.
@@ -119,17 +125,37 @@ func Conv2DAct(x, w, b *Value, stride, pad int, act tensor.Act) *Value {
 // stride pixels at a time, with zero padding pad counted in the average
 // (PyTorch's avg_pool2d with count_include_pad=True): [N, Ho, Wo, C].
 //
-// It is the mean of each channel's window in Im2Col's output, whose columns
-// (c, kh, kw) put a channel's k·k taps side by side.
+// It is one linear primitive (tensor.AvgPool2D) whose adjoint,
+// AvgPool2DAdjoint, is its vector-Jacobian product and vice versa.
 func AvgPool2D(x *Value, k, stride, pad int) *Value {
 	if x.t.Rank() != 4 {
 		panic(fmt.Sprintf("autodiff: AvgPool2D input %v (want [N, H, W, C])", x.Shape()))
 	}
-	n, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	win := tensor.Window{KH: k, KW: k, Stride: stride, Pad: pad}
-	ho, wo := win.Out(h, w)
-	taps := Reshape(Im2Col(x, win), n*ho*wo*c, k*k)
-	return Reshape(MeanAxis(taps, 1), n, ho, wo, c)
+	return op(tensor.AvgPool2D(x.t, k, stride, pad), func() rule {
+		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{AvgPool2DAdjoint(g, k, stride, pad, in[0].Dim(1), in[0].Dim(2))}
+		}, func(out *Value, in, dIn []*Value, kd int) *Value {
+			return Reshape(AvgPool2D(rowsK(dIn[0]), k, stride, pad), withK(kd, out.Shape())...)
+		}, func(in []*Value) *Value { return AvgPool2D(in[0], k, stride, pad) },
+			func(j []*Value, _ []int) *Value { return AvgPool2D(j[0], k, stride, pad) })
+	}, x)
+}
+
+// AvgPool2DAdjoint spreads each entry of g [N, Ho, Wo, C], divided by k²,
+// over its window's pixels in h×w images, giving [N, h, w, C] (see
+// tensor.AvgPool2DAdjoint): the adjoint of AvgPool2D, whose adjoint it is.
+func AvgPool2DAdjoint(g *Value, k, stride, pad, h, w int) *Value {
+	if g.t.Rank() != 4 {
+		panic(fmt.Sprintf("autodiff: AvgPool2DAdjoint input %v (want [N, Ho, Wo, C])", g.Shape()))
+	}
+	return op(tensor.AvgPool2DAdjoint(g.t, k, stride, pad, h, w), func() rule {
+		return withBatchJoint(func(gg, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{AvgPool2D(gg, k, stride, pad)}
+		}, func(out *Value, in, dIn []*Value, kd int) *Value {
+			return Reshape(AvgPool2DAdjoint(rowsK(dIn[0]), k, stride, pad, h, w), withK(kd, out.Shape())...)
+		}, func(in []*Value) *Value { return AvgPool2DAdjoint(in[0], k, stride, pad, h, w) },
+			func(j []*Value, _ []int) *Value { return AvgPool2DAdjoint(j[0], k, stride, pad, h, w) })
+	}, g)
 }
 
 // GlobalAvgPool2D averages NHWC images x [N, H, W, C] over all pixels,

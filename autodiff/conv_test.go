@@ -178,8 +178,8 @@ func TestConvGradients(t *testing.T) {
 	}
 }
 
-// TestConvPrimitiveGradients checks the linear primitives and the pooling
-// compositions to order 2.
+// TestConvPrimitiveGradients checks the linear primitives (AvgPool2D to
+// order 3 in TestAvgPool2DGradients) and the compositions to order 2.
 func TestConvPrimitiveGradients(t *testing.T) {
 	win := func(k, s, p int) tensor.Window { return tensor.Window{KH: k, KW: k, Stride: s, Pad: p} }
 	cases := []struct {

@@ -258,7 +258,7 @@ func (e *NoDiffRuleError) Error() string {
 // inputs and their differences, in a form without cancellation:
 //
 //	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant,
-//	                                      Im2Col, Col2Im, BatchTranspose)
+//	                                      Im2Col, Col2Im, AvgPool2D and its adjoint, BatchTranspose)
 //	a·b                 aβ + α(b + β)
 //	a/b                 (α − (a/b)β)/(b + β)
 //	eᵃ, expm1 a         eᵃ·expm1(α)
@@ -284,10 +284,10 @@ func (e *NoDiffRuleError) Error() string {
 // about a stacked batch of K+1 evaluations. Dense is joint-aware: one GEMM
 // per layer for all K differences, and a backward pass of one GEMM for the
 // weights and one for the input over all (K+1)·N rows. The batch-separable
-// linear primitives (Reshape, Im2Col, Col2Im, BatchTranspose, SumAxis and
-// MeanAxis over an axis ≥ 1, Scale, Neg, and Add and Sub of two joints of
-// one shape) map a joint to a joint by treating it as a batch K+1 times
-// larger, with no copy and no recomputed base: so Conv2D, Conv2DAct,
+// linear primitives (Reshape, Im2Col, Col2Im, AvgPool2D and its adjoint,
+// BatchTranspose, SumAxis and MeanAxis over an axis ≥ 1, Scale, Neg, and Add
+// and Sub of two joints of one shape) map a joint to a joint by treating it
+// as a batch K+1 times larger, with no copy and no recomputed base: so Conv2D, Conv2DAct,
 // AvgPool2D, GlobalAvgPool2D, the layout conversions and residual sums keep
 // the chain, and a convolution's patch matrix is built once, for all rows.
 // Any other primitive whose changing inputs have joints is applied to the
@@ -663,9 +663,9 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 	// Joints ([base; differences] in one tensor) and base values recomputed
 	// along the difference graph. A joint comes from a joint-aware rule
 	// (Dense) or a batch rule (the batch-separable linear primitives:
-	// reshapes, Im2Col, Col2Im, BatchTranspose, axis sums, scaling, sums of
-	// two joints), which map joints to joints with no copy, or is built on
-	// demand: any other primitive whose changing inputs all have joints is
+	// reshapes, Im2Col, Col2Im, pooling, BatchTranspose, axis sums, scaling,
+	// sums of two joints), which map joints to joints with no copy, or is
+	// built on demand: any other primitive whose changing inputs all have joints is
 	// joinable, and its joint is ConcatRows(base, differences) once a
 	// joint-consuming primitive needs it (one copy of the output, against a
 	// recomputed base and, at the next Dense, a copy of its input: at a

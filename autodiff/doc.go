@@ -29,7 +29,8 @@
 // symmetric positive definite linear solve, for DKEF). Convolutions run on
 // NHWC images as Im2Col (a linear primitive whose adjoint, Col2Im, is its
 // vector-Jacobian product and vice versa) followed by a Dense node; average
-// pooling and the NCHW↔NHWC conversions are compositions too (see Conv2D).
+// pooling is such a pair too (AvgPool2D and AvgPool2DAdjoint), and the
+// NCHW↔NHWC conversions are compositions (see Conv2D).
 //
 // Every primitive also has an exact difference rule, f(a+α) − f(a) without
 // subtracting nearly equal numbers: Delta and Central propagate differences

@@ -17,7 +17,7 @@ func init() {
 	register("energy", "print the energy of each row of a CSV or .npy file (anomaly scores)", cmdEnergy)
 }
 
-const energySynopsis = `energy -ckpt DIR|FILE -in FILE.csv|FILE.npy [-out FILE]
+const energySynopsis = `energy -ckpt DIR|FILE|-model M.safetensors -in FILE.csv|FILE.npy [-out FILE]
 
 Prints E(x), the energy of the model of a checkpoint, for each row x of the
 input, one number per line (or writes them as a .npy vector): low energy is
@@ -28,27 +28,37 @@ trained on (others are ignored). The energy is that of the model's space, so
 it differs from −log p(x) in the data's units by log Z and, under a
 transform, by the transform's log-determinant.
 
+` + weightHelp + `
+
 Flags:`
 
 func cmdEnergy(args []string, out, errw io.Writer) error {
 	fs := newFlags("energy", energySynopsis, errw)
-	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
+	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
+	wf := addWeightFlags(fs, true)
 	in := fs.String("in", "", "input rows: a .csv file with a header, or a 2-D .npy array [N, d] (required)")
 	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output; never the -in file or the checkpoint)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *ckpt == "" || *in == "" {
-		return usageError{"-ckpt and -in are required"}
+	if *in == "" {
+		return usageError{"-in is required"}
 	}
 	inExt := outExt(*in)
 	if inExt != ".csv" && inExt != ".npy" {
 		return usageError{fmt.Sprintf("-in %s: want a .csv or .npy file", *in)}
 	}
-	if err := refuseInputAsOutput(*outPath, *in, *ckpt, filepath.Join(*ckpt, nn.CheckpointName)); err != nil {
+	inputs := []string{*in}
+	if *ckpt != "" {
+		inputs = append(inputs, *ckpt, filepath.Join(*ckpt, nn.CheckpointName))
+	}
+	if *wf.path != "" {
+		inputs = append(inputs, *wf.path)
+	}
+	if err := refuseInputAsOutput(*outPath, inputs...); err != nil {
 		return err
 	}
-	m, err := loadModel(*ckpt)
+	m, err := openModel(*ckpt, wf)
 	if err != nil {
 		return err
 	}

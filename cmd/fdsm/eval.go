@@ -23,7 +23,7 @@ func init() {
 	register("eval", "evaluate a trained model: exact SM loss, log-likelihood, OOD AUROC", cmdEval)
 }
 
-var evalSynopsis = `eval -ckpt DIR|FILE [-data SPEC] [-split held-out|train|all] [-rows N] [-ood SPEC] [-json]
+var evalSynopsis = `eval -ckpt DIR|FILE|-model M.safetensors [-data SPEC] [-split held-out|train|all] [-rows N] [-ood SPEC] [-json]
 
 Evaluates the model of a checkpoint on held-out data (by default the data it
 was trained on: fresh samples of a toy, the MNIST test set, or the rows of
@@ -45,6 +45,11 @@ Warnings go to stderr and, with -json, to the "warnings" list: an
 importance-sampling effective sample size below ` + strconv.Itoa(sm.MinESS) + ` (the estimate and its
 standard error then rest on a few weights: try another -proposal-std or more
 -is-samples).
+
+` + weightHelp + `
+With -model, -data is required (of a CSV, all rows: no split is recorded),
+MNIST pixels are dequantised as for a model trained on MNIST, and the
+AUROC's reference energy is the mean energy of the -data rows.
 
 Flags:`
 
@@ -75,7 +80,8 @@ type evalResult struct {
 
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
-	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
+	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
+	wf := addWeightFlags(fs, true)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
 	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table's chosen rows, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
 	splitName := fs.String("split", splitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
@@ -91,9 +97,6 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	}
 	splitGiven := false
 	fs.Visit(func(f *flag.Flag) { splitGiven = splitGiven || f.Name == "split" })
-	if *ckpt == "" {
-		return usageError{"-ckpt is required"}
-	}
 	if *rows < 0 || *batch < 1 || *grid < 2 || *grid > 4000 || *isSamples < 1 || !(*propStd > 0) {
 		return usageError{"-rows must not be negative; -batch, -is-samples and -proposal-std must be positive; -grid 2…4000"}
 	}
@@ -110,7 +113,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 	}
 
-	m, err := loadModel(*ckpt)
+	m, err := openModel(*ckpt, wf)
 	if err != nil {
 		return err
 	}
@@ -258,7 +261,11 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		warnNonFinite(errw, "eval", nulled)
 		return err
 	}
-	fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
+	if *wf.path != "" { // a state_dict records no objective or step
+		fmt.Fprintf(out, "model          %s (%s)\n", res.Checkpoint, res.Model)
+	} else {
+		fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
+	}
 	fmt.Fprintf(out, "data           %s, %d rows (%s)\n", res.Data, res.Rows, res.Split)
 	fmt.Fprintf(out, "exact SM loss  %.6g\n", res.ExactSM)
 	switch {

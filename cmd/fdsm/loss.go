@@ -19,9 +19,7 @@ func init() {
 
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
-	model := fs.String("model", "", "MLP weights as safetensors (F32, F64, F16 or BF16, read as -dtype): P<i>.weight [out, in] and P<i>.bias for one prefix P, as PyTorch names an nn.Sequential of Linear layers (0.weight, 2.weight, …; model.net.0.weight; module. under DataParallel; fdsm's layers.0.weight), layers in index order; a last layer of width 1 is an energy (log p = −E), of width d a score network")
-	prefix := fs.String("prefix", "", "use only the tensors of -model whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
-	actName := fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid")
+	wf := addWeightFlags(fs, false)
 	objName := fs.String("objective", "fd-ssm", "objective: sm, ssm, ssm-vr, dsm, mdsm, fd-ssm, fd-dsm, fd-mdsm, fd-ssm-vr")
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
 	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
@@ -33,25 +31,16 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	acc := fs.Int("accuracy", 2, "stencil accuracy order for FD objectives: 2 or 4")
 	nobatch := fs.Bool("nobatch", false, "evaluate FD stencil points in separate model calls (implies -fd-mode naive)")
 	fdMode := fs.String("fd-mode", "auto", "FD evaluation: auto (stable in float32, naive in float64), stable (exact difference propagation) or naive (subtract shifted evaluations)")
-	dtName := fs.String("dtype", "float32", "float32 or float64")
 	seed := fs.Uint64("seed", 1, "seed for whatever randomness is not given")
 	gradPath := fs.String("grad", "", "write the parameter gradients here (safetensors, same names)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *model == "" || *xPath == "" {
+	if *wf.path == "" || *xPath == "" {
 		return usageError{"-model and -x are required"}
 	}
-	act, err := nn.ParseActivation(*actName)
-	if err != nil {
-		return usageError{err.Error()}
-	}
 	obj, err := sm.Lookup(*objName)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	dt, err := tensor.ParseDType(*dtName)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -79,29 +68,18 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-m %d: want 1…%d projections per sample", *m, 1<<12)}
 	}
 
-	weights, _, err := tensor.LoadSafetensors(*model)
+	net, dt, err := wf.build()
 	if err != nil {
 		return err
 	}
-	if *prefix != "" {
-		if weights, err = nn.SelectPrefix(weights, *prefix); err != nil {
-			return fmt.Errorf("%s: -prefix: %w", *model, err)
-		}
-	}
-	if err := checkFiniteParams(*model, weights); err != nil {
-		return err
-	}
-	mlp, err := nn.MLPFromTensors(weights, act, dt)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *model, err)
-	}
+	modelPath := *wf.path
 	x, err := loadBatch(*xPath, dt)
 	if err != nil {
 		return err
 	}
 	d := x.Dim(1)
-	if in := mlp.Layers[0].W.Dim(1); in != d {
-		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", *model, in, *xPath, d)
+	if net.spec.Dim != d {
+		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.spec.Dim, *xPath, d)
 	}
 	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
 		Projection: projection, NonBatched: *nobatch, FDMode: mode}
@@ -125,23 +103,20 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		}
 	}
 
-	out1 := mlp.Layers[len(mlp.Layers)-1].W.Dim(0)
 	var loss *ad.Value
 	switch {
-	case out1 == 1 && obj.Energy != nil:
-		loss = obj.Energy(sm.EnergyFunc(mlp.Energy), x, opts)
-	case out1 == d && obj.Score != nil:
-		loss = obj.Score(sm.ScoreFunc(mlp.Score), x, opts)
-	case out1 == 1:
-		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", *model, obj.Name, d)
-	case out1 == d:
-		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", *model, obj.Name)
+	case !net.isScore() && obj.Energy != nil:
+		loss = obj.Energy(net.energy, x, opts)
+	case net.isScore() && obj.Score != nil:
+		loss = obj.Score(net.score, x, opts)
+	case !net.isScore():
+		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", modelPath, obj.Name, d)
 	default:
-		return fmt.Errorf("%s: the last layer has width %d: want 1 (energy) or %d (score network)", *model, out1, d)
+		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", modelPath, obj.Name)
 	}
 	if *gradPath != "" {
-		ps := mlp.Params()
-		gs := ad.Grad(loss, nn.Values(mlp))
+		ps := net.mod.Params()
+		gs := ad.Grad(loss, nn.Values(net.mod))
 		named := map[string]*tensor.Tensor{}
 		for i, p := range ps {
 			named[p.Name] = gs[i].T()

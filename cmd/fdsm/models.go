@@ -588,3 +588,240 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 	}
 	return s, nil
 }
+
+// weightFlags are the flags with which loss, sample, eval and energy read a
+// PyTorch-style state_dict (-model M.safetensors) instead of a checkpoint:
+// the tensors give the layer widths and the input dimension d, the flags the
+// rest of the architecture, and (sample, eval, energy) what a checkpoint
+// would record about the data. One code path, weightFlags.build, serves all
+// four commands.
+type weightFlags struct {
+	fs                            *flag.FlagSet
+	path, prefix, act, dtype      *string
+	transform, mean, std, columns *string // nil for loss, which takes arrays in the model's space
+}
+
+// weightModelHelp is the -model flag's help, shared by the four commands.
+const weightModelHelp = "MLP weights as safetensors (F32, F64, F16 or BF16, read as -dtype): P<i>.weight [out, in] and P<i>.bias for one prefix P, as PyTorch names an nn.Sequential of Linear layers (0.weight, 2.weight, …; model.net.0.weight; module. under DataParallel; fdsm's layers.0.weight), layers in index order, their widths and the input dimension d read from the shapes; a last layer of width 1 is an energy (log p = −E), of width d a score network. MLPs only: a ResNet's state_dict is not read"
+
+// weightHelp is the paragraph of the sample, eval and energy help on
+// -model.
+const weightHelp = `With -model M.safetensors instead of -ckpt, the model is an MLP read from
+a PyTorch state_dict (an nn.Sequential of Linear layers, see -model): layer
+widths and d from the tensors' shapes, the activation from -act, the dtype
+from -dtype (-prefix picks one module of a larger state_dict). A state_dict
+records nothing about the data, so rows go into the model as they are
+(-transform none) unless -transform standardize (with -mean and -std) or
+logit says otherwise, a CSV's columns are all of its columns unless
+-columns names them, and there is no objective or step to report.`
+
+// addWeightFlags registers -model, -prefix, -act and -dtype, and with data
+// the flags that say how data rows map into the model's space (-transform,
+// -mean, -std, -columns), which a checkpoint records and a state_dict does
+// not.
+func addWeightFlags(fs *flag.FlagSet, data bool) *weightFlags {
+	f := &weightFlags{fs: fs}
+	with := "" // loss requires -model; the others take it or -ckpt
+	if data {
+		with = "with -model: "
+	}
+	f.path = fs.String("model", "", weightModelHelp)
+	f.prefix = fs.String("prefix", "", with+"use only the tensors whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
+	f.act = fs.String("act", "softplus", with+"the activation between the Linear layers: softplus, elu, tanh, swish or sigmoid")
+	f.dtype = fs.String("dtype", "float32", with+"compute in float32 or float64")
+	if data {
+		f.transform = fs.String("transform", transformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
+		f.mean = fs.String("mean", "", "with -model -transform standardize: the column means, comma-separated or a .npy vector of d values")
+		f.std = fs.String("std", "", "with -model -transform standardize: the column standard deviations (positive), comma-separated or a .npy vector of d values")
+		f.columns = fs.String("columns", "", "with -model: the CSV columns the model takes, comma-separated, in order (empty: every column)")
+	}
+	return f
+}
+
+// given lists the flags of f set on the command line other than -model.
+func (f *weightFlags) given() []string {
+	var names []string
+	f.fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "prefix", "act", "dtype", "transform", "mean", "std", "columns":
+			names = append(names, "-"+fl.Name)
+		}
+	})
+	return names
+}
+
+// build reads the state_dict of -model into an MLP energy or score network
+// in the dtype of -dtype; flag mistakes are usage errors.
+func (f *weightFlags) build() (*model, tensor.DType, error) {
+	act, err := nn.ParseActivation(*f.act)
+	if err != nil {
+		return nil, 0, usageError{"-act: " + err.Error()}
+	}
+	dt, err := tensor.ParseDType(*f.dtype)
+	if err != nil {
+		return nil, 0, usageError{"-dtype: " + err.Error()}
+	}
+	path := *f.path
+	weights, md, err := tensor.LoadSafetensors(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	hint := "" // for a checkpoint of fdsm train given to -model
+	if md["model"] != "" {
+		hint = fmt.Sprintf(" (the file is a checkpoint of a %s model: give it to -ckpt)", infile.Cut(md["model"]))
+	}
+	if *f.prefix != "" {
+		if weights, err = nn.SelectPrefix(weights, *f.prefix); err != nil {
+			return nil, 0, fmt.Errorf("%s: -prefix: %w", path, err)
+		}
+	}
+	if err := checkFiniteParams(path, weights); err != nil {
+		return nil, 0, err
+	}
+	mlp, err := nn.MLPFromTensors(weights, act, dt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w%s", path, err, hint)
+	}
+	widths := []int{mlp.Layers[0].W.Dim(1)}
+	for k, l := range mlp.Layers {
+		if l.W.Len() == 0 {
+			return nil, 0, fmt.Errorf("%s: layer %d's weight is %v: want at least one input and one output", path, k, l.W.Shape())
+		}
+		widths = append(widths, l.W.Dim(0))
+	}
+	d, out := widths[0], widths[len(widths)-1]
+	if d > maxDim {
+		return nil, 0, fmt.Errorf("%s: the first layer takes %d inputs, more than the %d this tool takes", path, d, maxDim)
+	}
+	s := modelSpec{Kind: kindMLP, Dim: d, Depth: len(mlp.Layers) - 1, Act: act}
+	for _, w := range widths[1 : len(widths)-1] {
+		s.Width = max(s.Width, w)
+	}
+	m := &model{spec: s, mod: mlp}
+	switch {
+	case out == 1:
+		m.energy = mlp
+	case out == d:
+		m.spec.Kind = kindScoreMLP
+		m.score = sm.ScoreFunc(mlp.Score)
+	default:
+		return nil, 0, fmt.Errorf("%s: the last layer's weight is %v: want 1 output (an energy) or %d, its input dimension (a score network)", path, mlp.Layers[len(mlp.Layers)-1].W.Shape(), d)
+	}
+	return m, dt, nil
+}
+
+// describeMLP names an MLP of the given kind by its widths, e.g.
+// "mlp 2-64-32-1 act=softplus".
+func describeMLP(kind string, mlp *nn.MLP) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d", kind, mlp.Layers[0].W.Dim(1))
+	for _, l := range mlp.Layers {
+		fmt.Fprintf(&b, "-%d", l.W.Dim(0))
+	}
+	fmt.Fprintf(&b, " act=%s", mlp.Act)
+	return b.String()
+}
+
+// load builds the model of -model with the data flags' transform. What a
+// checkpoint records and a state_dict does not is as the flags say: no
+// training data (eval needs -data), no objective or step, the transform of
+// -transform (none unless given).
+func (f *weightFlags) load() (*loaded, error) {
+	m, dt, err := f.build()
+	if err != nil {
+		return nil, err
+	}
+	tr, err := f.transformFor(m.spec.Dim)
+	if err != nil {
+		return nil, err
+	}
+	meta := nn.Metadata{Model: describeMLP(m.spec.Kind, m.mod.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
+	return &loaded{model: m, path: *f.path, meta: meta, tr: tr}, nil
+}
+
+// transformFor reads -transform, -mean, -std and -columns for a model of d
+// inputs.
+func (f *weightFlags) transformFor(d int) (transform, error) {
+	// Pixels of -data mnist are dequantised, as for a model train fitted to
+	// MNIST: a density's log-likelihood (and bits/dim) is of continuous
+	// values.
+	t := transform{kind: *f.transform, dequant: true}
+	switch t.kind {
+	case transformNone, transformLogit:
+		if *f.mean != "" || *f.std != "" {
+			return t, usageError{fmt.Sprintf("-mean and -std are for -transform standardize, not %s", t.kind)}
+		}
+	case transformStandardize:
+		var err error
+		if t.mean, err = readVector("-mean", *f.mean, d); err != nil {
+			return t, err
+		}
+		if t.std, err = readVector("-std", *f.std, d); err != nil {
+			return t, err
+		}
+		for j, s := range t.std {
+			if !(s > 0) {
+				return t, usageError{fmt.Sprintf("-std: value %d is %g: want positive standard deviations", j+1, s)}
+			}
+		}
+	default:
+		return t, usageError{fmt.Sprintf("-transform %q: want none, standardize or logit", infile.Cut(t.kind))}
+	}
+	if *f.columns != "" {
+		t.columns = strings.Split(*f.columns, ",")
+		if len(t.columns) != d {
+			return t, usageError{fmt.Sprintf("-columns: %d names, but the model takes %d inputs", len(t.columns), d)}
+		}
+	}
+	return t, nil
+}
+
+// readVector reads d finite numbers given to flag name: a comma-separated
+// list, or a .npy file holding a vector.
+func readVector(name, s string, d int) ([]float64, error) {
+	if s == "" {
+		return nil, usageError{fmt.Sprintf("-transform standardize needs %s (%d values)", name, d)}
+	}
+	var v []float64
+	if strings.HasSuffix(strings.ToLower(s), ".npy") {
+		t, err := tensor.LoadNpy(s)
+		if err != nil {
+			return nil, err
+		}
+		if t.Len() != d || t.Rank() > 2 {
+			return nil, fmt.Errorf("%s %s: shape %v, want a vector of %d values (the model's inputs)", name, s, t.Shape(), d)
+		}
+		v = t.ToFloat64()
+	} else {
+		var err error
+		if v, err = parseFloats(s); err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %v", name, err)}
+		}
+		if len(v) != d {
+			return nil, usageError{fmt.Sprintf("%s: %d values, but the model takes %d inputs", name, len(v), d)}
+		}
+	}
+	for j, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%s %s: value %d is %g: want finite numbers", name, infile.Cut(s), j+1, x)
+		}
+	}
+	return v, nil
+}
+
+// openModel loads the model of -ckpt or of -model (exactly one is given) for
+// sample, eval and energy.
+func openModel(ckpt string, f *weightFlags) (*loaded, error) {
+	switch {
+	case ckpt != "" && *f.path != "":
+		return nil, usageError{"-ckpt and -model are alternatives: give one (a checkpoint of fdsm train, or a state_dict)"}
+	case ckpt == "" && *f.path == "":
+		return nil, usageError{"-ckpt or -model is required"}
+	case ckpt != "":
+		if g := f.given(); len(g) > 0 {
+			return nil, usageError{fmt.Sprintf("%s: only with -model (a checkpoint records its own architecture and data transform)", strings.Join(g, ", "))}
+		}
+		return loadModel(ckpt)
+	}
+	return f.load()
+}

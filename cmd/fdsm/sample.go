@@ -17,7 +17,7 @@ func init() {
 	register("sample", "draw samples from a trained model by (annealed) Langevin dynamics", cmdSample)
 }
 
-const sampleSynopsis = `sample -ckpt DIR|FILE [-n N] [-steps N] [-step-size A] [-annealed [-sigmas HI,LO,L] | -exact] [-out FILE]
+const sampleSynopsis = `sample -ckpt DIR|FILE|-model M.safetensors [-n N] [-steps N] [-step-size A] [-annealed [-sigmas HI,LO,L] | -exact] [-out FILE]
 
 Runs Langevin dynamics x ← x + (α/2)·s(x) + √α·n on the model of a checkpoint
 written by fdsm train, in the space the model was trained in, and writes the
@@ -28,11 +28,15 @@ otherwise); without -out, the CSV goes to standard output. With -annealed the
 step size follows the noise levels σ_i of Song & Ermon (2019):
 α_i = α·σ_i²/σ_L². A NICE model can also be sampled exactly (-exact).
 
+` + weightHelp + `
+With -model, -init auto starts from N(0, I): give -init uniform for pixels.
+
 Flags:`
 
 func cmdSample(args []string, out, errw io.Writer) (err error) {
 	fs := newFlags("sample", sampleSynopsis, errw)
-	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (required)")
+	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
+	wf := addWeightFlags(fs, true)
 	n := fs.Int("n", 0, "number of samples (0: 64 images when d = 784, 1000 otherwise)")
 	steps := fs.Int("steps", 500, "Langevin steps (with -annealed: in all, split evenly across the levels)")
 	stepSize := fs.Float64("step-size", 0.01, "step size α (with -annealed: the step size at the last, smallest level)")
@@ -47,9 +51,6 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	}
 	if *exact && *annealed {
 		return usageError{"-exact and -annealed are alternatives: give one"}
-	}
-	if *ckpt == "" {
-		return usageError{"-ckpt is required"}
 	}
 	if *n < 0 || *n > 1<<22 || *steps < 1 || !(*stepSize > 0) || math.IsInf(*stepSize, 0) {
 		return usageError{"-n must be 0…4194304, -steps at least 1 and -step-size positive"}
@@ -71,7 +72,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		return usageError{fmt.Sprintf("-out %s: want a .png, .npy or .csv file", *outPath)}
 	}
 
-	m, err := loadModel(*ckpt)
+	m, err := openModel(*ckpt, wf)
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			sampler = fmt.Sprintf("annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level, %s start, seed %d",
 				max(1, *steps/len(levels))*len(levels), len(levels), levels[0], levels[len(levels)-1], *stepSize, initKind, *seed)
 		}
-		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.spec, m.path, trained, sampler)
+		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.meta.Model, m.path, trained, sampler)
 		v := x.ToFloat64()
 		if d == 784 {
 			imgs := make([][]float64, count)
