@@ -25,6 +25,7 @@ var long = os.Getenv("FDSM_LONG") == "1"
 // tensor bytes it allocates (tensor-B/op), and the bytes it takes from the
 // heap as a percentage of those (heap-%-of-tensor: B/op over tensor-B/op,
 // for a steady step that reuses its buffers well under 1).
+// GFLOP/step is the step's matrix-product work (tensor.ProductFLOPs).
 // B/op and allocs/op come from -benchmem.
 func runSteps(b *testing.B, s *Step) {
 	// Warm up: first-use allocations, page faults, and the buffer pool (the
@@ -40,6 +41,7 @@ func runSteps(b *testing.B, s *Step) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	heap0 := ms.TotalAlloc
+	flop0 := tensor.ProductFLOPs()
 	t0 := time.Now()
 	b.ResetTimer()
 	for range b.N {
@@ -50,6 +52,7 @@ func runSteps(b *testing.B, s *Step) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3/float64(b.N), "ms/step")
+	b.ReportMetric(float64(tensor.ProductFLOPs()-flop0)/1e9/float64(b.N), "GFLOP/step")
 	b.ReportMetric(medianF(times), "median-ms/step")
 	b.ReportMetric(float64(peak), "peak-bytes")
 	b.ReportMetric(float64(step), "step-peak-bytes")

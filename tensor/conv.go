@@ -354,7 +354,21 @@ func convForward[T float32 | float64](out, x, w []T, n, o int, q igemm.Patches, 
 	}
 	ho, wo := q.Out()
 	rows, img := ho*wo, q.H*q.W*c
-	parallel.For(n, max(1, convWork/max(1, rows*k*o)), func(lo, hi int) {
+	per := max(1, convWork/max(1, rows*k*o))
+	if x32, ok := any(x).([]float32); ok {
+		// float32: the direct kernel reads the images in place (see
+		// internal/gemm's direct.go), from weight panels packed once here.
+		out32 := any(out).([]float32)
+		panels := bufpool.Float32sUninit(igemm.DirectPanelsLen(o, k))
+		igemm.DirectPanels(panels, any(wp).([]float32), o, k)
+		parallel.For(n, per, func(lo, hi int) {
+			igemm.DirectForward(q, x32[lo*img:hi*img], hi-lo, panels, o, out32[lo*rows*o:hi*rows*o])
+		})
+		bufpool.PutFloat32s(panels)
+		putScratch(wp)
+		return
+	}
+	parallel.For(n, per, func(lo, hi int) {
 		igemm.PatchesTimes(q, x[lo*img:hi*img], (hi-lo)*rows, true, o, wp, k, 0, out[lo*rows*o:hi*rows*o], o)
 	})
 	putScratch(wp)
@@ -372,7 +386,17 @@ func convWeightGrad[T float32 | float64](dw, g, x []T, n, o int, q igemm.Patches
 	per := max(1, convWork/max(1, rows*k*o))
 	chunks := parallel.Chunks(n, per)
 	part := getScratch[T](chunks * o * k)
+	// float32: the direct kernel, which reads 16 output channels of g at a
+	// time and fills tiles of 6 input channels.
+	x32, direct := any(x).([]float32)
+	g32, _ := any(g).([]float32)
+	part32, _ := any(part).([]float32)
+	direct = direct && o%16 == 0 && c >= 6
 	parallel.For(n, per, func(lo, hi int) {
+		if direct {
+			igemm.DirectWeightGrad(q, x32[lo*img:hi*img], hi-lo, g32[lo*rows*o:hi*rows*o], o, part32[lo/per*o*k:][:o*k])
+			return
+		}
 		igemm.TimesPatches(true, o, (hi-lo)*rows, g[lo*rows*o:hi*rows*o], o, q, x[lo*img:hi*img], 0, part[lo/per*o*k:][:o*k], k)
 	})
 	sum := part[:o*k]

@@ -40,3 +40,9 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 func gemm[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	igemm.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 }
+
+// ProductFLOPs returns the floating-point operations of every matrix product
+// (MatMul, Linear layers, convolutions) this process has computed, 2·m·n·k
+// per m×k by k×n product: what a benchmark divides by the GEMM rate for a
+// step's floor.
+func ProductFLOPs() uint64 { return igemm.FLOPs() }

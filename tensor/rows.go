@@ -66,13 +66,23 @@ func PadRows(t *Tensor, before, after int) *Tensor {
 		panic(fmt.Sprintf("tensor: PadRows(%d, %d) of shape %v", before, after, t.shape))
 	}
 	shape := append([]int{before + t.shape[0] + after}, t.shape[1:]...)
-	out := alloc(t.dtype, shape)
+	// Only the padding is cleared: a gradient step pads every slice of a
+	// joint batch's cotangent, and zeroing the whole, then copying over
+	// most of it, wrote the rows twice.
+	out := allocUninit(t.dtype, shape)
 	if t.dtype == Float32 {
-		copy(out.f32[before*w:], t.f32)
+		padCopy(out.f32, t.f32, before*w)
 	} else {
-		copy(out.f64[before*w:], t.f64)
+		padCopy(out.f64, t.f64, before*w)
 	}
 	return out
+}
+
+// padCopy sets dst to src placed at offset off, zeros before and after.
+func padCopy[T float](dst, src []T, off int) {
+	clear(dst[:off])
+	copy(dst[off:], src)
+	clear(dst[off+len(src):])
 }
 
 // GatherRows returns the rows of t at the given indices, in order.

@@ -96,6 +96,7 @@ func main() {
 	genTranspose64(&w)
 	genGather32(&w, 6)
 	genGather32(&w, 8)
+	genDirect32(&w)
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o666); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -461,6 +462,96 @@ func genGather32(w *bytes.Buffer, mr int) {
 	emit("DECQ R11")
 	emit("JNE %s_tap", name)
 	fmt.Fprintf(w, "%s_done:\n", name)
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+// genDirect32 writes
+//
+//	func directF32AVX2x6x16(rows *[6]*float32, tab *int, ntab, n0, a0 int, b *float32, b0 int, c *float32, ldc, add int)
+//
+// the direct convolution kernel (see direct.go): a 6×16 float32 tile
+//
+//	acc[r][j] = Σ_{e<ntab} Σ_{s<n0} rows[r][tab[2e] + s·a0] · b[tab[2e+1] + s·b0 + j]
+//
+// summed with one FMA per step in the order of e, then s, and stored to
+// c[r·ldc + j] (added to it when add ≠ 0). A is never packed: each step
+// broadcasts one element from each of the six row pointers, which point
+// straight into an image; B is read in place, 16 contiguous elements a step.
+// Registers: Y0-Y11 the accumulators, Y12-Y13 the B row, Y14-Y15 the
+// broadcasts; R8-R13 the rows, AX the A offset in bytes, DX the B pointer,
+// R14 and R15 the two steps in bytes, BX the inner count, SI the table, CX
+// the entries left.
+func genDirect32(w *bytes.Buffer) {
+	emit := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	name := "directF32AVX2x6x16"
+	rows := []string{"R8", "R9", "R10", "R11", "R12", "R13"}
+	fmt.Fprintf(w, "\n// func %s(rows *[6]*float32, tab *int, ntab, n0, a0 int, b *float32, b0 int, c *float32, ldc, add int)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	emit("MOVQ rows+0(FP), AX")
+	for r, reg := range rows {
+		emit("MOVQ %d(AX), %s", 8*r, reg)
+	}
+	emit("MOVQ tab+8(FP), SI")
+	emit("MOVQ ntab+16(FP), CX")
+	emit("MOVQ a0+32(FP), R14")
+	emit("SHLQ $2, R14")
+	emit("MOVQ b0+48(FP), R15")
+	emit("SHLQ $2, R15")
+	for i := range 12 {
+		emit("VXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	emit("TESTQ CX, CX")
+	emit("JEQ %s_done", name)
+	fmt.Fprintf(w, "%s_entry:\n", name)
+	emit("MOVQ 0(SI), AX")
+	emit("SHLQ $2, AX")
+	emit("MOVQ 8(SI), DX")
+	emit("SHLQ $2, DX")
+	emit("ADDQ b+40(FP), DX")
+	emit("MOVQ n0+24(FP), BX")
+	emit("TESTQ BX, BX")
+	emit("JEQ %s_next", name)
+	fmt.Fprintf(w, "%s_step:\n", name)
+	emit("VMOVUPS (DX), Y12")
+	emit("VMOVUPS 32(DX), Y13")
+	for r, reg := range rows {
+		y := 14 + r%2
+		emit("VBROADCASTSS (%s)(AX*1), Y%d", reg, y)
+		emit("VFMADD231PS Y12, Y%d, Y%d", y, 2*r)
+		emit("VFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
+	}
+	emit("ADDQ R14, AX")
+	emit("ADDQ R15, DX")
+	emit("DECQ BX")
+	emit("JNE %s_step", name)
+	fmt.Fprintf(w, "%s_next:\n", name)
+	emit("ADDQ $16, SI")
+	emit("DECQ CX")
+	emit("JNE %s_entry", name)
+	fmt.Fprintf(w, "%s_done:\n", name)
+	emit("MOVQ c+56(FP), DI")
+	emit("MOVQ ldc+64(FP), BX")
+	emit("SHLQ $2, BX")
+	emit("MOVQ add+72(FP), CX")
+	emit("TESTQ CX, CX")
+	emit("JEQ %s_store", name)
+	emit("MOVQ DI, DX")
+	for r := range 6 {
+		emit("VADDPS (DX), Y%d, Y%d", 2*r, 2*r)
+		emit("VADDPS 32(DX), Y%d, Y%d", 2*r+1, 2*r+1)
+		if r < 5 {
+			emit("ADDQ BX, DX")
+		}
+	}
+	fmt.Fprintf(w, "%s_store:\n", name)
+	for r := range 6 {
+		emit("VMOVUPS Y%d, (DI)", 2*r)
+		emit("VMOVUPS Y%d, 32(DI)", 2*r+1)
+		if r < 5 {
+			emit("ADDQ BX, DI")
+		}
+	}
 	emit("VZEROUPPER")
 	emit("RET")
 }

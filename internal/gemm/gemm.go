@@ -85,6 +85,7 @@ func Gemm[T float32 | float64](transA, transB bool, m, n, k int, alpha T, a []T,
 		return
 	}
 
+	countFLOPs(m, n, k)
 	p := getPlan[T]()
 	p.init(kernelFor[T](), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	p.run()

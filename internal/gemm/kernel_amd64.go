@@ -180,3 +180,36 @@ func gather32(dst []float32, mr int, runs [][]float32, n int) bool {
 	}
 	return true
 }
+
+// directF32AVX2x6x16 is the direct convolution kernel of direct.go (AVX2+FMA,
+// one FMA per step, in the order of directTileGo). It does not check its
+// arguments: directAsm does.
+//
+//go:noescape
+func directF32AVX2x6x16(rows *[directMR]*float32, tab *int, ntab, n0, a0 int, b *float32, b0 int, c *float32, ldc, add int)
+
+func init() {
+	if !cpu.HasAVX2 || !cpu.HasFMA {
+		return
+	}
+	direct32 = directKernel{name: "avx2-6x16", fn: directAsm}
+	availableDirect = append(availableDirect, direct32)
+}
+
+// directAsm checks a direct kernel call and hands it to the assembly.
+func directAsm(a []float32, rows *[directMR]int, tab []int, n0, a0 int, b []float32, b0 int, c []float32, ldc int, add bool) {
+	checkDirect(len(a), rows, tab, n0, a0, len(b), b0, len(c), ldc)
+	if n0 == 0 || len(tab) == 0 {
+		directTileGo(a, rows, nil, 0, 0, nil, 0, c, ldc, add) // a zero sum: store or add nothing
+		return
+	}
+	var p [directMR]*float32
+	for r, i := range rows {
+		p[r] = &a[i]
+	}
+	addI := 0
+	if add {
+		addI = 1
+	}
+	directF32AVX2x6x16(&p, &tab[0], len(tab)/2, n0, a0, &b[0], b0, &c[0], ldc, addI)
+}

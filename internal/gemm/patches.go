@@ -67,6 +67,7 @@ func PatchesTimes[T float32 | float64](q Patches, x []T, m int, transB bool, n i
 	if m == 0 || n == 0 {
 		return
 	}
+	countFLOPs(m, n, k)
 	p := getPlan[T]()
 	p.init(kernelFor[T](), false, transB, m, n, k, 1, x, k, b, ldb, beta, c, ldc)
 	p.serial, p.patchA = true, q
@@ -97,6 +98,7 @@ func TimesPatches[T float32 | float64](transA bool, m, k int, a []T, lda int, q 
 		scale(m, n, beta, c, ldc)
 		return
 	}
+	countFLOPs(m, n, k)
 	p := getPlan[T]()
 	p.init(kernelFor[T](), transA, false, m, n, k, 1, a, lda, x, n, beta, c, ldc)
 	p.serial, p.patchB = true, q
