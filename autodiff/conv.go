@@ -78,19 +78,13 @@ func BatchTranspose(a *Value) *Value {
 // [O] or nil, stride s and zero padding p; the result is [N, Ho, Wo, O] with
 // Ho = (H + 2p − KH)/s + 1 (rounded down), likewise Wo.
 //
-// It is Im2Col followed by one Dense node: the GEMM
-// [N·Ho·Wo, C·KH·KW] × [O, C·KH·KW]ᵀ over the whole batch, with the bias
-// added in the same pass, so its derivatives of every order and its FD
-// difference rules are those of primitives that already have them. A 1×1
-// convolution with stride 1 and no padding skips Im2Col: it is the product
-// of the pixels [N·H·W, C] with W.
-//
-// Speed: the per-image product W·colsₙᵀ ([O, C·KH·KW] × [Ho·Wo, C·KH·KW]ᵀ,
-// NCHW output) measured 2.2× faster than this single product (6.4 against
-// 14 ms at N = 32, 32 → 32 channels, 32×32, float32, two cores): its output
-// is wide and each image's patches stay in cache. Using it needs NCHW
-// activations and a family of fused conv primitives closed under VJPs; the
-// single product is what composes from existing primitives.
+// It is one fused node (see fused and layerMap): the convolution as a
+// product of the patch matrix with the weight, computed without building
+// the patch matrix (tensor.Conv2D), with the bias added in the same pass.
+// Its VJPs are again convolutions (tensor.Conv2DInputGrad,
+// tensor.Conv2DWeightGrad), so derivatives of every order and the FD
+// difference rules come from the fused node's rules. A 1×1 convolution with
+// stride 1 and no padding is the product of the pixels [N·H·W, C] with W.
 func Conv2D(x, w, b *Value, stride, pad int) *Value {
 	return Conv2DAct(x, w, b, stride, pad, tensor.ActNone)
 }

@@ -8,16 +8,20 @@ import (
 	"github.com/fdsm/fdsm/internal/parallel"
 )
 
-// Kernels for 2-D convolution by im2col + GEMM, on images stored channels
-// last (NHWC): a batch is [N, H, W, C], one pixel's C channels contiguous.
-// With that layout a convolution is one GEMM whose output is again NHWC,
+// Kernels for 2-D convolution on images stored channels last (NHWC): a
+// batch is [N, H, W, C], one pixel's C channels contiguous. With that layout
+// a convolution is one product of the patch matrix with the weight, whose
+// output is again NHWC,
 //
-//	Im2Col(x) [N·Ho·Wo, C·KH·KW]  ×  Wᵀ, W = weight [O, C·KH·KW]  →  [N·Ho·Wo, O] = [N, Ho, Wo, O],
+//	P(x) [N·Ho·Wo, KH·KW·C]  ×  Wpᵀ, Wp = weight permuted to [O, KH, KW, C]  →  [N·Ho·Wo, O] = [N, Ho, Wo, O],
 //
 // so convolutions chain without transposes, a 1×1 convolution is a plain
-// matrix product and a bias is a row vector. The patch columns are ordered
-// (c, kh, kw), which is the flattening of PyTorch's weight [O, C, KH, KW]:
-// a PyTorch weight reshaped to [O, C·KH·KW] is the GEMM operand as it is.
+// matrix product and a bias is a row vector. P(x) is never built on the hot
+// path: float32 convolutions run the direct kernel of internal/gemm (which
+// reads the once-padded images in place), float64 ones the implicit GEMM
+// (which packs P's panels from the images). Im2Col and Col2Im materialise P
+// with PyTorch's column order (c, kh, kw), for tests and strided input
+// gradients.
 
 // Window is the geometry of a 2-D sliding window (a convolution kernel or a
 // pooling window): KH×KW taps, moved Stride pixels at a time over the image
