@@ -37,8 +37,8 @@ chance). Every OOD set is made offline from MNIST itself:
   flipped l-r/u-d   the in-distribution test images mirrored
   rotated 90°       the in-distribution test images turned a quarter
 
-DIR receives ood-sets.png, eight examples of each set, one set per row in
-the table's order (the in-distribution images first).
+DIR receives ood-sets.png, eight examples of each set, one labelled row per
+set in the table's order (the in-distribution images first).
 
 Flags:`
 
@@ -188,26 +188,27 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 
 	// Examples of each set.
+	// One row per set, in the table's order after the in-distribution test
+	// images, each of the same number of images (8, or fewer if a set has
+	// fewer) so that the rows line up with their labels.
+	shown := append([]oodSet{{"test digits " + digitList(inDigits), testIn}}, sets...)
+	per := 8
+	for _, s := range shown {
+		per = min(per, s.x.Dim(0))
+	}
 	var imgs [][]float64
-	for _, x := range append([]*tensor.Tensor{testIn}, func() []*tensor.Tensor {
-		var xs []*tensor.Tensor
-		for _, s := range sets {
-			xs = append(xs, s.x)
-		}
-		return xs
-	}()...) {
-		v := x.ToFloat64()
-		for i := range min(8, x.Dim(0)) {
+	var labels []string
+	for _, s := range shown {
+		v := s.x.ToFloat64()
+		for i := range per {
 			imgs = append(imgs, v[i*d:(i+1)*d])
 		}
+		labels = append(labels, s.name)
 	}
 	pic := filepath.Join(outDir, "ood-sets.png")
 	if err := plot.WriteFile(pic, func(w io.Writer) error {
-		caption := "one row of 8 per set: test digits " + digitList(inDigits)
-		for _, s := range sets {
-			caption += "; " + s.name
-		}
-		return plot.ImageGrid(w, imgs, side, side, 8, plot.ImageGridOptions{Caption: caption})
+		caption := fmt.Sprintf("the OOD sets: %d images of each, the in-distribution test digits first", per)
+		return plot.ImageGrid(w, imgs, side, side, per, plot.ImageGridOptions{Scale: 2, Caption: caption, RowLabels: labels})
 	}); err != nil {
 		return err
 	}

@@ -26,8 +26,9 @@ The table gives the log-likelihood of 2000 held-out samples (log Z by
 quadrature on a grid) and the median ms per step; the true density's
 log-likelihood is the last row. DIR receives density-TOY.png per
 distribution: a grid of panels, the true density first, then exp(−E) of
-each objective in the order of -objectives, three to a row, each panel
-scaled to its own maximum (white). The DSM family fits the data convolved
+each objective in the order of -objectives, three to a row, each titled,
+with axes in the data's coordinates and a colour bar of p / max p (each
+panel scaled to its own maximum). The DSM family fits the data convolved
 with N(0, σ²I), so its densities are blurred by σ.
 
 Flags:`
@@ -44,7 +45,7 @@ func expToys(args []string, out, errw io.Writer) error {
 	batch := fs.Int("batch", 128, "rows per step")
 	lr := fs.Float64("lr", 1e-2, "Adam learning rate, annealed by a cosine to lr/100 (as fdsm demo)")
 	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM and FD-DSM noise level σ")
-	panel := fs.Int("panel", 100, "pixels per side of each density panel")
+	panel := fs.Int("panel", 160, "pixels per side of each density panel (its map, inside the axes)")
 	grid := fs.Int("grid", 200, "grid points per axis for the quadrature of log Z")
 	seed := fs.Uint64("seed", 1, "seed of the data, initialisation, minibatches and objectives' randomness")
 	outFl := addOutFlags(fs, "toys", "the density images")
@@ -107,14 +108,15 @@ func expToys(args []string, out, errw io.Writer) error {
 		lo, hi := gridBox(held)
 		plo, phi := dataBox(trainX, 0.1, 0.1) // the pictures' box
 		pts := make([]float64, 0, 2**panel**panel)
-		for j := *panel - 1; j >= 0; j-- { // top row first, as ImageGrid draws
+		for j := range *panel { // bottom row first, as Heatmap takes them
 			y := plo[1] + (float64(j)+0.5)*(phi[1]-plo[1])/float64(*panel)
 			for i := range *panel {
 				pts = append(pts, plo[0]+(float64(i)+0.5)*(phi[0]-plo[0])/float64(*panel), y)
 			}
 		}
 		pgrid := tensor.FromFloat64(dt, pts, *panel**panel, 2)
-		panels := [][]float64{toPanel(dens[ti].LogDensity(pgrid))}
+		box := plot.Box{XMin: plo[0], XMax: phi[0], YMin: plo[1], YMax: phi[1]}
+		panels := []plot.HeatmapPanel{densityPanel("true density", dens[ti].LogDensity(pgrid), *panel, box)}
 		for _, oname := range list {
 			m := nn.NewMLP(dt, []int{2, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 51)))
 			obj := energyObjective(oname)
@@ -149,18 +151,15 @@ func expToys(args []string, out, errw io.Writer) error {
 			for i := range e {
 				e[i] = -e[i]
 			}
-			panels = append(panels, toPanel(e))
+			panels = append(panels, densityPanel(strings.ToUpper(oname), e, *panel, box))
 			rows = append(rows, map[string]any{"toy": name, "objective": oname, "loglik": l, "ms_per_step": st.MsPerStep,
 				"steps": st.Steps, "diverged_at": st.Diverged, "true_loglik": trueLL[ti]})
 			fmt.Fprintf(errw, "  log-likelihood %.3f (true %.3f), %.2f ms/step\n", l, trueLL[ti], st.MsPerStep)
 		}
 		f := filepath.Join(outDir, "density-"+name+".png")
 		if err := plot.WriteFile(f, func(w io.Writer) error {
-			caption := name + ": exp(−E), each panel scaled to its maximum (white); by rows: true density"
-			for _, oname := range list {
-				caption += ", " + strings.ToUpper(oname)
-			}
-			return plot.ImageGrid(w, panels, *panel, *panel, 3, plot.ImageGridOptions{Caption: caption})
+			caption := fmt.Sprintf("%s: the true density and exp(−E) of an MLP 2-%d-%d-1 trained %d steps by each objective; each panel scaled to its maximum", name, *width, *width, *steps)
+			return plot.HeatmapGrid(w, panels, 3, caption)
 		}); err != nil {
 			return err
 		}
@@ -198,8 +197,17 @@ func expToys(args []string, out, errw io.Writer) error {
 	return nil
 }
 
-// toPanel maps log-densities to a grayscale panel: exp(v − max v), so the
-// mode is white whatever the normalisation.
+// densityPanel is the titled, framed map of log-densities logp on an n×n
+// grid over box: exp(v − max v), so the mode is 1 whatever the
+// normalisation.
+func densityPanel(title string, logp []float64, n int, box plot.Box) plot.HeatmapPanel {
+	return plot.HeatmapPanel{Values: toPanel(logp), NX: n, NY: n, Options: plot.HeatmapOptions{
+		Min: 0, Max: 1, Box: box, ValueLabel: "p / max p",
+		Frame: &plot.Frame{Title: title, XLabel: "x1", YLabel: "x2"},
+	}}
+}
+
+// toPanel maps log-densities to exp(v − max v).
 func toPanel(logp []float64) []float64 {
 	top := math.Inf(-1)
 	for _, v := range logp {

@@ -289,13 +289,15 @@ func ticksWithin(lo, hi float64, n int) []float64 {
 // 1 … 2·maxN that gives the most ticks, at most maxN + 1 (so no more than
 // about one per xTickRoom or yTickRoom pixels), whose neighbours are at
 // least the mean of their room(label) pixels apart; the smallest such n on
-// a tie. maxN < 2 counts as 2. Trying n above maxN matters: a range just
-// over 10 gives step 5 and two ticks for n = 5, step 2 and five for n = 6.
+// a tie. maxN < 4 counts as 4, so that a small panel still gets a scale of
+// a few ticks (room keeps their labels apart). Trying n above maxN matters:
+// a range just over 10 gives step 5 and two ticks for n = 5, step 2 and five
+// for n = 6.
 func axisTicks(lo, hi float64, maxN int, pos func(float64) int, room func(label string) int) []tick {
 	if !(lo < hi) || !isFinite(hi-lo) {
 		return nil
 	}
-	maxN = max(2, maxN)
+	maxN = max(4, maxN)
 	var best []tick
 	for n := 1; n <= 2*maxN; n++ {
 		var ts []tick

@@ -197,8 +197,9 @@ func TestHeatmapFrame(t *testing.T) {
 		}
 	}
 
-	// Axes: −2, 0 and 2 on the x axis at pixels 0, 60 and 119, with tick
-	// marks below the picture, labels under them, and no mark between.
+	// Axes: −2 … 2 on the x axis at pixels 0, 30, 60, 90 and 119 (at least
+	// four ticks, axisTicks' floor), with tick marks below the picture,
+	// labels under them, and no mark between.
 	xl := []string{}
 	for _, tk := range lay.xTicks {
 		xl = append(xl, tk.label)
@@ -211,11 +212,11 @@ func TestHeatmapFrame(t *testing.T) {
 			t.Errorf("no label under x = %s", tk.label)
 		}
 	}
-	if want := []string{"-2", "0", "2"}; !slices.Equal(xl, want) {
+	if want := []string{"-2", "-1", "0", "1", "2"}; !slices.Equal(xl, want) {
 		t.Errorf("x ticks %q, want %q", xl, want)
 	}
-	if at(img, lay.plot.Min.X+30, lay.plot.Max.Y+2) == ink {
-		t.Error("a tick mark at x = −1, which has no tick")
+	if at(img, lay.plot.Min.X+15, lay.plot.Max.Y+2) == ink {
+		t.Error("a tick mark at x = −1.5, which has no tick")
 	}
 	for _, tk := range lay.yTicks {
 		if at(img, lay.plot.Min.X-3, lay.plot.Min.Y+tk.pos) != ink {
@@ -408,5 +409,20 @@ func TestHeatmapGrid(t *testing.T) {
 		if err := HeatmapGrid(&buf, c.panels, c.cols, ""); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("HeatmapGrid error %v, want %q", err, c.want)
 		}
+	}
+}
+
+func TestAxisTicksSmallPanel(t *testing.T) {
+	// A 160-pixel axis over [−4.2, 4.2], as experiment toys draws for
+	// 8gaussians: 160/70 gives maxN 2, which allowed only "0" (step 5; step 2
+	// gives five ticks, 38 pixels apart, room enough); a scale needs at
+	// least three.
+	ts := axisTicks(-4.2, 4.2, 160/xTickRoom, pixelPos(-4.2, 4.2, 160, false), func(s string) int { return textWidth(s, 1) + 10 })
+	var labels []string
+	for _, t := range ts {
+		labels = append(labels, t.label)
+	}
+	if len(ts) < 3 {
+		t.Errorf("ticks %q on a 160-pixel axis, want at least 3", labels)
 	}
 }
