@@ -100,6 +100,9 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		return err
 	}
 	e := m.energies(y)
+	if err := checkFiniteEnergies(m.path, *in, e); err != nil {
+		return err
+	}
 
 	if outExt(*outPath) == ".npy" {
 		return tensor.SaveNpy(*outPath, tensor.WrapFloat64(e, len(e)))

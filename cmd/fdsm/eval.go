@@ -318,6 +318,13 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.kind, m.path), x); err != nil {
 		return nil, nil, err
 	}
+	if !m.isScore() {
+		// Finite parameters can still overflow (a DKEF α of 1e308): every
+		// figure eval prints would then be NaN, so say where instead.
+		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.energies(x)); err != nil {
+			return nil, nil, err
+		}
+	}
 	return x, ld, nil
 }
 

@@ -93,6 +93,21 @@ func TestNonFiniteParameters(t *testing.T) {
 	fails(t, dir, []string{"m.safetensors", `tensor "layers.0.bias"`, "element 4", "NaN"}, "loss", "-model", "m.safetensors", "-x", "x.npy", "-json")
 }
 
+// TestOverflowingEnergy checks that energy and eval refuse a model whose
+// parameters are finite but whose energy is not: a DKEF α of ±1e308 (the
+// float64 limit is 1.8e308) gave NaN energies, printed with exit 0.
+func TestOverflowingEnergy(t *testing.T) {
+	dir := t.TempDir()
+	run := trainToy(t, dir, "run", "-model", "dkef", "-inducing", "3", "-kernels", "1", "-width", "4", "-depth", "1")
+	ck := filepath.Join(run, nn.CheckpointName)
+	editCheckpoint(t, ck, func(_ map[string]*tensor.Tensor, md map[string]string) {
+		md["extra."+extraAlpha] = "1e308,-1e308,1e308"
+	})
+	os.WriteFile(filepath.Join(dir, "x.csv"), []byte("x0,x1\n0.5,1\n"), 0o666)
+	fails(t, dir, []string{ck, "energy of row 1 of x.csv is NaN", "overflows"}, "energy", "-ckpt", ck, "-in", "x.csv")
+	fails(t, dir, []string{ck, "energy of row 1 of the evaluation rows", "overflows"}, "eval", "-ckpt", ck, "-rows", "10", "-json")
+}
+
 // TestNonFiniteInputs checks that energy -in and loss -x, -v and -noise
 // refuse rows holding a NaN or an infinity, or a value beyond float32,
 // naming the file, the row and the column: energy printed NaN, loss gave a
