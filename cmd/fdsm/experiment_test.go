@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fdsm/fdsm/sm"
 )
 
 // The experiments at toy sizes: a few steps, tiny widths, one seed. What is
@@ -145,7 +147,7 @@ func TestExperimentUCI(t *testing.T) {
 	args := []string{"experiment", "uci", "-data", "red", "-dir", ".", "-seeds", "2", "-steps", "3", "-batch", "16",
 		"-inducing", "8", "-width", "4", "-is-samples", "200"}
 	r := ok(t, dir, args...)
-	checkRows(t, r, []string{"SSM", "SSM-VR", "FD-SSM"}, 5)
+	checkRows(t, r, []string{"SSM", "SSM-VR", "FD-SSM"}, 6)
 	if !strings.Contains(r.stdout, " ± ") {
 		t.Errorf("two seeds but no ± in the table:\n%v", r)
 	}
@@ -155,6 +157,16 @@ func TestExperimentUCI(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res.Rows) != 1 || res.Rows[0]["objective"] != "fd-ssm" || res.Rows[0]["test_loglik"] == nil {
 		t.Errorf("-json: %v\n%v", err, r)
+		return
+	}
+	// Kish's effective sample size lies in [1, n] for n = 200 importance
+	// samples, and below sm.MinESS the run warns on stderr.
+	ess, _ := res.Rows[0]["loglik_ess"].(float64)
+	if !(ess >= 1 && ess <= 200) {
+		t.Errorf("loglik_ess %v, want a number in [1, 200]\n%v", res.Rows[0]["loglik_ess"], r)
+	}
+	if warned := strings.Contains(r.stderr, "effective sample size"); warned != (ess < sm.MinESS) {
+		t.Errorf("ESS %g, warned %v: want a warning exactly when below %d\n%v", ess, warned, sm.MinESS, r)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,8 +112,8 @@ func expUCI(args []string, out, errw io.Writer) error {
 
 	// results[table][objective] holds one value per seed.
 	type acc struct {
-		ll, se, exact, ms []float64
-		diverged          int
+		ll, se, exact, ms, ess []float64
+		diverged               int
 	}
 	results := map[string]map[string]*acc{}
 	var rows []map[string]any
@@ -164,17 +165,22 @@ func expUCI(args []string, out, errw io.Writer) error {
 				// α from more rows, as a constant: evaluation needs no graph.
 				fitRows := tensor.SliceRows(sp.Train, 0, min(n, 2000))
 				m.Alpha = ad.Const(m.Fit(fitRows).T())
-				ll, _, se := sm.LogLikelihoodIS(m, sp.Test, *isSamples, 2000, rand.New(rand.NewPCG(s, 23)))
+				var ess float64
+				ll, _, se := sm.LogLikelihoodIS(m, sp.Test, *isSamples, 2000, rand.New(rand.NewPCG(s, 23)), sm.ReportESS(&ess))
+				if !(ess >= sm.MinESS) {
+					fmt.Fprintf(errw, "fdsm experiment uci: warning: %s seed %d %s: the importance weights have an effective sample size of %.3g of %d (below %d): that log-likelihood is unreliable; try more -is-samples\n",
+						tab, s, name, ess, *isSamples, sm.MinESS)
+				}
 				exact := sm.ExactSMLoss(m, sp.Test, 500)
 				a := results[tab][name]
 				if st.Diverged > 0 {
 					a.diverged++
 				}
-				a.ll, a.se, a.exact, a.ms = append(a.ll, ll), append(a.se, se), append(a.exact, exact), append(a.ms, st.MsPerStep)
+				a.ll, a.se, a.exact, a.ms, a.ess = append(a.ll, ll), append(a.se, se), append(a.exact, exact), append(a.ms, st.MsPerStep), append(a.ess, ess)
 				rows = append(rows, map[string]any{"data": tab, "seed": s, "objective": name, "steps": st.Steps, "diverged_at": st.Diverged,
-					"test_loglik": ll, "loglik_stderr": se, "exact_sm": exact, "ms_per_step": st.MsPerStep,
+					"test_loglik": ll, "loglik_stderr": se, "loglik_ess": ess, "exact_sm": exact, "ms_per_step": st.MsPerStep,
 					"train_seconds": st.Seconds, "test_rows": sp.Test.Dim(0)})
-				fmt.Fprintf(errw, "  test log-likelihood %.3f ± %.3f, exact SM loss %.4g, %.2f ms/step\n", ll, se, exact, st.MsPerStep)
+				fmt.Fprintf(errw, "  test log-likelihood %.3f ± %.3f (ESS %.3g), exact SM loss %.4g, %.2f ms/step\n", ll, se, ess, exact, st.MsPerStep)
 			}
 		}
 	}
@@ -186,7 +192,7 @@ func expUCI(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "UCI %s wine: DKEF (%d inducing points, features %d-%d-%d softplus, 3 kernels), %s, %d Adam steps of %d rows;\n",
 			tab, *inducing, uciDim, *width, *width, dt, *steps, *batch)
 		fmt.Fprintf(out, "mean ± std over %d seed(s) from %d; log-likelihood in the whitened space, log Z from %d importance samples\n\n", *seeds, *seed, *isSamples)
-		t := mdTable{head: []string{"objective", "test log-likelihood", "IS stderr (mean)", "exact SM loss (test)", "ms/step"}}
+		t := mdTable{head: []string{"objective", "test log-likelihood", "IS stderr (mean)", "IS ESS (min)", "exact SM loss (test)", "ms/step"}}
 		for _, name := range list {
 			a := results[tab][name]
 			se, _ := meanStd(a.se)
@@ -194,7 +200,7 @@ func expUCI(args []string, out, errw io.Writer) error {
 			if a.diverged > 0 {
 				label += fmt.Sprintf(" (%d run(s) diverged)", a.diverged)
 			}
-			t.add(label, pm(a.ll, 3), fmt.Sprintf("%.3f", se), pm(a.exact, 3), pm(a.ms, 2))
+			t.add(label, pm(a.ll, 3), fmt.Sprintf("%.3f", se), fmt.Sprintf("%.3g", slices.Min(a.ess)), pm(a.exact, 3), pm(a.ms, 2))
 		}
 		t.write(out)
 		fmt.Fprintln(out)
