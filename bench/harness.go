@@ -28,7 +28,7 @@ type ResNetSpec struct {
 	Net     nn.ResNetConfig
 }
 
-// Configs are the configurations of the PyTorch peer (bench/peers):
+// Configs returns the configurations of the PyTorch peer (bench/peers):
 // softplus MLP energies; score networks use the same hidden widths with an
 // output of width d. conv-resnet is the paper's deep energy on MNIST padded
 // to 32×32 at a size that trains on two cores: nn.NewResNetEnergy's default,
@@ -36,12 +36,14 @@ type ResNetSpec struct {
 // is closer to the paper's width: 4 blocks of 64 channels (32×32 → 16×16 →
 // 8×8 → 4×4), about four times the work, as far as two cores allow a
 // 20-step benchmark.
-var Configs = []Config{
-	{Name: "toy", Sizes: []int{2, 128, 128, 1}, Batch: 256},
-	{Name: "mnist-mlp", Sizes: []int{784, 512, 512, 1}, Batch: 128},
-	{Name: "mnist-large", Sizes: []int{784, 1024, 1024, 1024, 1}, Batch: 64},
-	{Name: "conv-resnet", Sizes: []int{1024}, Batch: 32, ResNet: &ResNetSpec{C: 1, H: 32, W: 32, Net: nn.ResNetConfig{Channels: 32, Blocks: 3}}},
-	{Name: "conv-resnet-wide", Sizes: []int{1024}, Batch: 32, ResNet: &ResNetSpec{C: 1, H: 32, W: 32, Net: nn.ResNetConfig{Channels: 64, Blocks: 4}}},
+func Configs() []Config {
+	return []Config{
+		{Name: "toy", Sizes: []int{2, 128, 128, 1}, Batch: 256},
+		{Name: "mnist-mlp", Sizes: []int{784, 512, 512, 1}, Batch: 128},
+		{Name: "mnist-large", Sizes: []int{784, 1024, 1024, 1024, 1}, Batch: 64},
+		{Name: "conv-resnet", Sizes: []int{1024}, Batch: 32, ResNet: &ResNetSpec{C: 1, H: 32, W: 32, Net: nn.ResNetConfig{Channels: 32, Blocks: 3}}},
+		{Name: "conv-resnet-wide", Sizes: []int{1024}, Batch: 32, ResNet: &ResNetSpec{C: 1, H: 32, W: 32, Net: nn.ResNetConfig{Channels: 64, Blocks: 4}}},
+	}
 }
 
 // Model is what a benchmark step trains: an energy with named parameters
@@ -73,7 +75,7 @@ func (cfg Config) NewModel(dt tensor.DType, score bool, rng *rand.Rand) (Model, 
 // LookupConfig finds a configuration by name.
 func LookupConfig(name string) (Config, error) {
 	var names []string
-	for _, c := range Configs {
+	for _, c := range Configs() {
 		if c.Name == name {
 			return c, nil
 		}

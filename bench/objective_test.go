@@ -73,7 +73,7 @@ func runSteps(b *testing.B, s *Step) {
 //	go test -run XXX -bench Objective -benchmem ./bench
 func BenchmarkObjective(b *testing.B) {
 	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}
-	for _, cfg := range Configs {
+	for _, cfg := range Configs() {
 		for _, name := range energy {
 			if name == "sm" && cfg.Sizes[0] > 2 && (!long || cfg.ResNet != nil) {
 				continue // d recorded backward passes per step (1024 through a ResNet: minutes)
@@ -105,7 +105,7 @@ func BenchmarkObjective(b *testing.B) {
 // stacked into one batch (one model call) and evaluated one call per point
 // (the paper's non-parallel ablation), both with the naive evaluation.
 func BenchmarkFDBatching(b *testing.B) {
-	for _, cfg := range Configs {
+	for _, cfg := range Configs() {
 		for _, name := range []string{"fd-ssm", "fd-dsm"} {
 			for _, nobatch := range []bool{false, true} {
 				mode := "batched"
@@ -188,13 +188,13 @@ func BenchmarkScalingOrder(b *testing.B) {
 // Ensure the objectives the suite names exist (a renamed objective must
 // fail here, not silently drop out of the benchmarks).
 func TestBenchmarkObjectivesExist(t *testing.T) {
-	for _, n := range append([]string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}, TableObjectives...) {
+	for _, n := range append([]string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}, TableObjectives()...) {
 		if _, err := sm.Lookup(n); err != nil {
 			t.Error(err)
 		}
 	}
 	for _, n := range []string{"ssm-vr", "fd-ssm-vr"} {
-		if _, err := NewScoreStep(Configs[0], n, tensor.Float32, 1); err != nil {
+		if _, err := NewScoreStep(Configs()[0], n, tensor.Float32, 1); err != nil {
 			t.Error(err)
 		}
 	}

@@ -41,7 +41,7 @@ var stableObjectives = []struct {
 //	go test -run XXX -bench 'Stable/fd-ssm/mnist' -benchtime 10x -count 6 ./bench
 func BenchmarkStable(b *testing.B) {
 	for _, ob := range stableObjectives {
-		for _, cfg := range Configs {
+		for _, cfg := range Configs() {
 			if ob.score && cfg.ResNet != nil {
 				continue
 			}

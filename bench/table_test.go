@@ -51,9 +51,9 @@ func TestRunTableSameStart(t *testing.T) {
 // (at d = 784 a step costs 784 recorded backward passes), in RunTable's
 // default list as in the configurations'.
 func TestDefaultObjectives(t *testing.T) {
-	for _, cfg := range append(Configs, Config{Name: "d3", Sizes: []int{3, 8, 1}, Batch: 4}) {
+	for _, cfg := range append(Configs(), Config{Name: "d3", Sizes: []int{3, 8, 1}, Batch: 4}) {
 		got := DefaultObjectives(cfg)
-		if slices.Contains(got, "sm") != (cfg.Sizes[0] <= 2) || len(got) < len(TableObjectives)-1 {
+		if slices.Contains(got, "sm") != (cfg.Sizes[0] <= 2) || len(got) < len(TableObjectives())-1 {
 			t.Errorf("%s (d = %d): default objectives %v", cfg.Name, cfg.Sizes[0], got)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/fdsm/fdsm/bench"
@@ -34,13 +33,13 @@ func defaultDataDir(name string) string {
 }
 
 func cmdBench(args []string, out, errw io.Writer) error {
-	names := make([]string, len(bench.Configs))
-	for i, c := range bench.Configs {
+	names := make([]string, len(bench.Configs()))
+	for i, c := range bench.Configs() {
 		names[i] = c.Name
 	}
 	fs := newFlags("bench", "bench -config NAME [-objectives a,b,…|all] [-steps N] [-json]", errw)
 	cfgName := fs.String("config", "toy", "configuration: "+strings.Join(names, ", "))
-	objs := fs.String("objectives", "", "comma-separated objectives, or all for "+strings.Join(bench.TableObjectives, ",")+
+	objs := fs.String("objectives", "", "comma-separated objectives, or all for "+strings.Join(bench.TableObjectives(), ",")+
 		" (if not given: all but exact SM \"sm\" when d > 2, where it costs d backward passes per step, minutes and gigabytes at d = 784)")
 	steps := fs.Int("steps", 50, "training steps per objective, from the same initialisation and minibatches")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches and objective randomness")
@@ -167,7 +166,7 @@ func benchObjectives(cfg bench.Config, objs string) []string {
 	case "":
 		return bench.DefaultObjectives(cfg)
 	case "all":
-		return slices.Clone(bench.TableObjectives)
+		return bench.TableObjectives()
 	}
 	return strings.Split(objs, ",")
 }

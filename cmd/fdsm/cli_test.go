@@ -159,18 +159,18 @@ func TestBenchDefaultRows(t *testing.T) {
 	}
 	dir := t.TempDir()
 	fakeMNIST(t, dir)
-	withoutSM := slices.DeleteFunc(slices.Clone(bench.TableObjectives), func(o string) bool { return o == "sm" })
+	withoutSM := slices.DeleteFunc(bench.TableObjectives(), func(o string) bool { return o == "sm" })
 	if got := benchRows(t, dir, "-config", "mnist-mlp", "-mnist", "mnist", "-eval-rows", "2"); !slices.Equal(got, withoutSM) {
 		t.Errorf("bench -config mnist-mlp: rows %v, want %v", got, withoutSM)
 	}
-	if got := benchRows(t, dir, "-config", "toy", "-eval-rows", "4"); !slices.Equal(got, bench.TableObjectives) {
-		t.Errorf("bench -config toy: rows %v, want %v", got, bench.TableObjectives)
+	if got := benchRows(t, dir, "-config", "toy", "-eval-rows", "4"); !slices.Equal(got, bench.TableObjectives()) {
+		t.Errorf("bench -config toy: rows %v, want %v", got, bench.TableObjectives())
 	}
 	// Exact SM at d = 784 costs seconds a step: the list -objectives all
 	// gives, not a run, is checked there.
-	for _, cfg := range bench.Configs {
-		if got := benchObjectives(cfg, "all"); !slices.Equal(got, bench.TableObjectives) {
-			t.Errorf("-objectives all on %s: %v, want %v", cfg.Name, got, bench.TableObjectives)
+	for _, cfg := range bench.Configs() {
+		if got := benchObjectives(cfg, "all"); !slices.Equal(got, bench.TableObjectives()) {
+			t.Errorf("-objectives all on %s: %v, want %v", cfg.Name, got, bench.TableObjectives())
 		}
 	}
 }

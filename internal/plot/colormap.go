@@ -21,16 +21,16 @@ var viridisTable = [...]color.NRGBA{
 	{0xfd, 0xe7, 0x25, 0xff},
 }
 
-// NaNColor is the neutral gray in which Heatmap draws NaN cells; it is not a
+// NaNColor returns the neutral gray in which Heatmap draws NaN cells; it is not a
 // viridis colour.
-var NaNColor = color.NRGBA{0x80, 0x80, 0x80, 0xff}
+func NaNColor() color.NRGBA { return color.NRGBA{0x80, 0x80, 0x80, 0xff} }
 
 // Viridis returns the viridis colour at t, clamped to [0, 1]: dark purple at 0,
 // teal at 0.5, yellow at 1. It interpolates linearly between eleven control
-// points. NaN gives NaNColor.
+// points. NaN gives NaNColor().
 func Viridis(t float64) color.NRGBA {
 	if math.IsNaN(t) {
-		return NaNColor
+		return NaNColor()
 	}
 	t = min(max(t, 0), 1)
 	last := len(viridisTable) - 1

@@ -22,7 +22,7 @@ func TestViridis(t *testing.T) {
 		{0.5, color.NRGBA{0x21, 0x91, 0x8c, 0xff}, 0},
 		{0.25, color.NRGBA{0x3b, 0x52, 0x8b, 0xff}, 3}, // index 64: #3b528b
 		{0.75, color.NRGBA{0x5e, 0xc9, 0x62, 0xff}, 3}, // index 191: #5ec962
-		{math.NaN(), NaNColor, 0},
+		{math.NaN(), NaNColor(), 0},
 	}
 	for _, tt := range tests {
 		if got := Viridis(tt.t); !near(got, tt.want, tt.tol) {

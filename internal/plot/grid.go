@@ -34,15 +34,15 @@ type ImageGridOptions struct {
 // lines instead of a column of words.
 const captionRunes = 64
 
-// NaNPixelColor is the colour in which ImageGrid draws NaN pixels: red, which
+// NaNPixelColor returns the colour in which ImageGrid draws NaN pixels: red, which
 // no grayscale value can be mistaken for.
-var NaNPixelColor = color.NRGBA{0xff, 0x00, 0x00, 0xff}
+func NaNPixelColor() color.NRGBA { return color.NRGBA{0xff, 0x00, 0x00, 0xff} }
 
 // ImageGrid writes a PNG of grayscale images tiled cols to a row (fewer if
 // there are fewer images), with a 1-pixel separator line between neighbouring
 // images and none around the border. Each image is h×wdt values in row-major
 // order, top row first, with 0 black and 1 white; values outside [0, 1] are
-// clamped and NaN pixels are drawn in NaNPixelColor. With r rows, c columns
+// clamped and NaN pixels are drawn in NaNPixelColor(). With r rows, c columns
 // and scale s, the picture is c·wdt·s + c − 1 pixels wide and r·h·s + r − 1
 // high.
 func ImageGrid(w io.Writer, images [][]float64, h, wdt, cols int, opts ImageGridOptions) error {
@@ -94,7 +94,7 @@ func ImageGrid(w io.Writer, images [][]float64, h, wdt, cols int, opts ImageGrid
 			row := im[(y/scale)*wdt : (y/scale+1)*wdt]
 			pix := img.Pix[(y0+y)*img.Stride+4*x0:]
 			for x := range cw {
-				c := NaNPixelColor
+				c := NaNPixelColor()
 				if v := row[x/scale]; !math.IsNaN(v) {
 					g := uint8(math.Round(255 * min(max(v, 0), 1)))
 					c = color.NRGBA{g, g, g, 0xff}

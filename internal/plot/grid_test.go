@@ -33,7 +33,7 @@ func TestImageGrid(t *testing.T) {
 		{2, 0, gray(255), 0},
 		{0, 1, gray(0), 0},   // −3 clamped
 		{1, 1, gray(255), 0}, // 7 clamped
-		{2, 1, NaNPixelColor, 0},
+		{2, 1, NaNPixelColor(), 0},
 		{3, 0, sep, 0}, {3, 4, sep, 0}, {0, 2, sep, 0}, {6, 2, sep, 0}, // separators
 		{4, 0, gray(255), 0}, {6, 1, gray(255), 0}, // image 1
 		{0, 3, gray(51), 0}, {2, 4, gray(51), 0}, // image 2: 0.2·255 = 51

@@ -15,7 +15,7 @@ import (
 // last row are not images (so an image all of whose pixels are exactly the
 // separator's mid-gray would be taken for one). A picture of another layout,
 // a tile that is not gray or not constant over each scale×scale block, or a
-// NaN pixel (drawn in NaNPixelColor) is an error naming what is wrong.
+// NaN pixel (drawn in NaNPixelColor()) is an error naming what is wrong.
 func ReadImageGrid(src image.Image, h, wdt, scale int) ([][]float64, error) {
 	if h <= 0 || wdt <= 0 || scale <= 0 {
 		return nil, fmt.Errorf("plot: ReadImageGrid: image size %d×%d or scale %d is not positive", h, wdt, scale)
@@ -118,7 +118,7 @@ func (l gridLayout) cut(img *image.NRGBA, cw, ch, wdt, scale int) ([][]float64, 
 		for y := 0; y < ch; y += scale {
 			for x := 0; x < cw; x += scale {
 				c := img.NRGBAAt(x0+x, y0+y)
-				if c == NaNPixelColor {
+				if c == NaNPixelColor() {
 					return nil, fmt.Errorf("image %d (row %d, column %d of the grid) has a NaN pixel (drawn red) at (%d, %d)",
 						k, k/l.cols, k%l.cols, y/scale, x/scale)
 				}

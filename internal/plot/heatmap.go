@@ -37,7 +37,7 @@ type HeatmapOptions struct {
 // y up: values[j*nx+i] is column i of row j, and row 0 is the bottom row of
 // the picture. Cells are coloured by Viridis over the value range of opts
 // (the start colour for the smallest value, the end colour for the largest);
-// NaN cells are drawn in NaNColor, +Inf and −Inf in the end colours. If all
+// NaN cells are drawn in NaNColor(), +Inf and −Inf in the end colours. If all
 // values are equal, or none is usable for the range, cells take the middle
 // colour. The image is nx·Scale × ny·Scale pixels.
 //
@@ -180,7 +180,7 @@ func heatmapImage(values []float64, nx, ny int, opts HeatmapOptions) (*image.NRG
 		y0 := (ny - 1 - j) * scale
 		for i := range nx {
 			v := values[j*nx+i]
-			c := NaNColor
+			c := NaNColor()
 			if !math.IsNaN(v) {
 				t := tr(v)
 				switch {

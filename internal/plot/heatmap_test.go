@@ -39,8 +39,8 @@ func TestHeatmap(t *testing.T) {
 			}
 		}
 	}
-	if got := at(img, 0, 0); got != NaNColor {
-		t.Errorf("NaN cell = %v, want %v", got, NaNColor)
+	if got := at(img, 0, 0); got != NaNColor() {
+		t.Errorf("NaN cell = %v, want %v", got, NaNColor())
 	}
 	if got := at(img, 0, 3); got != Viridis(0) || Viridis(0) != viridisTable[0] {
 		t.Errorf("minimum at the bottom left = %v, want the start colour %v", got, viridisTable[0])
