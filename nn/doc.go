@@ -20,6 +20,12 @@
 // checkpoints atomically, stops on a NaN or Inf with the step number and
 // resumes bit-identically), and safetensors checkpoints.
 //
+// A ModelSpec names a model by kind and sizes ("mlp d=2 width=64 depth=2
+// act=softplus"); fdsm train stores its String form in a checkpoint's
+// Metadata.Model, and LoadModel rebuilds the model of a checkpoint from the
+// file alone, so a program that imports fdsm loads what the command line
+// trained.
+//
 // Models expose the two views package sm needs: an energy E(x), one value per
 // row of a batch with log p(x) = −E(x) − log Z, or a score s(x) ≈ ∇x log p(x),
 // one vector per row.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/infile"
+	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -169,7 +170,7 @@ func newTransform(name string, d *dataset, kind string) (transform, error) {
 		switch {
 		case d.spec.kind == "csv":
 			name = transformStandardize
-		case d.spec.kind == "mnist" && kind == kindNICE:
+		case d.spec.kind == "mnist" && kind == nn.KindNICE:
 			name = transformLogit
 		default:
 			name = transformNone

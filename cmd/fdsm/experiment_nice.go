@@ -77,8 +77,8 @@ func expNICE(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-width %d: want 1…4096", *width)}
 	case *depth < 1 || *depth > 16:
 		return usageError{fmt.Sprintf("-depth %d: want 1…16", *depth)}
-	case *couplings < 1 || *couplings > maxCoupling:
-		return usageError{fmt.Sprintf("-couplings %d: want 1…%d", *couplings, maxCoupling)}
+	case *couplings < 1 || *couplings > nn.MaxModelCouplings:
+		return usageError{fmt.Sprintf("-couplings %d: want 1…%d", *couplings, nn.MaxModelCouplings)}
 	case *batch < 1 || *batch > 1<<14:
 		return usageError{fmt.Sprintf("-batch %d: want 1…%d", *batch, 1<<14)}
 	case !(*lr > 0) || math.IsInf(*lr, 0):

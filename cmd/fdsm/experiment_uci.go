@@ -101,8 +101,8 @@ func expUCI(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-batch %d: want 2…%d", *batch, 1<<16)}
 	case !(*lr > 0) || math.IsInf(*lr, 0):
 		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
-	case *inducing < 1 || *inducing > maxInducing:
-		return usageError{fmt.Sprintf("-inducing %d: want 1…%d", *inducing, maxInducing)}
+	case *inducing < 1 || *inducing > nn.MaxModelInducing:
+		return usageError{fmt.Sprintf("-inducing %d: want 1…%d", *inducing, nn.MaxModelInducing)}
 	case *width < 1 || *width > 4096:
 		return usageError{fmt.Sprintf("-width %d: want 1…4096", *width)}
 	case *isSamples < 2:

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -20,23 +18,6 @@ func checkFiniteRows(what string, x *tensor.Tensor) error {
 	for i, v := range x.ToFloat64() {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s: row %d, column %d is %g: want finite values", what, i/d+1, i%d+1, v)
-		}
-	}
-	return nil
-}
-
-// checkFiniteParams refuses parameters holding a NaN or an infinity, naming
-// the file, the tensor (the first in name order) and the element.
-func checkFiniteParams(path string, params map[string]*tensor.Tensor) error {
-	for _, name := range slices.Sorted(maps.Keys(params)) {
-		t := params[name]
-		if !t.HasNaNOrInf() {
-			continue
-		}
-		for i, v := range t.ToFloat64() {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("%s: tensor %q: element %d of %v is %g: the parameters must be finite (did training diverge?)", path, name, i, t.Shape(), v)
-			}
 		}
 	}
 	return nil

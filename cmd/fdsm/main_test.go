@@ -482,8 +482,8 @@ func TestFileErrors(t *testing.T) {
 		}
 		ck.Meta.Model = strings.Replace(ck.Meta.Model, c.from, c.to, 1)
 		name := "edited-" + c.to + ".safetensors"
-		m, _ := parseModelSpec("mlp d=2 width=8 depth=2 act=softplus")
-		mm := m.build(tensor.Float32, rand.New(rand.NewPCG(1, 1)))
+		m, _ := nn.ParseModelSpec("mlp d=2 width=8 depth=2 act=softplus")
+		mm := newModel(m, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
 		if _, err := nn.LoadCheckpoint(ckpt, mm.mod.Params(), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -688,28 +688,6 @@ func TestDemo(t *testing.T) {
 		}
 		if i < 4 && (v["objective"] != demoObjectives[i] || v["peak_tensor_mb"].(float64) <= 0) {
 			t.Errorf("demo -json record %d: %v", i, v)
-		}
-	}
-}
-
-func TestModelSpecRoundTrip(t *testing.T) {
-	for _, s := range []modelSpec{
-		{Kind: kindMLP, Dim: 2, Width: 64, Depth: 2, Act: nn.Softplus},
-		{Kind: kindScoreMLP, Dim: 784, Width: 512, Depth: 2, Act: nn.ELU},
-		{Kind: kindNICE, Dim: 784, Width: 1000, Depth: 5, Act: nn.Softplus, Couplings: 4, Prior: nn.LogisticPrior},
-		{Kind: kindQuadratic, Dim: 11, Width: 128, Depth: 2, Act: nn.Tanh},
-		{Kind: kindDKEF, Dim: 11, Width: 30, Depth: 2, Act: nn.Swish, Inducing: 100, Kernels: 3},
-	} {
-		got, err := parseModelSpec(s.String())
-		if err != nil || got != s {
-			t.Errorf("%q: parsed as %+v, %v; want %+v", s.String(), got, err, s)
-		}
-	}
-	for _, bad := range []string{"", "mlp", "mlp d=2 width=8 depth=2", "mlp d=2 width=8 depth=2 act=softplus extra=1",
-		"mlp d=2 width=8 depth=2 act=softplus d=3", "mlp d=x width=8 depth=2 act=softplus", "nice d=1 width=8 depth=2 act=softplus couplings=2 prior=gaussian",
-		"nice d=4 width=8 depth=2 act=softplus couplings=2 prior=cauchy", "mlp d=2 width=8 depth=0 act=softplus"} {
-		if s, err := parseModelSpec(bad); err == nil {
-			t.Errorf("%q: parsed as %+v, want an error", bad, s)
 		}
 	}
 }

@@ -25,7 +25,7 @@ type ckptMeta struct {
 
 // parseCheckpointMeta reads the metadata of the checkpoint at path, of a
 // model of specification spec. Errors name path and the key at fault.
-func parseCheckpointMeta(path string, meta nn.Metadata, spec modelSpec) (ckptMeta, error) {
+func parseCheckpointMeta(path string, meta nn.Metadata, spec nn.ModelSpec) (ckptMeta, error) {
 	var c ckptMeta
 	bad := func(key, why string) error { return fmt.Errorf("%s: metadata %q: %s", path, key, why) }
 	if meta.Objective != "" {
@@ -45,7 +45,7 @@ func parseCheckpointMeta(path string, meta nn.Metadata, spec modelSpec) (ckptMet
 	if c.tr, err = transformFromMeta(extra, spec.Dim); err != nil {
 		return c, fmt.Errorf("%s: %v", path, err)
 	}
-	if spec.Kind == kindDKEF {
+	if spec.Kind == nn.KindDKEF {
 		c.alpha, err = parseFloats(extra[extraAlpha])
 		if err != nil || len(c.alpha) != spec.Inducing {
 			return c, bad("extra."+extraAlpha, fmt.Sprintf("want the %d fitted coefficients α of the DKEF", spec.Inducing))

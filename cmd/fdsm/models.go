@@ -17,206 +17,9 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// Model kinds of -model.
-const (
-	kindMLP       = "mlp"       // softplus MLP energy d-w-…-w-1
-	kindScoreMLP  = "score-mlp" // MLP score network d-w-…-w-d
-	kindNICE      = "nice"      // NICE flow (normalised energy)
-	kindQuadratic = "quadratic" // MLP trunk with a quadratic head
-	kindDKEF      = "dkef"      // deep kernel exponential family
-	kindResNet    = "resnet"    // convolutional ResNet energy on square images
-)
-
-var modelKinds = []string{kindMLP, kindScoreMLP, kindNICE, kindQuadratic, kindDKEF, kindResNet}
-
-// Limits on what a model specification (from flags or from a checkpoint's
-// metadata) may ask for, so that a corrupt file cannot make us allocate
-// without bound before the parameters are even compared with the file.
-const (
-	maxDim      = 1 << 16
-	maxWidth    = 1 << 14
-	maxDepth    = 64
-	maxCoupling = 64
-	maxInducing = 1 << 14
-	maxKernels  = 64
-	maxParams   = 1 << 28
-)
-
-// modelSpec is everything needed to rebuild a model's parameters. Its
-// String form is stored in a checkpoint's Metadata.Model, e.g.
-//
-//	mlp d=2 width=64 depth=2 act=softplus
-//	nice d=784 width=1000 depth=5 act=softplus couplings=4 prior=logistic
-//	dkef d=11 width=30 depth=2 act=softplus inducing=100 kernels=3
-//	resnet d=784 width=32 depth=3 act=softplus
-//
-// For resnet, d is the pixel count of square single-channel images, width
-// the channels and depth the residual blocks (see resNetEnergy).
-// so that sample, eval and energy need nothing but the checkpoint.
-type modelSpec struct {
-	Kind      string
-	Dim       int
-	Width     int // hidden width (NICE: of each shift network; DKEF: of φ)
-	Depth     int // hidden layers
-	Act       nn.Activation
-	Couplings int      // NICE
-	Prior     nn.Prior // NICE
-	Inducing  int      // DKEF
-	Kernels   int      // DKEF
-}
-
-// String formats the specification as parseModelSpec reads it.
-func (s modelSpec) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s d=%d width=%d depth=%d act=%s", s.Kind, s.Dim, s.Width, s.Depth, s.Act)
-	switch s.Kind {
-	case kindNICE:
-		fmt.Fprintf(&b, " couplings=%d prior=%s", s.Couplings, s.Prior)
-	case kindDKEF:
-		fmt.Fprintf(&b, " inducing=%d kernels=%d", s.Inducing, s.Kernels)
-	}
-	return b.String()
-}
-
-// parseModelSpec reads what modelSpec.String writes.
-func parseModelSpec(str string) (modelSpec, error) {
-	f := strings.Fields(str)
-	if len(f) == 0 {
-		return modelSpec{}, fmt.Errorf("empty model specification")
-	}
-	s := modelSpec{Kind: f[0]}
-	want := map[string]bool{"d": true, "width": true, "depth": true, "act": true}
-	switch s.Kind {
-	case kindMLP, kindScoreMLP, kindQuadratic, kindResNet:
-	case kindNICE:
-		want["couplings"], want["prior"] = true, true
-	case kindDKEF:
-		want["inducing"], want["kernels"] = true, true
-	default:
-		return s, fmt.Errorf("unknown model kind %q (want one of %s)", infile.Cut(s.Kind), strings.Join(modelKinds, ", "))
-	}
-	seen := map[string]bool{}
-	for _, kv := range f[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !want[k] || seen[k] {
-			return s, fmt.Errorf("model %s: unexpected field %q", s.Kind, infile.Cut(kv))
-		}
-		seen[k] = true
-		var err error
-		switch k {
-		case "act":
-			s.Act, err = nn.ParseActivation(v)
-		case "prior":
-			s.Prior = nn.Prior(v)
-			if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
-				err = fmt.Errorf("unknown prior %q", infile.Cut(v))
-			}
-		default:
-			var n int
-			n, err = strconv.Atoi(v)
-			switch k {
-			case "d":
-				s.Dim = n
-			case "width":
-				s.Width = n
-			case "depth":
-				s.Depth = n
-			case "couplings":
-				s.Couplings = n
-			case "inducing":
-				s.Inducing = n
-			case "kernels":
-				s.Kernels = n
-			}
-		}
-		if err != nil {
-			return s, fmt.Errorf("model %s: field %q: %v", s.Kind, infile.Cut(kv), err)
-		}
-	}
-	for k := range want {
-		if !seen[k] {
-			return s, fmt.Errorf("model %s: field %q is missing", s.Kind, k)
-		}
-	}
-	if err := s.validate(); err != nil {
-		return s, fmt.Errorf("model %s: %v", s.Kind, err)
-	}
-	return s, nil
-}
-
-// validate checks the sizes. The message starts with the field's name, so
-// that a caller can put a flag's dash or a file's name in front of it.
-func (s modelSpec) validate() error {
-	check := func(name string, v, lo, hi int) error {
-		if v < lo || v > hi {
-			return fmt.Errorf("%s %d: want %d…%d", name, v, lo, hi)
-		}
-		return nil
-	}
-	minDim := 1
-	if s.Kind == kindNICE {
-		minDim = 2
-	}
-	errs := []error{
-		check("d", s.Dim, minDim, maxDim),
-		check("width", s.Width, 1, maxWidth),
-		check("depth", s.Depth, 1, maxDepth),
-	}
-	if s.Kind == kindNICE {
-		errs = append(errs, check("couplings", s.Couplings, 1, maxCoupling))
-	}
-	if s.Kind == kindDKEF {
-		errs = append(errs, check("inducing", s.Inducing, 1, maxInducing), check("kernels", s.Kernels, 1, maxKernels))
-	}
-	if s.Kind == kindResNet {
-		if side := imageSide(s.Dim); side < 4 {
-			errs = append(errs, fmt.Errorf("d %d: want the pixels of a square image of side at least 4 (784 for MNIST)", s.Dim))
-		}
-		if s.Act != nn.Softplus {
-			errs = append(errs, fmt.Errorf("act %s: the ResNet energy's activation is softplus(x) − log 2 (want softplus)", s.Act))
-		}
-		errs = append(errs, check("depth", s.Depth, 1, maxResNetBlocks))
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	if n := s.paramCount(); n > maxParams {
-		return fmt.Errorf("width %d: about %.3g parameters, more than the %d this tool builds", s.Width, n, maxParams)
-	}
-	return nil
-}
-
-// paramCount estimates the number of parameters (as a float64: the product
-// of valid fields can exceed an int's range).
-func (s modelSpec) paramCount() float64 {
-	d, w, l := float64(s.Dim), float64(s.Width), float64(s.Depth)
-	n := (d+1)*w + (l-1)*(w+1)*w + (w+1)*d // the largest network of any kind
-	switch s.Kind {
-	case kindNICE:
-		n *= float64(s.Couplings)
-	case kindDKEF:
-		n += float64(s.Inducing) * d
-	case kindResNet:
-		// Two 3×3 convolutions per block, and a shortcut, plus the head.
-		n = l*(19*w*w+2*w) + 4*w*w + 4*w
-	}
-	return n
-}
-
-// hidden returns the hidden widths.
-func (s modelSpec) hidden() []int {
-	h := make([]int, s.Depth)
-	for i := range h {
-		h[i] = s.Width
-	}
-	return h
-}
-
 // model is a built model with the views the commands need.
 type model struct {
-	spec   modelSpec
+	spec   nn.ModelSpec
 	mod    nn.Module
 	energy sm.Energy // nil for a score network
 	score  sm.Score  // set for a score network only
@@ -224,99 +27,33 @@ type model struct {
 	dkef   *nn.DKEF  // set for DKEF
 }
 
-// build creates the model of spec s with fresh, seeded parameters.
-func (s modelSpec) build(dt tensor.DType, rng *rand.Rand) *model {
-	m := &model{spec: s}
-	switch s.Kind {
-	case kindMLP, kindScoreMLP:
-		out := 1
-		if s.Kind == kindScoreMLP {
-			out = s.Dim
-		}
-		sizes := append(append([]int{s.Dim}, s.hidden()...), out)
-		mlp := nn.NewMLP(dt, sizes, s.Act, rng)
-		m.mod = mlp
-		if s.Kind == kindScoreMLP {
-			m.score = sm.ScoreFunc(mlp.Score)
+// newModel creates the model of spec s with fresh, seeded parameters.
+func newModel(s nn.ModelSpec, dt tensor.DType, rng *rand.Rand) *model {
+	return viewModel(s, s.Build(dt, rng))
+}
+
+// viewModel wraps mod, a model nn.ModelSpec.Build made for s, with the
+// views the commands need.
+func viewModel(s nn.ModelSpec, mod nn.Module) *model {
+	m := &model{spec: s, mod: mod}
+	switch v := mod.(type) {
+	case *nn.MLP:
+		if s.Kind == nn.KindScoreMLP {
+			m.score = sm.ScoreFunc(v.Score)
 		} else {
-			m.energy = mlp
+			m.energy = v
 		}
-	case kindNICE:
-		n := nn.NewNICE(dt, s.Dim, &nn.NICEConfig{Couplings: s.Couplings, Hidden: s.Width, Depth: s.Depth, Act: s.Act, Prior: s.Prior}, rng)
-		m.mod, m.energy, m.nice = n, n, n
-	case kindQuadratic:
-		q := nn.NewQuadratic(dt, s.Dim, &nn.QuadraticConfig{Hidden: s.hidden(), Act: s.Act}, rng)
-		m.mod, m.energy = q, q
-	case kindDKEF:
-		k := nn.NewDKEF(dt, s.Dim, &nn.DKEFConfig{Inducing: s.Inducing, Hidden: s.hidden(), Act: s.Act, Kernels: s.Kernels}, rng)
-		m.mod, m.energy, m.dkef = k, k, k
-	case kindResNet:
-		r := newResNetEnergy(dt, imageSide(s.Dim), s.Width, s.Depth, rng)
-		m.mod, m.energy = r, r
+	case *nn.NICE:
+		m.energy, m.nice = v, v
+	case *nn.DKEF:
+		m.energy, m.dkef = v, v
+	case sm.Energy:
+		m.energy = v
 	default:
-		panic("fdsm: unknown model kind " + s.Kind)
+		panic(fmt.Sprintf("fdsm: model %T is neither an energy nor a score network", mod))
 	}
 	return m
 }
-
-// maxResNetBlocks bounds a ResNet's depth.
-const maxResNetBlocks = 16
-
-// imageSide returns the side of a square image of d pixels, or 0 if d is
-// not a square.
-func imageSide(d int) int {
-	s := int(math.Sqrt(float64(d)) + 0.5)
-	if s*s != d {
-		return 0
-	}
-	return s
-}
-
-// resNetPad is the zero padding on each side of side×side images: MNIST's
-// 28×28 goes to the 32×32 of the paper's convolutional energy.
-func resNetPad(side int) int {
-	if side == 28 {
-		return 2
-	}
-	return 0
-}
-
-// resNetEnergy is nn.ResNetEnergy on side×side images given as rows of
-// their unpadded pixels: it zero-pads them (see resNetPad) inside the model,
-// as the product with a fixed 0/1 matrix in one Dense node, which is linear
-// (derivatives of every order), has FD difference rules and keeps the FD
-// evaluation's joint batches whole. Its parameters are the ResNet's.
-type resNetEnergy struct {
-	net *nn.ResNetEnergy
-	pad *ad.Value // [padded pixels, pixels], or nil
-}
-
-func newResNetEnergy(dt tensor.DType, side, channels, blocks int, rng *rand.Rand) *resNetEnergy {
-	p := resNetPad(side)
-	big := side + 2*p
-	r := &resNetEnergy{net: nn.NewResNetEnergy(dt, 1, big, big, &nn.ResNetConfig{Channels: channels, Blocks: blocks}, rng)}
-	if p > 0 {
-		sel := tensor.Zeros(dt, big*big, side*side)
-		for i := range side {
-			for j := range side {
-				sel.Set(((i+p)*big+j+p)*side*side+i*side+j, 1)
-			}
-		}
-		r.pad = ad.Const(sel)
-	}
-	return r
-}
-
-// Energy implements sm.Energy.
-func (r *resNetEnergy) Energy(x *ad.Value) *ad.Value {
-	if r.pad != nil {
-		x = ad.Dense(x, r.pad, nil, tensor.ActNone)
-	}
-	return r.net.Energy(x)
-}
-
-// Params implements nn.Module.
-func (r *resNetEnergy) Params() []nn.Param { return r.net.Params() }
 
 // isScore reports whether the model is a score network.
 func (m *model) isScore() bool { return m.energy == nil }
@@ -327,9 +64,9 @@ func (m *model) compatible(obj sm.Objective) error {
 	switch {
 	case m.isScore() && obj.Score == nil:
 		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s, %s or %s); %s is a score network, trained by %s",
-			obj.Name, kindMLP, kindNICE, kindQuadratic, kindDKEF, kindResNet, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
+			obj.Name, nn.KindMLP, nn.KindNICE, nn.KindQuadratic, nn.KindDKEF, nn.KindResNet, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
 	case !m.isScore() && obj.Energy == nil:
-		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, kindScoreMLP, m.spec.Kind)
+		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, nn.KindScoreMLP, m.spec.Kind)
 	}
 	return nil
 }
@@ -476,44 +213,19 @@ func loadModel(ckpt string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck, err := nn.ReadCheckpoint(path)
+	mod, spec, ck, err := nn.LoadModel(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFiniteParams(path, ck.Params); err != nil {
+	cm, err := parseCheckpointMeta(path, ck.Meta, spec)
+	if err != nil {
 		return nil, err
+	}
+	m := viewModel(spec, mod)
+	if m.dkef != nil {
+		m.dkef.Alpha = ad.Const(tensor.FromFloat64(m.dkef.Inducing.DType(), cm.alpha, len(cm.alpha)))
 	}
 	meta := ck.Meta
-	if meta.Model == "" {
-		return nil, fmt.Errorf("%s: no model specification (metadata %q): not a checkpoint written by fdsm train", path, "model")
-	}
-	spec, err := parseModelSpec(meta.Model)
-	if err != nil {
-		return nil, fmt.Errorf("%s: metadata %q: %v", path, "model", err)
-	}
-	// Refuse a specification far larger than the file before allocating it.
-	var elems float64
-	for _, t := range ck.Params {
-		elems += float64(t.Len())
-	}
-	if spec.paramCount() > 4*elems+1e6 {
-		return nil, fmt.Errorf("%s: metadata %q: the model %q needs about %.3g parameters, the file holds %.0f numbers", path, "model", meta.Model, spec.paramCount(), elems)
-	}
-	cm, err := parseCheckpointMeta(path, meta, spec)
-	if err != nil {
-		return nil, err
-	}
-	dt := meta.DType
-	if dt == 0 {
-		dt = tensor.Float32
-	}
-	m := spec.build(dt, rand.New(rand.NewPCG(0, 0)))
-	if _, err := nn.LoadCheckpoint(path, m.mod.Params(), nil); err != nil {
-		return nil, err
-	}
-	if m.dkef != nil {
-		m.dkef.Alpha = ad.Const(tensor.FromFloat64(dt, cm.alpha, len(cm.alpha)))
-	}
 	return &loaded{model: m, path: path, meta: meta, ckptMeta: cm}, nil
 }
 
@@ -528,7 +240,7 @@ type modelFlags struct {
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
 	return &modelFlags{
 		fs:        fs,
-		kind:      fs.String("model", kindMLP, "model: "+strings.Join(modelKinds, ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
+		kind:      fs.String("model", nn.KindMLP, "model: "+strings.Join(nn.ModelKinds(), ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
 		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: the channels, 32 if not given)"),
 		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: the residual blocks, 3 if not given)"),
 		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
@@ -541,22 +253,22 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 
 // spec turns the flags into a specification for data of dimension d; errors
 // are usage errors.
-func (f *modelFlags) spec(d int) (modelSpec, error) {
-	s := modelSpec{Kind: *f.kind, Dim: d, Width: *f.width, Depth: *f.depth, Couplings: *f.couplings, Prior: nn.Prior(*f.prior),
+func (f *modelFlags) spec(d int) (nn.ModelSpec, error) {
+	s := nn.ModelSpec{Kind: *f.kind, Dim: d, Width: *f.width, Depth: *f.depth, Couplings: *f.couplings, Prior: nn.Prior(*f.prior),
 		Inducing: *f.inducing, Kernels: *f.kernels}
 	found := false
-	for _, k := range modelKinds {
+	for _, k := range nn.ModelKinds() {
 		found = found || k == s.Kind
 	}
 	if !found {
-		return s, usageError{fmt.Sprintf("-model %q: want one of %s", s.Kind, strings.Join(modelKinds, ", "))}
+		return s, usageError{fmt.Sprintf("-model %q: want one of %s", s.Kind, strings.Join(nn.ModelKinds(), ", "))}
 	}
 	act, err := nn.ParseActivation(*f.act)
 	if err != nil {
 		return s, usageError{fmt.Sprintf("-act: %v", err)}
 	}
 	s.Act = act
-	if s.Kind == kindResNet {
+	if s.Kind == nn.KindResNet {
 		// The ResNet's own defaults (3 blocks of 32 channels: trains on two
 		// cores) unless the flags are given.
 		given := map[string]bool{}
@@ -571,13 +283,13 @@ func (f *modelFlags) spec(d int) (modelSpec, error) {
 	if s.Prior != nn.GaussianPrior && s.Prior != nn.LogisticPrior {
 		return s, usageError{fmt.Sprintf("-prior %q: want gaussian or logistic", *f.prior)}
 	}
-	if s.Dim < 1 || s.Dim > maxDim || (s.Kind == kindNICE && s.Dim < 2) {
+	if s.Dim < 1 || s.Dim > nn.MaxModelDim || (s.Kind == nn.KindNICE && s.Dim < 2) {
 		return s, fmt.Errorf("-model %s cannot take data of %d columns", s.Kind, s.Dim)
 	}
-	if s.Kind == kindResNet && imageSide(s.Dim) < 4 {
+	if s.Kind == nn.KindResNet && nn.ImageSide(s.Dim) < 4 {
 		return s, fmt.Errorf("-model resnet takes square images of side 4 or more (784 pixels for MNIST), not data of %d columns", s.Dim)
 	}
-	if err := s.validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return s, usageError{"-" + err.Error()}
 	}
 	return s, nil
@@ -669,7 +381,7 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 			return nil, 0, fmt.Errorf("%s: -prefix: %w", path, err)
 		}
 	}
-	if err := checkFiniteParams(path, weights); err != nil {
+	if err := nn.CheckFiniteParams(path, weights); err != nil {
 		return nil, 0, err
 	}
 	mlp, err := nn.MLPFromTensors(weights, act, dt)
@@ -684,10 +396,10 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 		widths = append(widths, l.W.Dim(0))
 	}
 	d, out := widths[0], widths[len(widths)-1]
-	if d > maxDim {
-		return nil, 0, fmt.Errorf("%s: the first layer takes %d inputs, more than the %d this tool takes", path, d, maxDim)
+	if d > nn.MaxModelDim {
+		return nil, 0, fmt.Errorf("%s: the first layer takes %d inputs, more than the %d this tool takes", path, d, nn.MaxModelDim)
 	}
-	s := modelSpec{Kind: kindMLP, Dim: d, Depth: len(mlp.Layers) - 1, Act: act}
+	s := nn.ModelSpec{Kind: nn.KindMLP, Dim: d, Depth: len(mlp.Layers) - 1, Act: act}
 	for _, w := range widths[1 : len(widths)-1] {
 		s.Width = max(s.Width, w)
 	}
@@ -696,7 +408,7 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 	case out == 1:
 		m.energy = mlp
 	case out == d:
-		m.spec.Kind = kindScoreMLP
+		m.spec.Kind = nn.KindScoreMLP
 		m.score = sm.ScoreFunc(mlp.Score)
 	default:
 		return nil, 0, fmt.Errorf("%s: the last layer's weight is %v: want 1 output (an energy) or %d, its input dimension (a score network)", path, mlp.Layers[len(mlp.Layers)-1].W.Shape(), d)

@@ -252,7 +252,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	default:
 		return usageError{fmt.Sprintf("-schedule %q: want constant or cosine", *sched)}
 	}
-	if *mf.kind != kindDKEF && *fitBatch != 0 {
+	if *mf.kind != nn.KindDKEF && *fitBatch != 0 {
 		return usageError{"-fit-batch is for -model dkef"}
 	}
 
@@ -295,7 +295,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		}
 		tr.dequant = ds.kind == "mnist"
 	}
-	m := spec.build(dt, rand.New(rand.NewPCG(*seed, 1)))
+	m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
 	if err := m.compatible(obj); err != nil {
 		return usageError{err.Error()}
 	}
