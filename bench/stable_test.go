@@ -65,75 +65,59 @@ func BenchmarkStable(b *testing.B) {
 	}
 }
 
-// TestStableCostRatio measures the stable/naive float32 step-time ratio of
-// every FD objective on mnist-mlp and mnist-large by alternating the two
-// (A B A B, rounds of three steps each; medians of the per-round times and
-// ratios), and reports it. Only with FDSM_LONG=1: it takes a few minutes and
-// needs a quiet machine to mean much (check uptime). The target (issue 8) is
-// ≤ 1.15. FDSM_RATIO_DTYPE=float64 compares the two in float64,
-// FDSM_RATIO_ROUNDS sets the number of rounds (default 7).
+// BenchmarkStableRatio measures the stable/naive float32 step-time ratio of
+// every FD objective on every configuration by alternating the two within
+// each iteration (one naive step, then one stable step: A B A B), and
+// reports the medians over iterations of each mode's wall and CPU time per
+// step and of their per-iteration ratios (ratio-wall, ratio-cpu). The target
+// (issue 18) is ≤ 1.05; it needs a quiet machine to mean much (check
+// uptime):
 //
-//	FDSM_LONG=1 go test -run StableCostRatio -v ./bench
-func TestStableCostRatio(t *testing.T) {
-	if !long {
-		t.Skip("FDSM_LONG=1 runs the timing comparison")
-	}
-	cfgNames := []string{"mnist-mlp", "mnist-large"}
-	if s := os.Getenv("FDSM_AGREE_CONFIGS"); s != "" {
-		cfgNames = strings.Split(s, ",")
-	}
-	rounds := 7
-	if s := os.Getenv("FDSM_RATIO_ROUNDS"); s != "" {
-		fmt.Sscan(s, &rounds)
-	}
-	dt := tensor.Float32
-	if s := os.Getenv("FDSM_RATIO_DTYPE"); s != "" {
-		var err error
-		if dt, err = tensor.ParseDType(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, cn := range cfgNames {
-		cfg, err := LookupConfig(cn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, so := range stableObjectives {
-			steps := map[sm.FDMode]*Step{}
-			for _, mode := range []sm.FDMode{sm.FDNaive, sm.FDStable} {
-				var s *Step
-				if so.score {
-					s, err = NewScoreStep(cfg, so.name, dt, 1)
-				} else {
-					s, err = NewStep(cfg, so.name, dt, 1)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				s.Options.FDMode = mode
-				s.Run()
-				steps[mode] = s
+//	go test -run XXX -bench 'StableRatio/.*/(mnist-mlp|mnist-large|conv-resnet)$' -benchtime 7x ./bench
+func BenchmarkStableRatio(b *testing.B) {
+	for _, so := range stableObjectives {
+		for _, cfg := range Configs() {
+			if so.score && cfg.ResNet != nil {
+				continue
 			}
-			var ratios, cpuRatios []float64
-			times, cpus := map[sm.FDMode][]float64{}, map[sm.FDMode][]float64{}
-			for range rounds {
-				var per, cpu [2]float64
-				for i, mode := range []sm.FDMode{sm.FDNaive, sm.FDStable} {
-					t0, c0 := time.Now(), cpuSeconds()
-					for range 3 {
-						steps[mode].Run()
+			b.Run(so.name+"/"+cfg.Name, func(b *testing.B) {
+				modes := []sm.FDMode{sm.FDNaive, sm.FDStable}
+				var steps [2]*Step
+				for i, mode := range modes {
+					var s *Step
+					var err error
+					if so.score {
+						s, err = NewScoreStep(cfg, so.name, tensor.Float32, 1)
+					} else {
+						s, err = NewStep(cfg, so.name, tensor.Float32, 1)
 					}
-					per[i] = time.Since(t0).Seconds() / 3
-					cpu[i] = (cpuSeconds() - c0) / 3
-					times[mode] = append(times[mode], per[i]*1e3)
-					cpus[mode] = append(cpus[mode], cpu[i]*1e3)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.Options.FDMode = mode
+					s.Run() // warm the buffer pools
+					steps[i] = s
 				}
-				ratios = append(ratios, per[1]/per[0])
-				cpuRatios = append(cpuRatios, cpu[1]/cpu[0])
-			}
-			t.Logf("%v %-10s %-11s wall: naive %6.1f ms  stable %6.1f ms  ratio %.3f | CPU: naive %6.1f ms  stable %6.1f ms  ratio %.3f (medians of %d alternating rounds of 3 steps)",
-				dt, so.name, cn, medianF(times[sm.FDNaive]), medianF(times[sm.FDStable]), medianF(ratios),
-				medianF(cpus[sm.FDNaive]), medianF(cpus[sm.FDStable]), medianF(cpuRatios), len(ratios))
+				var wall, cpu [2][]float64
+				var ratios, cpuRatios []float64
+				b.ResetTimer()
+				for range b.N {
+					var w, c [2]float64
+					for i := range modes {
+						t0, c0 := time.Now(), cpuSeconds()
+						steps[i].Run()
+						w[i], c[i] = time.Since(t0).Seconds()*1e3, (cpuSeconds()-c0)*1e3
+						wall[i], cpu[i] = append(wall[i], w[i]), append(cpu[i], c[i])
+					}
+					ratios, cpuRatios = append(ratios, w[1]/w[0]), append(cpuRatios, c[1]/c[0])
+				}
+				b.ReportMetric(medianF(wall[0]), "naive-ms/step")
+				b.ReportMetric(medianF(wall[1]), "stable-ms/step")
+				b.ReportMetric(medianF(ratios), "ratio-wall")
+				b.ReportMetric(medianF(cpu[0]), "naive-cpu-ms/step")
+				b.ReportMetric(medianF(cpu[1]), "stable-cpu-ms/step")
+				b.ReportMetric(medianF(cpuRatios), "ratio-cpu")
+			})
 		}
 	}
 }
