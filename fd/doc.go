@@ -46,4 +46,20 @@
 // loss built from them can be differentiated with respect to f's parameters;
 // NonBatched calls f once per node instead. Richardson and Extrapolate combine
 // estimates at two step sizes to cancel the leading error term.
+//
+// # Exact differences
+//
+// Three evaluators serve a set of stencils sharing the evaluations of their
+// union of nodes, each with an Apply that forms Σ w_i·f(x + γ_i·v) for one
+// stencil. EvaluateNodes is the paper's: f at every shifted point, stacked,
+// and Combine. In float32 that loses a second difference to rounding (it
+// is O(ε²) next to terms of O(|f|)), so EvaluateDifferences evaluates f
+// once, at a base node, and propagates the exact differences
+// f(x + γ·v) − f(x + γ_b·v) through the model (autodiff.Delta: every
+// primitive has a difference rule without cancellation), and
+// EvaluateCentral, for node sets symmetric about 0, propagates the pairs
+// D_γ = (f(x+γv) − f(x−γv))/2 and S_γ = f(x+γv) + f(x−γv) − 2f(x)
+// (autodiff.Central), so that no second difference is formed from first
+// ones. Package sm picks among them (sm.FDMode) and documents the error
+// bound and the cost.
 package fd

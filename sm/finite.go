@@ -3,7 +3,6 @@ package sm
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/fd"
@@ -11,50 +10,6 @@ import (
 )
 
 func sqrtDim(x *tensor.Tensor) float64 { return math.Sqrt(float64(x.Dim(1))) }
-
-// evalNodes evaluates f at x + γ·v for every node of the given stencils (their
-// union, in increasing order), with one call on the stacked batch unless
-// NonBatched, and returns a lookup from node to evaluation.
-func evalNodes(f fd.Func, x, v *ad.Value, nonBatched bool, stencils ...fd.Stencil) func(gamma float64) *ad.Value {
-	var nodes []float64
-	for _, s := range stencils {
-		for _, g := range s.Nodes() {
-			if !slices.Contains(nodes, g) {
-				nodes = append(nodes, g)
-			}
-		}
-	}
-	slices.Sort(nodes)
-	// An order-0 stencil on the union is just the node set for Evaluate.
-	all, err := fd.New(nodes, 0)
-	if err != nil {
-		panic(fmt.Sprintf("sm: stencil nodes %v: %v", nodes, err))
-	}
-	var opts []fd.Option
-	if nonBatched {
-		opts = append(opts, fd.NonBatched())
-	}
-	ys := fd.Evaluate(all, f, x, v, opts...)
-	return func(gamma float64) *ad.Value { return ys[slices.Index(nodes, gamma)] }
-}
-
-// apply combines evaluations with a stencil's weights: Σ w_i·y(γ_i).
-func apply(s fd.Stencil, y func(float64) *ad.Value) *ad.Value {
-	var out *ad.Value
-	w := s.Weights()
-	for i, g := range s.Nodes() {
-		if w[i] == 0 {
-			continue
-		}
-		t := ad.Scale(y(g), w[i])
-		if out == nil {
-			out = t
-		} else {
-			out = ad.Add(out, t)
-		}
-	}
-	return out
-}
 
 // FDSSM is finite-difference sliced score matching: with v on the sphere of
 // radius ε (default DefaultEpsSSM) and g = log p, the mean of
@@ -79,14 +34,14 @@ func FDSSM(m Energy, x *tensor.Tensor, o *Options) *ad.Value {
 	var d1, d2 *ad.Value
 	if c.stableFD("FDSSM", x) {
 		if cd, ok := evalCentral("FDSSM", f, xr, v, &c, c.First, c.Second); ok {
-			d1, d2 = cd.apply(c.First), cd.apply(c.Second)
+			d1, d2 = cd.Apply(c.First), cd.Apply(c.Second)
 		} else {
 			nd := evalDiffs("FDSSM", f, xr, v, &c, c.First, c.Second)
-			d1, d2 = nd.apply(c.First), nd.apply(c.Second)
+			d1, d2 = nd.Apply(c.First), nd.Apply(c.Second)
 		}
 	} else {
-		g := evalNodes(f, ad.Const(xr), ad.Const(v), c.NonBatched, c.First, c.Second)
-		d1, d2 = apply(c.First, g), apply(c.Second, g)
+		g := fd.EvaluateNodes(f, ad.Const(xr), ad.Const(v), c.fdOptions(), c.First, c.Second)
+		d1, d2 = g.Apply(c.First), g.Apply(c.Second)
 	}
 	per := ad.Add(ad.Scale(ad.Square(d1), 0.5), d2)
 	return ad.Scale(ad.Mean(per), float64(x.Dim(1))/(eps*eps))
@@ -150,10 +105,10 @@ func FDScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 	var s0, d1 *ad.Value
 	if c.stableFD("FDScoreSSMVR", x) {
 		nd := evalDiffs("FDScoreSSMVR", m.Score, xr, vt, &c, c.First)
-		s0, d1 = nd.apply(interp), nd.apply(c.First)
+		s0, d1 = nd.Apply(interp), nd.Apply(c.First)
 	} else {
-		s := evalNodes(m.Score, ad.Const(xr), v, c.NonBatched, c.First)
-		s0, d1 = apply(interp, s), apply(c.First, s)
+		s := fd.EvaluateNodes(m.Score, ad.Const(xr), v, c.fdOptions(), c.First)
+		s0, d1 = s.Apply(interp), s.Apply(c.First)
 	}
 	per := ad.Add(ad.Scale(rowDot(s0, s0), 0.5), ad.Scale(rowDot(d1, v), float64(x.Dim(1))/(eps*eps)))
 	return ad.Mean(per)
@@ -163,9 +118,9 @@ func FDScoreSSMVR(m Score, x *tensor.Tensor, o *Options) *ad.Value {
 // x + γ·v, by the evaluation c selects.
 func firstDiff(name string, f fd.Func, x, v *tensor.Tensor, c *Options, batch *tensor.Tensor) *ad.Value {
 	if c.stableFD(name, batch) {
-		return evalDiffs(name, f, x, v, c, c.First).apply(c.First)
+		return evalDiffs(name, f, x, v, c, c.First).Apply(c.First)
 	}
-	return apply(c.First, evalNodes(f, ad.Const(x), ad.Const(v), c.NonBatched, c.First))
+	return fd.EvaluateNodes(f, ad.Const(x), ad.Const(v), c.fdOptions(), c.First).Apply(c.First)
 }
 
 // rowDotT returns Σ_j a_ij·b_ij per row as a tensor ([N]); the products

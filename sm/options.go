@@ -165,6 +165,14 @@ func (o *Options) own(t *tensor.Tensor) *tensor.Tensor {
 	return t
 }
 
+// fdOptions are the options of package fd's naive evaluation.
+func (o *Options) fdOptions() []fd.Option {
+	if o.NonBatched {
+		return []fd.Option{fd.NonBatched()}
+	}
+	return nil
+}
+
 // repeat is repeatRows(x, o.M), owned when it is a copy.
 func (o *Options) repeat(x *tensor.Tensor) *tensor.Tensor {
 	if o.M == 1 {

@@ -3,7 +3,6 @@ package sm
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/fd"
@@ -137,200 +136,33 @@ func (o *Options) stableFD(name string, x *tensor.Tensor) bool {
 	panic(fmt.Sprintf("sm: %s: unknown FDMode %d", name, uint8(o.FDMode)))
 }
 
-// nodeDiffs holds a function's value at the base node of a set of stencils
-// and its exact differences to the other nodes.
-type nodeDiffs struct {
-	base  float64               // γ_b
-	y     *ad.Value             // f(x + γ_b·v)
-	diffs map[float64]*ad.Value // f(x + γ·v) − f(x + γ_b·v) for γ ≠ γ_b
-}
-
-// evalDiffs evaluates f at x + γ_b·v and propagates the differences to every
-// other node of the stencils (their union), all K of them stacked through
-// the model at once.
-func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) nodeDiffs {
-	var nodes []float64
-	for _, s := range stencils {
-		for _, g := range s.Nodes() {
-			if !slices.Contains(nodes, g) {
-				nodes = append(nodes, g)
-			}
-		}
-	}
-	slices.Sort(nodes)
-	gb := nodes[0]
-	if slices.Contains(nodes, 0) {
-		gb = 0
-	}
-	var others []float64
-	for _, g := range nodes {
-		if g != gb {
-			others = append(others, g)
-		}
-	}
-	// The base x + γ_b·v and the differences (γ − γ_b)·v, written straight
-	// into consecutive rows of one tensor, [x_b; Δx_1; …; Δx_K]: Delta takes
-	// such rows as its joint as they are, with no copy.
-	n := x.Dim(0)
-	joint := c.own(tensor.Zeros(x.DType(), (len(others)+1)*n, x.Dim(1)))
-	xb := tensor.SliceRows(joint, 0, n)
-	shiftRows(xb, x, v, gb)
-	dxs := make([]*ad.Value, len(others))
-	for i, g := range others {
-		dx := tensor.SliceRows(joint, (i+1)*n, (i+2)*n)
-		shiftRows(dx, nil, v, g-gb)
-		dxs[i] = ad.Const(dx)
-	}
-	nd := nodeDiffs{base: gb, diffs: map[float64]*ad.Value{}}
-	if len(dxs) == 0 {
-		nd.y = f(ad.Const(xb))
-		return nd
-	}
-	var dys []*ad.Value
-	func() {
-		defer rethrowNoDiff(name)
-		nd.y, dys = ad.Delta(f, ad.Const(xb), dxs)
-	}()
-	if !dys[0].RequiresGrad() {
-		panic(fmt.Sprintf("sm: %s: the model's output does not depend on its input through autodiff operations, so the stable FD evaluation cannot propagate differences through it; set Options.FDMode = FDNaive", name))
-	}
-	for i, g := range others {
-		nd.diffs[g] = dys[i]
+// evalDiffs is fd.EvaluateDifferences, with the objective's name in the
+// panics for a model it cannot serve.
+func evalDiffs(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) fd.Differences {
+	defer rethrowNoDiff(name)
+	nd := fd.EvaluateDifferences(f, x, v, c.Arena, stencils...)
+	if !nd.DependsOnInput() {
+		panic(noInputDependence(name))
 	}
 	return nd
 }
 
-// apply returns Σ w_i·f(x + γ_i·v) for the stencil s: Σ_{γ_i ≠ γ_b} w_i·Δ_i,
-// plus (Σ w_i)·f(x + γ_b·v) when s is an interpolation (order 0, weights
-// summing to one; a derivative stencil's weights sum to zero).
-func (nd nodeDiffs) apply(s fd.Stencil) *ad.Value {
-	var out *ad.Value
-	add := func(t *ad.Value) {
-		if out == nil {
-			out = t
-		} else {
-			out = ad.Add(out, t)
-		}
+// evalCentral is fd.EvaluateCentral, with the objective's name in the
+// panics for a model it cannot serve; ok is false when the stencils' nodes
+// are not symmetric about 0.
+func evalCentral(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) (fd.CentralDifferences, bool) {
+	defer rethrowNoDiff(name)
+	cd, ok := fd.EvaluateCentral(f, x, v, c.Arena, stencils...)
+	if ok && !cd.DependsOnInput() {
+		panic(noInputDependence(name))
 	}
-	w := s.Weights()
-	var sum float64
-	for i, g := range s.Nodes() {
-		sum += w[i]
-		if g == nd.base || w[i] == 0 {
-			continue
-		}
-		if w[i] == 1 {
-			add(nd.diffs[g])
-		} else {
-			add(ad.Scale(nd.diffs[g], w[i]))
-		}
-	}
-	if s.Order() == 0 {
-		add(ad.Scale(nd.y, sum))
-	}
-	return out
+	return cd, ok
 }
 
-// centralDiffs holds a function's value at x and its exact central
-// differences D_γ = (f(x + γv) − f(x − γv))/2 and
-// S_γ = f(x + γv) + f(x − γv) − 2f(x) for the positive nodes γ of a set of
-// stencils symmetric about 0.
-type centralDiffs struct {
-	y    *ad.Value
-	d, s map[float64]*ad.Value
-}
-
-// evalCentral is evalDiffs for stencils whose nodes (their union) are
-// symmetric about 0 and include it, with the pairs propagated by
-// autodiff.Central, so that second differences are never formed from first
-// ones. ok is false when the nodes are not of that form.
-func evalCentral(name string, f fd.Func, x, v *tensor.Tensor, c *Options, stencils ...fd.Stencil) (cd centralDiffs, ok bool) {
-	var pos []float64
-	has0 := false
-	nodes := map[float64]bool{}
-	for _, st := range stencils {
-		for _, g := range st.Nodes() {
-			nodes[g] = true
-		}
-	}
-	for g := range nodes {
-		switch {
-		case g == 0:
-			has0 = true
-		case !nodes[-g]:
-			return cd, false
-		case g > 0:
-			pos = append(pos, g)
-		}
-	}
-	if !has0 || len(pos) == 0 {
-		return cd, false
-	}
-	slices.Sort(pos)
-	vs := make([]*ad.Value, len(pos))
-	for i, g := range pos {
-		vg := v
-		if g != 1 {
-			vg = c.own(tensor.Scale(v, g))
-		}
-		vs[i] = ad.Const(vg)
-	}
-	var ds, ss []*ad.Value
-	func() {
-		defer rethrowNoDiff(name)
-		cd.y, ds, ss = ad.Central(f, ad.Const(x), vs)
-	}()
-	if !ds[0].RequiresGrad() {
-		panic(fmt.Sprintf("sm: %s: the model's output does not depend on its input through autodiff operations, so the stable FD evaluation cannot propagate differences through it; set Options.FDMode = FDNaive", name))
-	}
-	cd.d, cd.s = map[float64]*ad.Value{}, map[float64]*ad.Value{}
-	for i, g := range pos {
-		cd.d[g], cd.s[g] = ds[i], ss[i]
-	}
-	return cd, true
-}
-
-// apply returns Σ w_i·f(x + γ_i·v) for the stencil st: with
-// f(x ± γv) = f(x) + S_γ/2 ± D_γ it is
-// (Σ w)·f(x) + Σ_{γ>0} ((w₊ + w₋)/2·S_γ + (w₊ − w₋)·D_γ), whose S terms vanish
-// for an antisymmetric (odd-order) stencil and whose D terms vanish for a
-// symmetric one, so nothing is subtracted.
-func (cd centralDiffs) apply(st fd.Stencil) *ad.Value {
-	w := map[float64]float64{}
-	var sum float64
-	ws := st.Weights()
-	for i, g := range st.Nodes() {
-		w[g] = ws[i]
-		sum += ws[i]
-	}
-	var out *ad.Value
-	add := func(t *ad.Value, c float64) {
-		if c == 0 {
-			return
-		}
-		if c != 1 {
-			t = ad.Scale(t, c)
-		}
-		if out == nil {
-			out = t
-		} else {
-			out = ad.Add(out, t)
-		}
-	}
-	pos := make([]float64, 0, len(cd.d))
-	for g := range cd.d {
-		pos = append(pos, g)
-	}
-	slices.Sort(pos)
-	for _, g := range pos {
-		wp, wm := w[g], w[-g]
-		add(cd.d[g], wp-wm)
-		add(cd.s[g], (wp+wm)/2)
-	}
-	if st.Order() == 0 {
-		add(cd.y, sum)
-	}
-	return out
+// noInputDependence is the panic message for a model whose output does not
+// depend on its input through autodiff.
+func noInputDependence(name string) string {
+	return fmt.Sprintf("sm: %s: the model's output does not depend on its input through autodiff operations, so the stable FD evaluation cannot propagate differences through it; set Options.FDMode = FDNaive", name)
 }
 
 // rethrowNoDiff turns autodiff's panic for a primitive without a difference
@@ -344,58 +176,5 @@ func rethrowNoDiff(name string) {
 			}
 		}
 		panic(r)
-	}
-}
-
-// shiftRows writes x + a·v into dst (a·v when x is nil), with the roundings
-// of tensor.Add(x, tensor.Scale(v, a)) (x − v for a = −1, as tensor.Sub;
-// −v, as tensor.Neg).
-func shiftRows(dst, x, v *tensor.Tensor, a float64) {
-	if dst.DType() == tensor.Float32 {
-		var xs []float32
-		if x != nil {
-			xs = x.Float32s()
-		}
-		shift(dst.Float32s(), xs, v.Float32s(), a)
-	} else {
-		var xs []float64
-		if x != nil {
-			xs = x.Float64s()
-		}
-		shift(dst.Float64s(), xs, v.Float64s(), a)
-	}
-}
-
-func shift[T float32 | float64](dst, x, v []T, a float64) {
-	at := T(a)
-	v = v[:len(dst)]
-	switch {
-	case x == nil && a == 1:
-		copy(dst, v)
-	case x == nil && a == -1:
-		for i, vi := range v {
-			dst[i] = -vi
-		}
-	case x == nil:
-		for i, vi := range v {
-			dst[i] = vi * at
-		}
-	case a == 0:
-		copy(dst, x) // x itself, signed zeros included
-	case a == -1:
-		x = x[:len(dst)]
-		for i, vi := range v {
-			dst[i] = x[i] - vi
-		}
-	case a == 1:
-		x = x[:len(dst)]
-		for i, vi := range v {
-			dst[i] = x[i] + vi
-		}
-	default:
-		x = x[:len(dst)]
-		for i, vi := range v {
-			dst[i] = x[i] + T(vi*at) // rounded before the add, as Add(x, Scale(v, a))
-		}
 	}
 }
