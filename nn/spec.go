@@ -296,12 +296,16 @@ func (r *FlatResNetEnergy) Energy(x *ad.Value) *ad.Value {
 // Params returns the ResNet's parameters.
 func (r *FlatResNetEnergy) Params() []Param { return r.Net.Params() }
 
+// ExtraDKEFAlpha is the Metadata.Extra key under which a DKEF's fitted α is
+// stored, as comma-separated numbers (α is fitted to data, not trained, so
+// it is not a parameter).
+const ExtraDKEFAlpha = "dkef.alpha"
+
 // LoadModel rebuilds the model of the checkpoint at path from its metadata
 // alone (Metadata.Model, a ModelSpec) and loads its parameters, which must
-// all be finite. A specification far larger than the file is refused before
-// anything is allocated for it. A DKEF comes back with its fitted α unset:
-// fdsm train stores α in the metadata (extra "dkef.alpha"), which the caller
-// reads and sets.
+// all be finite; a DKEF also gets its fitted α from Extra[ExtraDKEFAlpha].
+// A specification far larger than the file is refused before anything is
+// allocated for it. Errors name the file and the tensor or metadata key.
 func LoadModel(path string) (Module, ModelSpec, *Checkpoint, error) {
 	ck, err := ReadCheckpoint(path)
 	if err != nil {
@@ -332,7 +336,31 @@ func LoadModel(path string) (Module, ModelSpec, *Checkpoint, error) {
 	if _, err := LoadCheckpoint(path, m.Params(), nil); err != nil {
 		return nil, spec, nil, err
 	}
+	if k, ok := m.(*DKEF); ok {
+		alpha, err := parseAlpha(ck.Meta.Extra[ExtraDKEFAlpha], spec.Inducing)
+		if err != nil {
+			return nil, spec, nil, fmt.Errorf("%s: metadata %q: %v", path, "extra."+ExtraDKEFAlpha, err)
+		}
+		k.Alpha = ad.Const(tensor.FromFloat64(dt, alpha, len(alpha)))
+	}
 	return m, spec, ck, nil
+}
+
+// parseAlpha reads the n finite, comma-separated coefficients of a DKEF's α.
+func parseAlpha(s string, n int) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	if s == "" || len(parts) != n {
+		return nil, fmt.Errorf("want the %d fitted coefficients α of the DKEF", n)
+	}
+	alpha := make([]float64, n)
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("value %d, %q: want a finite number", i+1, infile.Cut(p))
+		}
+		alpha[i] = v
+	}
+	return alpha, nil
 }
 
 // CheckFiniteParams refuses parameters holding a NaN or an infinity, naming

@@ -71,8 +71,9 @@ func FuzzParseModelSpec(f *testing.F) {
 
 // TestLoadModel checks that LoadModel rebuilds each kind of model from a
 // checkpoint holding its parameters and its specification, to the same
-// parameters, and refuses a specification far larger than the file, a
-// missing one, and non-finite parameters, naming the file.
+// parameters (and a DKEF to its metadata's α), and refuses a specification
+// far larger than the file, a missing one, non-finite parameters and a
+// malformed α, naming the file.
 func TestLoadModel(t *testing.T) {
 	dir := t.TempDir()
 	for i, s := range []ModelSpec{
@@ -85,12 +86,28 @@ func TestLoadModel(t *testing.T) {
 	} {
 		m := s.Build(tensor.Float64, rand.New(rand.NewPCG(uint64(i), 7)))
 		path := filepath.Join(dir, s.Kind+".safetensors")
-		if err := SaveCheckpoint(path, m.Params(), nil, Metadata{Model: s.String(), DType: tensor.Float64}); err != nil {
+		meta := Metadata{Model: s.String(), DType: tensor.Float64}
+		if s.Kind == KindDKEF {
+			meta.Extra = map[string]string{ExtraDKEFAlpha: "0.5,-1,2,0.25,3"}
+		}
+		if err := SaveCheckpoint(path, m.Params(), nil, meta); err != nil {
 			t.Fatal(err)
 		}
 		got, spec, _, err := LoadModel(path)
 		if err != nil || spec != s {
 			t.Fatalf("%s: LoadModel: %v, spec %+v", s, err, spec)
+		}
+		if k, ok := got.(*DKEF); ok {
+			if a := k.Alpha.T().ToFloat64(); !slices.Equal(a, []float64{0.5, -1, 2, 0.25, 3}) {
+				t.Errorf("DKEF α %v, want the metadata's", a)
+			}
+			for _, bad := range []string{"", "1,2,3,4", "1,2,3,4,NaN", "1,2,3,4,x", "1,2,3,4,5,6"} {
+				meta.Extra[ExtraDKEFAlpha] = bad
+				SaveCheckpoint(path, m.Params(), nil, meta)
+				if _, _, _, err := LoadModel(path); err == nil || !strings.Contains(err.Error(), ExtraDKEFAlpha) {
+					t.Errorf("α %q: %v, want an error naming the key", bad, err)
+				}
+			}
 		}
 		for j, p := range got.Params() {
 			if !slices.Equal(p.Value.T().ToFloat64(), m.Params()[j].Value.T().ToFloat64()) {

@@ -23,17 +23,6 @@ func checkFiniteRows(what string, x *tensor.Tensor) error {
 	return nil
 }
 
-// checkFiniteValues refuses a list of numbers read from metadata key that
-// holds a NaN or an infinity.
-func checkFiniteValues(path, key string, v []float64) error {
-	for i, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("%s: metadata %q: value %d is %g: want finite numbers", path, key, i+1, x)
-		}
-	}
-	return nil
-}
-
 // finiteAs checks that the rows x read from what are finite, converts them
 // to dt and checks that they still are: a float64 above 3.4e38 becomes an
 // infinity in float32.

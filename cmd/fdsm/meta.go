@@ -18,7 +18,6 @@ import (
 type ckptMeta struct {
 	trainData  *dataSpec // extra.data; nil when not recorded
 	tr         transform // extra.data.transform, .mean, .std, .columns, .dequantize
-	alpha      []float64 // extra.dkef.alpha: the DKEF's fitted α (DKEF only)
 	energyMean *float64  // extra.train.energy_mean; nil when not recorded
 	split      *split    // extra.data.holdout, .holdout_seed, .rows; nil when not recorded
 }
@@ -44,15 +43,6 @@ func parseCheckpointMeta(path string, meta nn.Metadata, spec nn.ModelSpec) (ckpt
 	var err error
 	if c.tr, err = transformFromMeta(extra, spec.Dim); err != nil {
 		return c, fmt.Errorf("%s: %v", path, err)
-	}
-	if spec.Kind == nn.KindDKEF {
-		c.alpha, err = parseFloats(extra[extraAlpha])
-		if err != nil || len(c.alpha) != spec.Inducing {
-			return c, bad("extra."+extraAlpha, fmt.Sprintf("want the %d fitted coefficients α of the DKEF", spec.Inducing))
-		}
-		if err := checkFiniteValues(path, "extra."+extraAlpha, c.alpha); err != nil {
-			return c, err
-		}
 	}
 	if s, ok := extra[extraEnergy]; ok {
 		v, err := parseFloats(s)

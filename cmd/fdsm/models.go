@@ -140,7 +140,7 @@ const (
 	extraStd       = "data.std"          // standardize: column standard deviations
 	extraColumns   = "data.columns"      // CSV: the columns used, in order
 	extraDequant   = "data.dequantize"   // MNIST: "true" to dequantise pixels when evaluating
-	extraAlpha     = "dkef.alpha"        // DKEF: the fitted α
+	extraAlpha     = nn.ExtraDKEFAlpha   // DKEF: the fitted α
 	extraEnergy    = "train.energy_mean" // mean energy of training rows, for OOD scores
 	extraFlagPref  = "flag."             // the train flags, for -resume
 )
@@ -222,9 +222,6 @@ func loadModel(ckpt string) (*loaded, error) {
 		return nil, err
 	}
 	m := viewModel(spec, mod)
-	if m.dkef != nil {
-		m.dkef.Alpha = ad.Const(tensor.FromFloat64(m.dkef.Inducing.DType(), cm.alpha, len(cm.alpha)))
-	}
 	meta := ck.Meta
 	return &loaded{model: m, path: path, meta: meta, ckptMeta: cm}, nil
 }
