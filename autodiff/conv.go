@@ -3,7 +3,7 @@ package autodiff
 import (
 	"fmt"
 
-	igemm "github.com/fdsm/fdsm/internal/gemm"
+	igemm "github.com/fdsm/fdsm/internal/kernel/gemm"
 	"github.com/fdsm/fdsm/tensor"
 )
 

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fdsm/fdsm/internal/parallel"
-	"github.com/fdsm/fdsm/internal/vec"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/vec"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -473,7 +473,7 @@ func allSmall[T float32 | float64](x []T, t T) bool {
 // softplusGradTaylor is jointGradSoftplus's loop for one difference block
 // whose steps are all within the Taylor bound (what FD objectives' small
 // steps give): the same expressions, so the same numbers, without the
-// branch; in float32 the vectorized twin in internal/vec (7× faster).
+// branch; in float32 the vectorized twin in internal/kernel/vec (7× faster).
 func softplusGradTaylor[T float32 | float64](gz, gdk, gk, dk, sv, ev []T) {
 	if g32, ok := any(gk).([]float32); ok {
 		vec.SoftplusGradTaylor(any(gz).([]float32), any(gdk).([]float32), g32, any(dk).([]float32), any(sv).([]float32), any(ev).([]float32))

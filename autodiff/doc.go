@@ -41,7 +41,7 @@
 // goes (ReleaseGraph), as PyTorch frees saved tensors, and hand each
 // parameter's gradient to an optimizer as soon as it is final (Consume,
 // which nn.Update uses), so a step never holds every gradient at once. The
-// buffers it releases go back to a pool (internal/bufpool) that the tensor
+// buffers it releases go back to a pool (internal/kernel/bufpool) that the tensor
 // package's next allocations of the same size take from, so that a steady
 // training step allocates almost nothing from the heap. Besides the nodes'
 // values and cotangents, that covers the temporaries each rule computes

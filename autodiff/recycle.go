@@ -4,12 +4,12 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
-	"github.com/fdsm/fdsm/internal/freelist"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/freelist"
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// recycler hands back to internal/bufpool, during a Grad with ReleaseGraph,
+// recycler hands back to internal/kernel/bufpool, during a Grad with ReleaseGraph,
 // the buffers of the intermediate values and cotangents the walk has
 // finished with, so that the next step's allocations of the same sizes reuse
 // them instead of growing the heap (the garbage collector and first-touch

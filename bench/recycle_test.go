@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	ad "github.com/fdsm/fdsm/autodiff"
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"

@@ -3,7 +3,7 @@ package nn_test
 import (
 	"testing"
 
-	"github.com/fdsm/fdsm/internal/bufpool/poisoned"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool/poisoned"
 )
 
 // TestMain runs the package's tests with the buffer pool poisoned (see

@@ -3,7 +3,7 @@ package tensor
 import (
 	"unsafe"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
 )
 
 // Arena collects tensors that die together, such as the noise, directions

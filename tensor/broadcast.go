@@ -3,8 +3,8 @@ package tensor
 import (
 	"fmt"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // BroadcastShape returns the NumPy broadcast of shapes a and b: aligned at the

@@ -3,9 +3,9 @@ package tensor
 import (
 	"fmt"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
-	igemm "github.com/fdsm/fdsm/internal/gemm"
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
+	igemm "github.com/fdsm/fdsm/internal/kernel/gemm"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // Kernels for 2-D convolution on images stored channels last (NHWC): a
@@ -17,7 +17,7 @@ import (
 //
 // so convolutions chain without transposes, a 1×1 convolution is a plain
 // matrix product and a bias is a row vector. P(x) is never built on the hot
-// path: float32 convolutions run the direct kernel of internal/gemm (which
+// path: float32 convolutions run the direct kernel of internal/kernel/gemm (which
 // reads the once-padded images in place), float64 ones the implicit GEMM
 // (which packs P's panels from the images). Im2Col and Col2Im materialise P
 // with PyTorch's column order (c, kh, kw), for tests and strided input
@@ -219,7 +219,7 @@ func batchTranspose[T float](dst, src []T, b, m, n int) {
 	})
 }
 
-// Convolutions as implicit GEMMs (internal/gemm's PatchesTimes and
+// Convolutions as implicit GEMMs (internal/kernel/gemm's PatchesTimes and
 // TimesPatches): the products with the patch matrix are packed straight from
 // the NHWC images, so no patch matrix is built. The forward pass and the
 // input gradient split the images into chunks run in parallel, each a GEMM
@@ -361,7 +361,7 @@ func convForward[T float32 | float64](out, x, w []T, n, o int, q igemm.Patches, 
 	per := max(1, convWork/max(1, rows*k*o))
 	if x32, ok := any(x).([]float32); ok {
 		// float32: the direct kernel reads the images in place (see
-		// internal/gemm's direct.go), from weight panels packed once here.
+		// internal/kernel/gemm's direct.go), from weight panels packed once here.
 		out32 := any(out).([]float32)
 		panels := bufpool.Float32sUninit(igemm.DirectPanelsLen(o, k))
 		igemm.DirectPanels(panels, any(wp).([]float32), o, k)

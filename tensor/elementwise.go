@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // grain is the chunk size for parallel elementwise loops: below it a loop runs

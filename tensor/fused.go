@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // Act is an activation that a fused kernel applies, chosen among those whose

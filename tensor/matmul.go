@@ -3,7 +3,7 @@ package tensor
 import (
 	"fmt"
 
-	igemm "github.com/fdsm/fdsm/internal/gemm"
+	igemm "github.com/fdsm/fdsm/internal/kernel/gemm"
 )
 
 // MatMul returns op(a)·op(b) for 2-D a and b, where op(a) is aᵀ when transA is
@@ -36,7 +36,7 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 }
 
 // gemm computes c = op(a)·op(b), overwriting c, with the packed, blocked
-// kernel of internal/gemm.
+// kernel of internal/kernel/gemm.
 func gemm[T float32 | float64](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	igemm.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 }

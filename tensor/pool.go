@@ -3,7 +3,7 @@ package tensor
 import (
 	"fmt"
 
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // Average pooling on NHWC images [N, H, W, C] and its adjoint, two linear

@@ -3,7 +3,7 @@ package tensor
 import (
 	"fmt"
 
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // sumBlock is the fixed block size of Sum: partial sums are formed per block

@@ -2,7 +2,7 @@
 
 package tensor
 
-import "github.com/fdsm/fdsm/internal/cpu"
+import "github.com/fdsm/fdsm/internal/kernel/cpu"
 
 //go:generate go run simd_asmgen.go
 

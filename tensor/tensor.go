@@ -5,7 +5,7 @@ import (
 	"math"
 	"sync/atomic"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
 )
 
 // DType is the element type of a Tensor.

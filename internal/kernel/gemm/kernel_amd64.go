@@ -2,7 +2,7 @@
 
 package gemm
 
-import "github.com/fdsm/fdsm/internal/cpu"
+import "github.com/fdsm/fdsm/internal/kernel/cpu"
 
 //go:generate go run asmgen.go
 

@@ -3,7 +3,7 @@
 // once per parameter element per step.
 //
 // Each kernel has an AVX assembly form on amd64 (chosen at start-up from
-// internal/cpu) and a pure-Go twin, used under the purego build tag, on other
+// internal/kernel/cpu) and a pure-Go twin, used under the purego build tag, on other
 // architectures, and for the tail of a slice shorter than a vector. The two
 // give bitwise identical results: the assembly performs the same IEEE
 // operations in the same order, without fused multiply-adds, and the Go

@@ -1,7 +1,7 @@
 package parallel
 
 import (
-	"github.com/fdsm/fdsm/internal/freelist"
+	"github.com/fdsm/fdsm/internal/kernel/freelist"
 	"runtime"
 	"sync"
 	"sync/atomic"

@@ -2,10 +2,10 @@ package gemm
 
 import (
 	"fmt"
-	"github.com/fdsm/fdsm/internal/freelist"
+	"github.com/fdsm/fdsm/internal/kernel/freelist"
 	"unsafe"
 
-	"github.com/fdsm/fdsm/internal/parallel"
+	"github.com/fdsm/fdsm/internal/kernel/parallel"
 )
 
 // Default blocking, used when the kernel leaves KC, MC or NC zero. They are

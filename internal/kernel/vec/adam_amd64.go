@@ -2,7 +2,7 @@
 
 package vec
 
-import "github.com/fdsm/fdsm/internal/cpu"
+import "github.com/fdsm/fdsm/internal/kernel/cpu"
 
 // useAVX selects the assembly kernels; AVX (implied by AVX2) is all they need.
 var useAVX = cpu.HasAVX2

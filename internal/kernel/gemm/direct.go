@@ -3,7 +3,7 @@ package gemm
 import (
 	"fmt"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
 )
 
 // Direct convolution (float32): the convolution's products computed from

@@ -13,7 +13,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/fdsm/fdsm/internal/bufpool"
+	"github.com/fdsm/fdsm/internal/kernel/bufpool"
 )
 
 // Main poisons the pool unless benchmarks were asked for, runs the tests
