@@ -2,113 +2,15 @@ package autodiff
 
 import (
 	"fmt"
-	"reflect"
-	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/fdsm/fdsm/tensor"
-)
-
-// diffRule returns the exact difference of a primitive's output for K stacked
-// changes of its inputs: out(in + dIn) − out(in). dIn[j] is nil when input j
-// does not change and otherwise has shape [K]+shape(in[j]); the result has
-// shape [K]+shape(out), or is nil when it is zero. It is written with this
-// package's differentiable operations.
-type diffRule func(out *Value, in, dIn []*Value, k int) *Value
-
-// jointDiffRule is a difference rule that also works on joint values: a
-// joint of a value X [N, …] is the single tensor [X; ΔX_1; …; ΔX_K]
-// ([(K+1)·N, …]), the base rows followed by the K differences. jIn[j] is the
-// joint of input j when one exists (nil otherwise). The rule returns the
-// stacked difference and, if it built one, the joint of its output. Dense
-// has such a rule: a chain of layers then runs on joints, one GEMM per layer
-// forward and two backward, exactly like a stacked batch, with no second
-// path to the weights through the recorded base layer. pairs > 0 selects the
-// central mode (see Central): the K = 2·pairs stacked rows are then
-// [D_1 … D_P; S_1 … S_P] rather than K plain differences.
-type jointDiffRule func(out *Value, in, dIn, jIn []*Value, k, pairs int) (d, j *Value)
-
-// batchRule applies a batch-separable linear primitive to its inputs'
-// joints, treated as a batch K+1 times larger; shape is the output joint's
-// shape, [(K+1)·out.Dim(0)]+out.Shape()[1:]. Such a primitive acts on each
-// leading-axis block (image, row, matrix) alone, so in row-major order the
-// output of [x; Δx_1; …; Δx_K] is [y; Δy_1; …; Δy_K]: the joint chain
-// continues through it with no copy and no recomputed base.
-type batchRule func(j []*Value, shape []int) *Value
-
-// diffSpec is what a primitive knows about differences: its plain rule; its
-// central rule (nil: none, Delta then goes through the plain rule, see
-// propagate), which may also return nil to ask for that; instead of both, a
-// joint-aware rule; for a batch-separable linear primitive, its batch rule
-// on joints besides the plain one; and fwd, the primitive itself applied to
-// other inputs, with which Delta recomputes base values along the
-// difference graph.
-type diffSpec struct {
-	diff  diffRule
-	pair  diffRule
-	joint jointDiffRule
-	batch batchRule
-	fwd   func(in []*Value) *Value
-}
-
-// diffProbe, pairProbe and baseProbe, passed as the cotangent g to a rule
-// made by withDiff and its siblings, ask for the primitive's plain or
-// central difference rule, or its forward computation, instead of its
-// vector-Jacobian product.
-//
-// The rule type has room for only one function and Value (value.go) for only
-// one rule, so the difference rules travel inside the VJP closure: called
-// with g = diffProbe and out = nil it answers probeOK, or probeJoint for a
-// joint-aware rule, or probeBatch for a batch rule; with out set and in = inputs ++ their differences ++
-// their joints it returns the difference (nil: zero, or in central mode: use
-// the plain rule) and the output's joint (or nil); with g = baseProbe it
-// returns the primitive applied to in (or nil). A Value field for the
-// difference rules would be the cleaner home; this keeps value.go untouched.
-var diffProbe, pairProbe, baseProbe = &Value{}, &Value{}, &Value{}
-
-var (
-	probeOK    = []*Value{diffProbe, nil}
-	probeJoint = []*Value{diffProbe, diffProbe}
-	probeBatch = []*Value{diffProbe, pairProbe}
 )
 
 // chainJoints enables the joint chain through batch-separable primitives
 // (batch rules) and the joints built for other primitives (see propagate).
 // Only tests turn it off, to check that the chain changes no number.
 var chainJoints = true
-
-// withDiff attaches a (nonlinear) difference rule and the forward
-// computation to a vector-Jacobian product rule. Ordinary calls (Grad) go
-// straight to r.
-func withDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, fwd: fwd})
-}
-
-// withLinearDiff attaches the difference rule of an operation that is linear
-// in its inputs (jointly): the same rule then maps central pairs (D, S) to
-// central pairs.
-func withLinearDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, pair: d, fwd: fwd})
-}
-
-// withPairDiff attaches a plain and a central difference rule.
-func withPairDiff(r rule, d, pd diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, pair: pd, fwd: fwd})
-}
-
-// withJointDiff attaches a joint difference rule.
-func withJointDiff(r rule, d jointDiffRule) rule { return withSpec(r, diffSpec{joint: d}) }
-
-// withBatchJoint is withLinearDiff for a batch-separable linear primitive,
-// with its batch rule (nil: none, as withLinearDiff): when every input
-// carries a difference and a joint (and, for several inputs, all have the
-// output's shape, no broadcasting), the output's joint is the batch rule
-// applied to the joints, and the difference is its rows after the base.
-// Central pairs are mapped like differences (the primitive is linear).
-func withBatchJoint(r rule, d diffRule, fwd func([]*Value) *Value, batch batchRule) rule {
-	return withSpec(r, diffSpec{diff: d, pair: d, batch: batch, fwd: fwd})
-}
 
 // batchOK reports whether a batch rule applies to a primitive with output
 // out, inputs in and input differences dIn; has(j) reports whether input j
@@ -125,123 +27,17 @@ func batchOK(out *Value, in, dIn []*Value, has func(j int) bool) bool {
 	return true
 }
 
-// applyBatch runs a batch rule on the joints jIn and returns the output's
+// applyBatch runs pr's batch rule on the joints jIn and returns the output's
 // stacked difference (a view of the joint's rows after the base) and joint.
-func applyBatch(b batchRule, out *Value, jIn []*Value, k int) (d, j *Value) {
+func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Value) {
 	shape := out.Shape()
 	rows := shape[0]
 	shape[0] *= k + 1
-	j = b(jIn, shape)
+	j = pr.batch(p, jIn, shape)
 	if !shapeEqual(j.Shape(), shape) {
-		panic(fmt.Sprintf("autodiff: internal error: %s joint %v, want %v", primName(out), j.Shape(), shape))
+		panic(fmt.Sprintf("autodiff: internal error: %s joint %v, want %v", pr.name, j.Shape(), shape))
 	}
 	return Reshape(SliceRows(j, rows, (k+1)*rows), withK(k, out.Shape())...), j
-}
-
-func withSpec(r rule, sp diffSpec) rule {
-	return func(g, out *Value, in []*Value, need []bool) []*Value {
-		switch {
-		case g == baseProbe:
-			if sp.fwd == nil {
-				return []*Value{nil}
-			}
-			return []*Value{sp.fwd(in)}
-		case g == diffProbe || g == pairProbe:
-			if out == nil {
-				switch {
-				case sp.joint != nil:
-					return probeJoint
-				case sp.batch != nil:
-					return probeBatch
-				}
-				return probeOK
-			}
-			n := len(in) / 3
-			k := 0
-			for _, dv := range in[n : 2*n] {
-				if dv != nil {
-					k = dv.Dim(0)
-					break
-				}
-			}
-			pairs := 0
-			if g == pairProbe {
-				pairs = k / 2
-			}
-			switch {
-			case sp.joint != nil:
-				dv, jv := sp.joint(out, in[:n], in[n:2*n], in[2*n:], k, pairs)
-				return []*Value{dv, jv}
-			case sp.batch != nil && batchOK(out, in[:n], in[n:2*n], func(j int) bool { return in[2*n+j] != nil }):
-				dv, jv := applyBatch(sp.batch, out, in[2*n:], k)
-				return []*Value{dv, jv}
-			case pairs > 0:
-				if sp.pair == nil {
-					return []*Value{nil, nil}
-				}
-				return []*Value{sp.pair(out, in[:n], in[n:2*n], k), nil}
-			}
-			return []*Value{sp.diff(out, in[:n], in[n:2*n], k), nil}
-		}
-		return r(g, out, in, need)
-	}
-}
-
-// primName names the primitive that recorded v, from its rule's code (for
-// error messages).
-func primName(v *Value) string {
-	f := runtime.FuncForPC(reflect.ValueOf(v.rule).Pointer())
-	if f == nil {
-		return "an unknown primitive"
-	}
-	name := f.Name()
-	name = name[strings.LastIndex(name, "/")+1:]
-	name = strings.TrimPrefix(name, "autodiff.")
-	if i := strings.Index(name, "."); i >= 0 {
-		name = name[:i]
-	}
-	return name
-}
-
-// diffKind is what a primitive's difference rules are.
-type diffKind uint8
-
-const (
-	kindNone  diffKind = iota // no difference rule
-	kindPlain                 // plain (and central) rules only
-	kindJoint                 // a joint-aware rule
-	kindBatch                 // linear, with a batch rule on joints
-)
-
-// probeKind reports the kind of v's difference rules.
-func probeKind(v *Value) (kind diffKind) {
-	defer func() {
-		if recover() != nil {
-			kind = kindNone
-		}
-	}()
-	r := v.rule(diffProbe, nil, nil, nil)
-	switch {
-	case len(r) != 2 || r[0] != diffProbe:
-		return kindNone
-	case r[1] == diffProbe:
-		return kindJoint
-	case r[1] == pairProbe:
-		return kindBatch
-	}
-	return kindPlain
-}
-
-// NoDiffRuleError is the panic value of Delta when the function evaluated
-// uses a primitive that has no difference rule.
-type NoDiffRuleError struct {
-	// Primitive names the primitive (the function that recorded the node).
-	Primitive string
-}
-
-// Error implements error.
-func (e *NoDiffRuleError) Error() string {
-	return fmt.Sprintf("autodiff: Delta: primitive %s has no difference rule", e.Primitive)
 }
 
 // Delta returns y = f(x) and, for each dxs[i] (shaped like x), the exact
@@ -697,7 +493,7 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		return j
 	}
 	for _, v := range nodes {
-		if v == x || v.rule == nil {
+		if v == x || v.prim == nil {
 			continue
 		}
 		var dIn []*Value
@@ -712,67 +508,60 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		if dIn == nil {
 			continue
 		}
-		kind := probeKind(v)
-		if kind == kindNone {
-			panic(&NoDiffRuleError{Primitive: primName(v)})
+		pr := v.prim
+		if !pr.hasDiff() {
+			panic(&NoDiffRuleError{Primitive: pr.name})
 		}
 		n := len(v.inputs)
-		packed := make([]*Value, 3*n)
-		copy(packed, v.inputs)
-		copy(packed[n:], dIn)
+		in := v.inputs
 		rebased := false
-		for j, in := range v.inputs {
-			if b, ok := bases[in]; ok {
-				packed[j] = b
-				rebased = true
+		for j, vin := range v.inputs {
+			if b, ok := bases[vin]; ok {
+				if !rebased {
+					in = append([]*Value(nil), v.inputs...)
+					rebased = true
+				}
+				in[j] = b
 			}
 		}
 		// chained: v's joint, and so its base, comes from its rule.
 		chained := false
-		switch kind {
-		case kindJoint:
+		jIn := make([]*Value, n)
+		switch {
+		case pr.joint != nil:
 			chained = true
-			for j, in := range v.inputs {
-				if dIn[j] != nil && (joints[in] != nil || chainJoints && joinable[in]) {
-					packed[2*n+j] = jointOf(in)
+			for j, vin := range v.inputs {
+				if dIn[j] != nil && (joints[vin] != nil || chainJoints && joinable[vin]) {
+					jIn[j] = jointOf(vin)
 				}
 			}
-		case kindBatch:
+		case pr.batch != nil:
 			if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return hasJoint(v.inputs[j]) }) {
 				chained = true
-				for j, in := range v.inputs {
-					packed[2*n+j] = jointOf(in)
+				for j, vin := range v.inputs {
+					jIn[j] = jointOf(vin)
 				}
 			}
 		}
 		out := v
-		if rebased && !chained {
-			if b := v.rule(baseProbe, v, packed[:n], nil)[0]; b != nil {
-				bases[v], out = b, b
-			}
+		if rebased && !chained && pr.fwd != nil {
+			b := pr.fwd(v.params, in)
+			bases[v], out = b, b
 		}
-		var d, jv *Value
-		if pairs > 0 {
-			res := v.rule(pairProbe, out, packed, nil)
-			d, jv = res[0], res[1]
-			if d == nil {
-				// No central rule: through the plain rule, on the
-				// differences to x ± v, and back. The primitive's own
-				// result loses the digits a plain second difference loses.
-				pm := make([]*Value, 3*n)
-				copy(pm, packed[:n])
-				for j, dv := range dIn {
-					if dv != nil {
-						pm[n+j] = centralToPM(dv, pairs)
-					}
-				}
-				if r := v.rule(diffProbe, out, pm, nil)[0]; r != nil {
-					d = pmToCentral(r, pairs)
+		d, jv := pr.difference(v.params, out, in, dIn, jIn, k, pairs)
+		if pairs > 0 && d == nil {
+			// No central rule: through the plain rule, on the differences
+			// to x ± v, and back. The primitive's own result loses the
+			// digits a plain second difference loses.
+			pm := make([]*Value, n)
+			for j, dv := range dIn {
+				if dv != nil {
+					pm[j] = centralToPM(dv, pairs)
 				}
 			}
-		} else {
-			res := v.rule(diffProbe, out, packed, nil)
-			d, jv = res[0], res[1]
+			if r, _ := pr.difference(v.params, out, in, pm, make([]*Value, n), k, 0); r != nil {
+				d = pmToCentral(r, pairs)
+			}
 		}
 		if jv != nil {
 			joints[v] = jv

@@ -129,7 +129,7 @@ func (r *recycler) init(y, seed *Value, xs []*Value) *recycler {
 		seen[v] = true
 		if k := r.count(v.t); k != 0 {
 			r.forward[k] = true
-			if v.rule == nil && !v.owned {
+			if v.prim == nil && !v.owned {
 				r.pinned[k] = true
 			}
 		}
@@ -333,13 +333,13 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[v] || v.id <= start || v.rule == nil {
+		if seen[v] || v.id <= start || v.prim == nil {
 			continue
 		}
 		seen[v] = true
 		dead = append(dead, v)
 		for _, in := range v.inputs {
-			if in.id <= start || in.rule == nil {
+			if in.id <= start || in.prim == nil {
 				keep[bufKey(in.t)] = true
 			}
 			stack = append(stack, in)
@@ -360,7 +360,7 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 				add(t)
 			}
 		}
-		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
+		v.t, v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil, nil
 	}
 	for _, t := range free {
 		putBuffer(t)
