@@ -56,18 +56,6 @@ func Log1p(a *Value) *Value { return op(tensor.Log1p(a.t), &log1pP, a) }
 // Expm1 returns eᵃ − 1.
 func Expm1(a *Value) *Value { return op(tensor.Expm1(a.t), &expm1P, a) }
 
-// Tanh returns tanh a.
-func Tanh(a *Value) *Value { return op(tensor.Tanh(a.t), &tanhP, a) }
-
-// Sigmoid returns 1/(1 + e^−a).
-func Sigmoid(a *Value) *Value { return op(tensor.Sigmoid(a.t), &sigmoidP, a) }
-
-// Softplus returns log(1 + eᵃ), computed without overflow.
-func Softplus(a *Value) *Value { return op(tensor.Softplus(a.t), &softplusP, a) }
-
-// ELU returns a for a > 0 and α(eᵃ − 1) otherwise.
-func ELU(a *Value, alpha float64) *Value { return opWith(tensor.ELU(a.t, alpha), &eluP, alpha, a) }
-
 // Square returns a².
 func Square(a *Value) *Value { return op(tensor.Square(a.t), &squareP, a) }
 
@@ -205,8 +193,8 @@ func sumToIf(need bool, g, x *Value) *Value {
 // The descriptors of the operations above (see primitive).
 var (
 	addP, subP, mulP, divP, whereP, negP, scaleP, addScalarP primitive
-	expP, logP, log1pP, expm1P, tanhP, sigmoidP, softplusP   primitive
-	eluP, squareP, sqrtP, powP, sumP, sumAxisP, sumAxis0P    primitive
+	expP, logP, log1pP, expm1P                               primitive
+	squareP, sqrtP, powP, sumP, sumAxisP, sumAxis0P          primitive
 	broadcastP, sumToP, reshapeP, transposeP, matMulP        primitive
 	concatP, sliceRowsP, padRowsP, gatherP, scatterP         primitive
 )
@@ -321,42 +309,6 @@ func init() {
 		},
 		diff: expm1Diff,
 		fwd:  func(_ any, in []*Value) *Value { return Expm1(in[0]) },
-	}
-	tanhP = primitive{name: "Tanh",
-		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
-			// tanh' = 1 − tanh².
-			return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
-		},
-		diff: tanhDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Tanh(in[0]) },
-	}
-	sigmoidP = primitive{name: "Sigmoid",
-		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
-			// σ' = σ(1 − σ).
-			return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
-		},
-		diff: sigmoidDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Sigmoid(in[0]) },
-	}
-	softplusP = primitive{name: "Softplus",
-		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, Sigmoid(in[0]))}
-		},
-		diff: softplusDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Softplus(in[0]) },
-	}
-	eluP = primitive{name: "ELU",
-		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
-			// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
-			// its derivative is zero almost everywhere.
-			pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
-			np := tensor.Neg(pos.t)
-			neg := temp(g, tensor.AddScalar(np, 1))
-			putBuffer(np)
-			return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, p.(float64)))))}
-		},
-		diff: eluDiff,
-		fwd:  func(p any, in []*Value) *Value { return ELU(in[0], p.(float64)) },
 	}
 	squareP = primitive{name: "Square",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -613,54 +565,6 @@ func log1pDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 // expm1(a + α) − expm1(a) = eᵃ·expm1(α) = (out + 1)·expm1(α).
 func expm1Diff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Mul(AddScalar(out, 1), Expm1(dIn[0]))
-}
-
-// tanh(a + α) − tanh a = t(1 − y²)/(1 + y·t) with y = tanh a, t = tanh α
-// (exact; the denominator is at least 1 − |t| > 0, so it cancels only when
-// |α| is large and of the sign opposite to a's).
-func tanhDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
-	t := Tanh(dIn[0])
-	return Div(Mul(t, oneMinusSq(out)), AddScalar(Mul(out, t), 1))
-}
-
-// oneMinusSq returns 1 − y² as (1 − y)(1 + y), accurate for |y| near 1.
-func oneMinusSq(y *Value) *Value { return Mul(oneMinus(y), AddScalar(y, 1)) }
-
-// σ(a + α) − σ(a) is the tanh rule at half scale (σ(a) = (1 + tanh(a/2))/2):
-// 2σ(1 − σ)·T/(1 + (2σ − 1)T) with T = tanh(α/2).
-func sigmoidDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
-	t := Tanh(Scale(dIn[0], 0.5))
-	num := Mul(Scale(Mul(out, oneMinus(out)), 2), t)
-	return Div(num, AddScalar(Mul(AddScalar(Scale(out, 2), -1), t), 1))
-}
-
-// softplus(a + α) − softplus(a) = log1p(σ(a)·expm1(α)): exact for every α;
-// in floating point it is accurate while σ(a)·expm1(α) stays well above −1
-// and below overflow (|α| up to about 80 in float32 when a is moderate).
-// The fused Dense rule switches to a direct form for |α| > 1.
-func softplusDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
-	return Log1p(Mul(Sigmoid(in[0]), Expm1(dIn[0])))
-}
-
-// ELU: α where a and a + α are both positive, (out + c)·expm1(α) where both
-// are negative (c the ELU's α), and the direct difference where the sign
-// changes (there |a| < |α|, so nothing large cancels). The masks are
-// constants; the masked-out difference is fed as 0 so that no branch
-// overflows.
-func eluDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
-	alpha := p.(float64)
-	a, da := in[0], dIn[0]
-	pa := tensor.GreaterScalar(a.t, 0)                    // a > 0
-	pb := tensor.GreaterScalar(tensor.Add(a.t, da.t), 0)  // a + α > 0, [K]+S
-	pp := tensor.Mul(pb, pa)                              // both positive
-	nn := tensor.Mul(tensor.AddScalar(tensor.Neg(pb), 1), // both non-positive
-		tensor.AddScalar(tensor.Neg(pa), 1))
-	mix := tensor.AddScalar(tensor.Neg(tensor.Add(pp, nn)), 1)
-	d := Add(Mul(mask(pp), da), Mul(AddScalar(out, alpha), Expm1(Mul(mask(nn), da))))
-	if anyNonZero(mix) {
-		d = Add(d, Sub(ELU(Add(a, Mul(mask(mix), da)), alpha), out))
-	}
-	return d
 }
 
 // anyNonZero reports whether t has a non-zero element.
