@@ -122,3 +122,34 @@ func eluDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
 	}
 	return d
 }
+
+// SiLU returns a·σ(a), the sigmoid-weighted linear unit, as one primitive.
+func SiLU(a *Value) *Value {
+	s := tensor.Sigmoid(a.t)
+	y := tensor.Mul(a.t, s)
+	putBuffer(s)
+	return op(y, &siluP, a)
+}
+
+var siluP primitive
+
+func init() {
+	siluP = primitive{name: "SiLU",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			// SiLU′ = σ + aσ(1 − σ) = σ + out·(1 − σ).
+			s := Sigmoid(in[0])
+			return []*Value{Mul(g, Add(s, Mul(out, oneMinus(s))))}
+		},
+		// (a + α)σ(a + α) − aσ(a) = α·(σ + Δσ) + a·Δσ, Δσ = σ(a + α) − σ(a)
+		// by the sigmoid rule: no difference of nearly equal values is
+		// formed. (Near SiLU's minimum, a ≈ −1.28, the two terms are of
+		// opposite signs and their sum is O(α²): there the relative error
+		// is that of the terms, about u·|α|/|Δ|.)
+		diff: func(_ any, out *Value, in, dIn []*Value, k int) *Value {
+			s := Sigmoid(in[0])
+			ds := sigmoidDiff(nil, s, nil, dIn, k)
+			return Add(Mul(dIn[0], Add(s, ds)), Mul(in[0], ds))
+		},
+		fwd: func(_ any, in []*Value) *Value { return SiLU(in[0]) },
+	}
+}

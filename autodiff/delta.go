@@ -64,6 +64,7 @@ func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Va
 //	aᵖ                  aᵖ·expm1(p·log1p(α/a))   (direct where a changes sign)
 //	tanh a              tanh α·(1 − tanh²a)/(1 + tanh a·tanh α)
 //	σ(a)                2σ(1 − σ)·T/(1 + (2σ − 1)T),  T = tanh(α/2)
+//	SiLU a = a·σ(a)     α·(σ + Δσ) + a·Δσ,  Δσ by the σ rule
 //	softplus a          log1p(σ(a)·expm1(α))
 //	ELU                 α, (out + c)·expm1(α) or direct, by the signs of a and a + α
 //	Solve(A, B)         (A + ΔA)⁻¹(ΔB − ΔA·X)

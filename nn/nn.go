@@ -64,6 +64,7 @@ const (
 	Tanh     Activation = "tanh"
 	Swish    Activation = "swish"
 	Sigmoid  Activation = "sigmoid"
+	SiLU     Activation = "silu"
 )
 
 // activation is what nn knows of an activation: the fused Dense kernel's
@@ -109,6 +110,15 @@ var activations = []activation{
 		y = ad.Sigmoid(a)
 		d1 = ad.Mul(y, oneMinus(y))
 		return y, d1, ad.Mul(d1, oneMinus(ad.Scale(y, 2)))
+	}},
+	// swish's function as one primitive (swish stays two operations, so
+	// that its runs keep their numbers).
+	{SiLU, tensor.ActNone, ad.SiLU, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		s := ad.Sigmoid(a)
+		q := ad.Mul(s, oneMinus(s))
+		y = ad.SiLU(a)
+		d1 = ad.Add(s, ad.Mul(a, q))
+		return y, d1, ad.Mul(q, ad.AddScalar(ad.Mul(a, oneMinus(ad.Scale(s, 2))), 2))
 	}},
 }
 
