@@ -456,142 +456,167 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 		}
 		return 0
 	})
-	diffs := map[*Value]*Value{x: dx}
-	// Joints ([base; differences] in one tensor) and base values recomputed
-	// along the difference graph. A joint comes from a joint-aware rule
-	// (Dense) or a batch rule (the batch-separable linear primitives:
-	// reshapes, Im2Col, Col2Im, pooling, BatchTranspose, axis sums, scaling,
-	// sums of two joints), which map joints to joints with no copy, or is
-	// built on demand: any other primitive whose changing inputs all have joints is
-	// joinable, and its joint is ConcatRows(base, differences) once a
-	// joint-consuming primitive needs it (one copy of the output, against a
-	// recomputed base and, at the next Dense, a copy of its input: at a
-	// convolution, the 9× wider patch matrix). A primitive that does not
-	// continue a joint is applied again to its inputs' bases (a joint's base
-	// rows, or a recomputed base), so that the rules read base values, and
-	// the backward pass reaches the parameters, through the difference
-	// graph only. The recorded graph of f then carries no gradient: its
-	// Dense outputs are reused (copied into the joints), everything else is
-	// recomputed or continued on the joints.
-	joints := map[*Value]*Value{}
-	bases := map[*Value]*Value{}
-	joinable := map[*Value]bool{}
-	if joint != nil {
-		joints[x] = joint
-		bases[x] = SliceRows(joint, 0, x.Dim(0))
+	s := newDeltaState(x, dx, joint, k, pairs)
+	for _, v := range nodes {
+		if v != x && v.prim != nil {
+			s.step(v)
+		}
 	}
-	hasJoint := func(v *Value) bool { return joints[v] != nil || joinable[v] }
-	jointOf := func(v *Value) *Value {
-		if j := joints[v]; j != nil {
-			return j
-		}
-		b := v
-		if bv, ok := bases[v]; ok {
-			b = bv
-		}
-		j := ConcatRows(b, rowsK(diffs[v]))
-		joints[v] = j
+	if b, ok := s.bases[y]; ok {
+		return s.diffs[y], b
+	}
+	return s.diffs[y], y
+}
+
+// deltaState is what the difference interpreter knows of the values it has
+// seen: their stacked differences, their joints ([base; differences] in one
+// tensor) and their bases recomputed along the difference graph.
+//
+// A joint comes from a joint-aware rule (Dense) or a batch rule (the
+// batch-separable linear primitives: reshapes, Im2Col, Col2Im, pooling,
+// BatchTranspose, axis sums, scaling, sums of two joints), which map joints
+// to joints with no copy, or is built on demand: any other primitive whose
+// changing inputs all have joints is joinable, and its joint is
+// ConcatRows(base, differences) once a joint-consuming primitive needs it
+// (one copy of the output, against a recomputed base and, at the next Dense,
+// a copy of its input: at a convolution, the 9× wider patch matrix). A
+// primitive that does not continue a joint is applied again to its inputs'
+// bases (a joint's base rows, or a recomputed base), so that the rules read
+// base values, and the backward pass reaches the parameters, through the
+// difference graph only. The recorded graph of f then carries no gradient:
+// its Dense outputs are reused (copied into the joints), everything else is
+// recomputed or continued on the joints.
+type deltaState struct {
+	k, pairs int
+	diffs    map[*Value]*Value
+	joints   map[*Value]*Value
+	bases    map[*Value]*Value
+	joinable map[*Value]bool
+}
+
+// newDeltaState starts the interpreter at x, whose stacked difference is dx
+// and joint, if not nil, joint.
+func newDeltaState(x, dx, joint *Value, k, pairs int) *deltaState {
+	s := &deltaState{k: k, pairs: pairs, diffs: map[*Value]*Value{x: dx},
+		joints: map[*Value]*Value{}, bases: map[*Value]*Value{}, joinable: map[*Value]bool{}}
+	if joint != nil {
+		s.joints[x] = joint
+		s.bases[x] = SliceRows(joint, 0, x.Dim(0))
+	}
+	return s
+}
+
+// hasJoint reports whether v has, or can be given, a joint.
+func (s *deltaState) hasJoint(v *Value) bool { return s.joints[v] != nil || s.joinable[v] }
+
+// jointOf returns v's joint, building it for a joinable v.
+func (s *deltaState) jointOf(v *Value) *Value {
+	if j := s.joints[v]; j != nil {
 		return j
 	}
-	for _, v := range nodes {
-		if v == x || v.prim == nil {
-			continue
-		}
-		var dIn []*Value
-		for j, in := range v.inputs {
-			if d, ok := diffs[in]; ok {
-				if dIn == nil {
-					dIn = make([]*Value, len(v.inputs))
-				}
-				dIn[j] = d
+	b := v
+	if bv, ok := s.bases[v]; ok {
+		b = bv
+	}
+	j := ConcatRows(b, rowsK(s.diffs[v]))
+	s.joints[v] = j
+	return j
+}
+
+// step interprets one recorded node v whose inputs the state has seen: it
+// records v's difference (none when no input changes), and its joint and
+// base when its rules give them.
+func (s *deltaState) step(v *Value) {
+	var dIn []*Value
+	for j, in := range v.inputs {
+		if d, ok := s.diffs[in]; ok {
+			if dIn == nil {
+				dIn = make([]*Value, len(v.inputs))
 			}
+			dIn[j] = d
 		}
-		if dIn == nil {
-			continue
+	}
+	if dIn == nil {
+		return
+	}
+	pr := v.prim
+	if !pr.hasDiff() {
+		panic(&NoDiffRuleError{Primitive: pr.name})
+	}
+	n := len(v.inputs)
+	in := v.inputs
+	rebased := false
+	for j, vin := range v.inputs {
+		if b, ok := s.bases[vin]; ok {
+			if !rebased {
+				in = append([]*Value(nil), v.inputs...)
+				rebased = true
+			}
+			in[j] = b
 		}
-		pr := v.prim
-		if !pr.hasDiff() {
-			panic(&NoDiffRuleError{Primitive: pr.name})
-		}
-		n := len(v.inputs)
-		in := v.inputs
-		rebased := false
+	}
+	// chained: v's joint, and so its base, comes from its rule.
+	chained := false
+	jIn := make([]*Value, n)
+	switch {
+	case pr.joint != nil:
+		chained = true
 		for j, vin := range v.inputs {
-			if b, ok := bases[vin]; ok {
-				if !rebased {
-					in = append([]*Value(nil), v.inputs...)
-					rebased = true
-				}
-				in[j] = b
+			if dIn[j] != nil && (s.joints[vin] != nil || chainJoints && s.joinable[vin]) {
+				jIn[j] = s.jointOf(vin)
 			}
 		}
-		// chained: v's joint, and so its base, comes from its rule.
-		chained := false
-		jIn := make([]*Value, n)
-		switch {
-		case pr.joint != nil:
+	case pr.batch != nil:
+		if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return s.hasJoint(v.inputs[j]) }) {
 			chained = true
 			for j, vin := range v.inputs {
-				if dIn[j] != nil && (joints[vin] != nil || chainJoints && joinable[vin]) {
-					jIn[j] = jointOf(vin)
-				}
-			}
-		case pr.batch != nil:
-			if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return hasJoint(v.inputs[j]) }) {
-				chained = true
-				for j, vin := range v.inputs {
-					jIn[j] = jointOf(vin)
-				}
-			}
-		}
-		out := v
-		if rebased && !chained && pr.fwd != nil {
-			b := pr.fwd(v.params, in)
-			bases[v], out = b, b
-		}
-		d, jv := pr.difference(v.params, out, in, dIn, jIn, k, pairs)
-		if pairs > 0 && d == nil {
-			// No central rule: through the plain rule, on the differences
-			// to x ± v, and back. The primitive's own result loses the
-			// digits a plain second difference loses.
-			pm := make([]*Value, n)
-			for j, dv := range dIn {
-				if dv != nil {
-					pm[j] = centralToPM(dv, pairs)
-				}
-			}
-			if r, _ := pr.difference(v.params, out, in, pm, make([]*Value, n), k, 0); r != nil {
-				d = pmToCentral(r, pairs)
-			}
-		}
-		if jv != nil {
-			joints[v] = jv
-			bases[v] = SliceRows(jv, 0, v.Dim(0))
-		}
-		if d == nil {
-			continue
-		}
-		if want := withK(k, v.Shape()); !shapeEqual(d.Shape(), want) || d.DType() != v.DType() {
-			panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
-		}
-		diffs[v] = d
-		if jv == nil && chainJoints && v.t.Rank() > 0 {
-			// The chain continues through v if all its changing inputs
-			// have joints. (Affine ops such as AddScalar are here, not
-			// batch rules: the constant must not reach the differences.)
-			joinable[v] = true
-			for j, in := range v.inputs {
-				if dIn[j] != nil && !hasJoint(in) {
-					joinable[v] = false
-					break
-				}
+				jIn[j] = s.jointOf(vin)
 			}
 		}
 	}
-	if b, ok := bases[y]; ok {
-		return diffs[y], b
+	out := v
+	if rebased && !chained && pr.fwd != nil {
+		b := pr.fwd(v.params, in)
+		s.bases[v], out = b, b
 	}
-	return diffs[y], y
+	d, jv := pr.difference(v.params, out, in, dIn, jIn, s.k, s.pairs)
+	if s.pairs > 0 && d == nil {
+		// No central rule: through the plain rule, on the differences
+		// to x ± v, and back. The primitive's own result loses the
+		// digits a plain second difference loses.
+		pm := make([]*Value, n)
+		for j, dv := range dIn {
+			if dv != nil {
+				pm[j] = centralToPM(dv, s.pairs)
+			}
+		}
+		if r, _ := pr.difference(v.params, out, in, pm, make([]*Value, n), s.k, 0); r != nil {
+			d = pmToCentral(r, s.pairs)
+		}
+	}
+	if jv != nil {
+		s.joints[v] = jv
+		s.bases[v] = SliceRows(jv, 0, v.Dim(0))
+	}
+	if d == nil {
+		return
+	}
+	if want := withK(s.k, v.Shape()); !shapeEqual(d.Shape(), want) || d.DType() != v.DType() {
+		panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
+	}
+	s.diffs[v] = d
+	if jv == nil && chainJoints && v.t.Rank() > 0 {
+		// The chain continues through v if all its changing inputs
+		// have joints. (Affine ops such as AddScalar are here, not
+		// batch rules: the constant must not reach the differences.)
+		s.joinable[v] = true
+		for j, in := range v.inputs {
+			if dIn[j] != nil && !s.hasJoint(in) {
+				s.joinable[v] = false
+				break
+			}
+		}
+	}
 }
 
 // Helpers for the difference rules. A stacked difference of a value of shape
