@@ -2,13 +2,12 @@ package autodiff
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/fdsm/fdsm/tensor"
 )
 
 // chainJoints enables the joint chain through batch-separable primitives
-// (batch rules) and the joints built for other primitives (see propagate).
+// (batch rules) and the joints built for other primitives (see deltaState).
 // Only tests turn it off, to check that the chain changes no number.
 var chainJoints = true
 
@@ -48,10 +47,12 @@ func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Va
 // the digits the two values share: in float32, with |f| ≈ 100 and a
 // difference of 1e-3, two or three significant digits survive, and a second
 // difference divided by ε² is mostly rounding. Delta never forms
-// f(x + Δx). It evaluates f(x) once, recording the graph, then walks the
-// recorded nodes in creation order and asks each primitive for the exact
-// difference of its output, Δy = op(a + α, b + β) − op(a, b), from its base
-// inputs and their differences, in a form without cancellation:
+// f(x + Δx). It evaluates f(x) once, as an interpreter: each operation f
+// applies to a value with a difference is, as it is recorded, asked by its
+// primitive's rules for the exact difference of its output,
+// Δy = op(a + α, b + β) − op(a, b), from its base inputs and their
+// differences (as JAX's JVP interpreter carries tangents), in a form
+// without cancellation:
 //
 //	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant,
 //	                                      Im2Col, Col2Im, AvgPool2D and its adjoint, BatchTranspose)
@@ -293,8 +294,6 @@ func numel(s []int) int {
 	return n
 }
 
-// mark returns x, or for a constant a variable holding its tensor, so that
-// everything f computes from it is recorded.
 // constants reports whether neither x nor any of the dxs depends on a
 // variable.
 func constants(x *Value, dxs []*Value) bool {
@@ -361,111 +360,57 @@ func consecutive(ts []*tensor.Tensor) *tensor.Tensor {
 	return tensor.WrapFloat64(ts[0].Float64s()[:total], shape...)
 }
 
+// mark returns the value Delta evaluates f at: for a constant x a variable
+// holding its tensor, so that everything f computes from it is recorded; for
+// a variable an identity (Reshape) of it, so that the value Delta marks as
+// followed (see deltaState) is its own and the caller's x, which another
+// goroutine may be using, is left untouched.
 func mark(x *Value) *Value {
 	if x.grad {
-		return x
+		return Reshape(x, x.Shape()...)
 	}
 	return Var(x.t)
 }
 
-// deltaRun evaluates f at the marked x and propagates the stacked
-// differences dx (joint, if not nil, is [x; dx] as rows).
+// deltaRun evaluates f at the marked x and carries the stacked
+// differences dx (joint, if not nil, is [x; dx] as rows), eagerly: every
+// operation f applies to a value with a difference is handed to the
+// interpreter as it is recorded (deltaState.eager), which computes its
+// difference by its primitive's rules there and then.
 //
 // The values made since id start (by the caller: the marked x, the joint)
-// and those f computes are deltaRun's: propagate replaces f's recorded
-// graph by the difference graph (Dense outputs are copied into joints,
-// everything else is recomputed or continued on the joints), and the nodes
-// of f's graph the results no longer reach are released, their storage
-// handed back for reuse (releaseDead). The constants propagate computes
-// (masks, zero differences, conversions between pairs and differences) go
-// on a tape, as a recording Grad's do: those the difference graph uses
-// become the graph's, for the releasing Grad to recycle, the others are
-// freed at once.
+// and those f computes are deltaRun's: the difference graph replaces f's
+// recorded graph (Dense outputs are copied into joints, everything else is
+// recomputed or continued on the joints), and the nodes of f's graph the
+// results no longer reach are released, their storage handed back for
+// reuse (releaseDead). The constants the rules compute (masks, zero
+// differences, conversions between pairs and differences) go on a tape, as
+// a recording Grad's do: those the difference graph uses become the
+// graph's, for the releasing Grad to recycle, the others are freed at once.
 func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start uint64) (y, dy *Value) {
-	fy := f(x)
 	tp := &tape{keep: true}
-	ours := func(v *Value) {
-		if v != nil && v.id > start {
-			v.tape = tp
+	s := newDeltaState(x, dx, joint, k, pairs)
+	s.tp, s.start = tp, start
+	for _, v := range []*Value{x, dx, joint, s.bases[x]} {
+		if v != nil {
+			s.mark(v)
 		}
 	}
-	ours(x)
-	ours(dx)
-	ours(joint)
-	walkSince(fy, start, ours)
-	tp.active = true
-	dy, y = propagate(fy, x, dx, joint, k, pairs)
-	tp.active = false
+	fy := s.run(f, x)
+	switch b, ok := s.bases[fy]; {
+	case fy == x:
+		y, dy = x, dx
+	case ok:
+		y, dy = b, s.diffs[fy]
+	default:
+		y, dy = fy, s.diffs[fy]
+	}
 	if dy == nil {
 		dy = Scratch(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
 	tp.finish([]*Value{y, dy})
 	releaseDead(fy, start, y, dy)
 	return y, dy
-}
-
-// walkSince calls fn on every node of y's graph created after id start.
-func walkSince(y *Value, start uint64, fn func(*Value)) {
-	seen := map[*Value]bool{}
-	stack := []*Value{y}
-	for len(stack) > 0 {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[v] || v.id <= start {
-			continue
-		}
-		seen[v] = true
-		fn(v)
-		stack = append(stack, v.inputs...)
-	}
-}
-
-// propagate returns the stacked difference of y given the difference dx of
-// x (nil when y does not depend on x), and y itself, or the base rows of its
-// joint when it has one (the same numbers, reached through the joint chain).
-func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
-	if y == x {
-		return dx, y
-	}
-	if !y.grad || y.id < x.id {
-		return nil, y
-	}
-	// Nodes created before x cannot depend on it: the walk stops there, so a
-	// large graph the function merely uses (a fitted parameter, say) is not
-	// visited.
-	var nodes []*Value
-	seen := map[*Value]bool{y: true}
-	stack := []*Value{y}
-	for len(stack) > 0 {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		nodes = append(nodes, v)
-		for _, in := range v.inputs {
-			if in.grad && in.id >= x.id && !seen[in] {
-				seen[in] = true
-				stack = append(stack, in)
-			}
-		}
-	}
-	slices.SortFunc(nodes, func(a, b *Value) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
-	s := newDeltaState(x, dx, joint, k, pairs)
-	for _, v := range nodes {
-		if v != x && v.prim != nil {
-			s.step(v)
-		}
-	}
-	if b, ok := s.bases[y]; ok {
-		return s.diffs[y], b
-	}
-	return s.diffs[y], y
 }
 
 // deltaState is what the difference interpreter knows of the values it has
@@ -488,6 +433,9 @@ func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
 // recomputed or continued on the joints.
 type deltaState struct {
 	k, pairs int
+	active   bool   // f is running and no rule is: operations are interpreted
+	tp       *tape  // the constants the rules compute, see deltaRun
+	start    uint64 // the last id made before Delta: later values are Delta's
 	diffs    map[*Value]*Value
 	joints   map[*Value]*Value
 	bases    map[*Value]*Value
@@ -499,6 +447,7 @@ type deltaState struct {
 func newDeltaState(x, dx, joint *Value, k, pairs int) *deltaState {
 	s := &deltaState{k: k, pairs: pairs, diffs: map[*Value]*Value{x: dx},
 		joints: map[*Value]*Value{}, bases: map[*Value]*Value{}, joinable: map[*Value]bool{}}
+	x.delta = s
 	if joint != nil {
 		s.joints[x] = joint
 		s.bases[x] = SliceRows(joint, 0, x.Dim(0))
@@ -521,6 +470,42 @@ func (s *deltaState) jointOf(v *Value) *Value {
 	j := ConcatRows(b, rowsK(s.diffs[v]))
 	s.joints[v] = j
 	return j
+}
+
+// run evaluates f at x with interpretation on; afterwards (also when f
+// panics) the values it made follow nothing.
+func (s *deltaState) run(f func(*Value) *Value, x *Value) *Value {
+	defer func() {
+		s.active = false
+		for v := range s.diffs {
+			v.delta = nil
+		}
+	}()
+	s.active = true
+	return f(x)
+}
+
+// eager interprets v, just recorded by an operation f applied to a value
+// with a difference: the rules run with interpretation off (their own
+// operations are not f's) and with the tape on.
+func (s *deltaState) eager(v *Value) {
+	s.active = false
+	s.mark(v)
+	for _, in := range v.inputs {
+		s.mark(in)
+	}
+	s.tp.active = true
+	s.step(v)
+	s.tp.active = false
+	s.active = true
+}
+
+// mark puts a value made during Delta on the tape, so that what the rules
+// compute from it is recorded.
+func (s *deltaState) mark(v *Value) {
+	if v.id > s.start {
+		v.tape = s.tp
+	}
 }
 
 // step interprets one recorded node v whose inputs the state has seen: it
@@ -605,6 +590,7 @@ func (s *deltaState) step(v *Value) {
 		panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
 	}
 	s.diffs[v] = d
+	v.delta = s
 	if jv == nil && chainJoints && v.t.Rank() > 0 {
 		// The chain continues through v if all its changing inputs
 		// have joints. (Affine ops such as AddScalar are here, not

@@ -61,6 +61,51 @@ func TestEveryPrimitiveHasRules(t *testing.T) {
 	}
 }
 
+// Delta follows only values of its own, and only while f runs: the
+// caller's variable x is left untouched, and once Delta returns, or f
+// panics, the values f computed follow nothing (an operation on them is
+// then an ordinary one). The panic is a primitive without a difference
+// rule (as in TestDeltaNoDiffRule).
+func TestDeltaLeavesNoState(t *testing.T) {
+	x := Var(tensor.FromFloat64(tensor.Float64, []float64{0.5, -1}, 2))
+	dx := Const(tensor.FromFloat64(tensor.Float64, []float64{1e-3, 2e-3}, 2))
+	var inside []*Value
+	f := func(v *Value) *Value {
+		h := Tanh(v)
+		inside = append(inside, v, h)
+		if h.delta == nil || !h.delta.active {
+			t.Errorf("inside f, Tanh's result is not followed")
+		}
+		if x.delta != nil {
+			t.Errorf("inside f, the caller's x is marked")
+		}
+		return Square(h)
+	}
+	y, _ := Delta(f, x, []*Value{dx})
+	check := func(when string) {
+		for i, v := range append(inside, x, y) {
+			if v.delta != nil {
+				t.Errorf("%s: value %d still follows a Delta", when, i)
+			}
+		}
+	}
+	check("after Delta")
+	bareP := &primitive{name: "bare", vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{g} }}
+	inside = nil
+	func() {
+		defer func() { recover() }()
+		Delta(func(v *Value) *Value {
+			h := Exp(v)
+			inside = append(inside, v, h)
+			return op(tensor.Neg(h.t), bareP, h)
+		}, x, []*Value{dx})
+	}()
+	if len(inside) != 2 {
+		t.Fatalf("f ran %d times", len(inside)/2)
+	}
+	check("after a panic in f")
+}
+
 // The float32 scalar kernels of the difference rules against package math:
 // a few float32 ulps over their ranges.
 func TestScalar32(t *testing.T) {

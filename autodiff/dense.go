@@ -138,7 +138,7 @@ func denseDiff(p any, out *Value, in, dIn, jIn []*Value, k, pairs int) (*Value, 
 			return Reshape(SliceRows(jo, n, (k+1)*n), k, n, nout), jo
 		}
 		if pairs > 0 {
-			return nil, nil // through the plain rule (propagate converts)
+			return nil, nil // through the plain rule (deltaState.step converts)
 		}
 		// Weights or bias change too: ΔZ = ΔX(W + ΔW)ᵀ + X·ΔWᵀ + Δb, per
 		// difference.

@@ -77,8 +77,9 @@
 // AvgPool2DAdjoint), and the NCHW↔NHWC conversions are compositions.
 //
 // Every primitive also has an exact difference rule, f(a+α) − f(a) without
-// subtracting nearly equal numbers: Delta and Central propagate differences
-// (and FD-SSM's central second difference) through a recorded evaluation, so
+// subtracting nearly equal numbers: Delta and Central carry differences
+// (and FD-SSM's central second difference) through an evaluation of the
+// function, each operation's difference computed as the operation runs, so
 // that float32 finite differences keep their precision (see package sm).
 //
 // The last backward pass of a training step can tear the graph down as it
@@ -90,7 +91,7 @@
 // training step allocates almost nothing from the heap. Besides the nodes'
 // values and cotangents, that covers the temporaries each rule computes
 // (recorded on a tape while the rule runs), the constants a recording Grad
-// (CreateGraph) or Delta's propagation computes, the part of a function's
+// (CreateGraph) or Delta's rules compute, the part of a function's
 // graph that Delta replaces, and Scratch constants (an objective's noise
 // and stacked inputs); tensor.Arena does the same for what the caller
 // allocates per step. Rules read only their arguments and their node's own
@@ -105,5 +106,6 @@
 // interfere. The only shared state is an atomic counter that numbers nodes,
 // the buffer pool and the free list of Grad's bookkeeping (locked, and
 // invisible in results: buffers come back zeroed), and a switch of Delta's
-// joint chain that only this package's tests flip.
+// joint chain that only this package's tests flip. Delta's interpretation
+// is no mode either: the values it follows point to its state while f runs.
 package autodiff

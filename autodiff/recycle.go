@@ -52,7 +52,7 @@ type recycler struct {
 // releasing Grad at the end of the step recycles them. Those returned as
 // gradients are the caller's and stay unmarked, and those no recorded node
 // uses are dead once the Grad returns and go back to the pool (finish).
-// Delta's propagation keeps such a tape as well (deltaRun).
+// Delta's interpreter keeps such a tape as well (deltaRun).
 type tape struct {
 	active bool
 	keep   bool

@@ -18,9 +18,10 @@ type Value struct {
 	owned  bool // t's storage belongs to the graph alone (see Scratch): a releasing Grad recycles it
 	inputs []*Value
 	prim   *primitive
-	params any       // the constants the primitive was called with, passed to its rules
-	aux    *deltaAux // tensors the rules keep for themselves, recycled with the node
-	tape   *tape     // set while a releasing Grad runs a rule, see tape
+	params any         // the constants the primitive was called with, passed to its rules
+	aux    *deltaAux   // tensors the rules keep for themselves, recycled with the node
+	tape   *tape       // set while a releasing Grad runs a rule, see tape
+	delta  *deltaState // the running Delta that knows v's difference, see deltaState.eager
 }
 
 // ids orders nodes by creation: an input is always created before the nodes
@@ -83,7 +84,23 @@ func newOp(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
 
 // op records the result t of a primitive without parameters.
 func op(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
-	return newOp(t, pr, inputs...)
+	return interpret(newOp(t, pr, inputs...))
+}
+
+// interpret hands a recorded node, complete with its parameters and aux, to
+// the running Delta when one of its inputs is a value Delta follows (see
+// deltaState.eager).
+func interpret(v *Value) *Value {
+	if !v.grad {
+		return v
+	}
+	for _, in := range v.inputs {
+		if in.delta != nil && in.delta.active {
+			in.delta.eager(v)
+			break
+		}
+	}
+	return v
 }
 
 // opWith records the result t of a primitive called with parameters p,
@@ -94,7 +111,7 @@ func opWith[P any](t *tensor.Tensor, pr *primitive, p P, inputs ...*Value) *Valu
 	if v.grad {
 		v.params = p
 	}
-	return v
+	return interpret(v)
 }
 
 // opAux is opWith for a primitive whose rules keep aux, tensors it
@@ -102,18 +119,20 @@ func opWith[P any](t *tensor.Tensor, pr *primitive, p P, inputs ...*Value) *Valu
 // Grad recycles them with it. A constant result keeps no rule, and its aux
 // goes back to the pool at once.
 func opAux[P any](t *tensor.Tensor, aux *deltaAux, pr *primitive, p P, inputs ...*Value) *Value {
-	v := opWith(t, pr, p, inputs...)
-	if aux == nil {
-		return v
-	}
+	v := newOp(t, pr, inputs...)
 	if v.grad {
-		v.aux = aux
-	} else {
-		for _, a := range aux.tensors() {
-			putBuffer(a)
+		v.params = p
+	}
+	if aux != nil {
+		if v.grad {
+			v.aux = aux
+		} else {
+			for _, a := range aux.tensors() {
+				putBuffer(a)
+			}
 		}
 	}
-	return v
+	return interpret(v)
 }
 
 // T returns the value's tensor. It must not be modified.
