@@ -46,8 +46,12 @@ func TestActivationTable(t *testing.T) {
 			near(name+" fused", ad.Dense(x, eye, nil, r.fused).T(), r.apply(x).T())
 		}
 	}
-	if _, err := ParseActivation("relu"); err == nil || !strings.Contains(err.Error(), `"relu"`) {
-		t.Errorf("ParseActivation(relu): %v, want an error naming it", err)
+	if _, err := ParseActivation("relu"); err == nil || !strings.Contains(err.Error(), `"relu"`) ||
+		!strings.Contains(err.Error(), "softplus, elu, tanh, swish, sigmoid or silu") {
+		t.Errorf("ParseActivation(relu): %v, want an error naming it and listing the activations", err)
+	}
+	if got := Activations(); len(got) != len(activations) || got[0] != activations[0].name {
+		t.Errorf("Activations() = %v", got)
 	}
 }
 

@@ -143,14 +143,24 @@ func (a Activation) mustRow() *activation {
 	panic(fmt.Sprintf("nn: unknown activation %q", string(a)))
 }
 
+// Activations returns the activation names, in the table's order (for a
+// command's help text, say).
+func Activations() []Activation {
+	out := make([]Activation, len(activations))
+	for i, r := range activations {
+		out[i] = r.name
+	}
+	return out
+}
+
 // ParseActivation checks an activation name.
 func ParseActivation(s string) (Activation, error) {
-	names := make([]string, len(activations))
-	for i, r := range activations {
-		if string(r.name) == s {
-			return r.name, nil
+	var names []string
+	for _, a := range Activations() {
+		if string(a) == s {
+			return a, nil
 		}
-		names[i] = string(r.name)
+		names = append(names, string(a))
 	}
 	last := len(names) - 1
 	return "", fmt.Errorf("nn: unknown activation %q (want %s or %s)", s, strings.Join(names[:last], ", "), names[last])
