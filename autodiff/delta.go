@@ -137,7 +137,6 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 			panic(fmt.Sprintf("autodiff: Delta difference %d is %v %v, want x's %v %v", i, dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 		}
 	}
-	start := ids.Load()
 	xm := mark(x)
 	var stacked, joint *Value
 	switch {
@@ -160,7 +159,7 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 	default:
 		stacked = Reshape(ConcatRows(dxs...), withK(k, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, k, 0, start)
+	y, dy := deltaRun(f, xm, stacked, joint, k, 0, append([]*Value{x}, dxs...))
 	dys = make([]*Value, k)
 	for i := range dys {
 		dys[i] = sliceK(dy, i)
@@ -175,13 +174,12 @@ func DeltaStacked(f func(*Value) *Value, x, dx *Value) (y, dy *Value) {
 	if dx.t.Rank() != x.t.Rank()+1 || !shapeEqual(dx.Shape()[1:], x.Shape()) || dx.DType() != x.DType() {
 		panic(fmt.Sprintf("autodiff: DeltaStacked differences %v %v for x %v %v (want [K]+x's shape)", dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 	}
-	start := ids.Load()
 	xm := mark(x)
 	var joint *Value
 	if x.t.Rank() == 2 {
 		joint = ConcatRows(xm, rowsK(dx))
 	}
-	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0, start)
+	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0, []*Value{x, dx})
 }
 
 // Central returns y = f(x) and, for each vs[p] (shaped like x), the exact
@@ -212,7 +210,6 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 			panic(fmt.Sprintf("autodiff: Central step %d is %v %v, want x's %v %v", i, v.DType(), v.Shape(), x.DType(), x.Shape()))
 		}
 	}
-	start := ids.Load()
 	xm := mark(x)
 	parts := make([]*Value, 0, 2*p+1)
 	if x.t.Rank() == 2 {
@@ -242,7 +239,7 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 	default:
 		stacked = Reshape(ConcatRows(parts...), withK(2*p, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p, start)
+	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p, append([]*Value{x}, vs...))
 	ds, ss = make([]*Value, p), make([]*Value, p)
 	for i := range p {
 		ds[i], ss[i] = sliceK(dy, i), sliceK(dy, p+i)
@@ -378,8 +375,8 @@ func mark(x *Value) *Value {
 // interpreter as it is recorded (deltaState.eager), which computes its
 // difference by its primitive's rules there and then.
 //
-// The values made since id start (by the caller: the marked x, the joint)
-// and those f computes are deltaRun's: the difference graph replaces f's
+// The values the caller made from its arguments args (the marked x, the
+// joint) and those f computes from x are deltaRun's (own): the difference graph replaces f's
 // recorded graph (Dense outputs are copied into joints, everything else is
 // recomputed or continued on the joints), and the nodes of f's graph the
 // results no longer reach are released, their storage handed back for
@@ -387,14 +384,13 @@ func mark(x *Value) *Value {
 // differences, conversions between pairs and differences) go on a tape, as
 // a recording Grad's do: those the difference graph uses become the
 // graph's, for the releasing Grad to recycle, the others are freed at once.
-func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start uint64) (y, dy *Value) {
+func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, args []*Value) (y, dy *Value) {
 	tp := &tape{keep: true}
 	s := newDeltaState(x, dx, joint, k, pairs)
-	s.tp, s.start = tp, start
-	for _, v := range []*Value{x, dx, joint, s.bases[x]} {
-		if v != nil {
-			s.mark(v)
-		}
+	s.tp = tp
+	s.own = ownSince(args, x, dx, joint, s.bases[x])
+	for v := range s.own {
+		s.mark(v)
 	}
 	fy := s.run(f, x)
 	switch b, ok := s.bases[fy]; {
@@ -408,9 +404,32 @@ func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start ui
 	if dy == nil {
 		dy = Scratch(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
+	for _, v := range tp.nodes {
+		s.own[v] = true // made by the rules
+	}
 	tp.finish([]*Value{y, dy})
-	releaseDead(fy, start, y, dy)
+	releaseDead(fy, s.own, y, dy)
 	return y, dy
+}
+
+// ownSince returns the values Delta made before calling f: vs and what they
+// were built from, down to the caller's arguments args.
+func ownSince(args []*Value, vs ...*Value) map[*Value]bool {
+	stop := map[*Value]bool{}
+	for _, a := range args {
+		stop[a] = true
+	}
+	own := map[*Value]bool{}
+	for len(vs) > 0 {
+		v := vs[len(vs)-1]
+		vs = vs[:len(vs)-1]
+		if v == nil || stop[v] || own[v] {
+			continue
+		}
+		own[v] = true
+		vs = append(vs, v.inputs...)
+	}
+	return own
 }
 
 // deltaState is what the difference interpreter knows of the values it has
@@ -433,9 +452,9 @@ func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start ui
 // recomputed or continued on the joints.
 type deltaState struct {
 	k, pairs int
-	active   bool   // f is running and no rule is: operations are interpreted
-	tp       *tape  // the constants the rules compute, see deltaRun
-	start    uint64 // the last id made before Delta: later values are Delta's
+	active   bool            // f is running and no rule is: operations are interpreted
+	tp       *tape           // the constants the rules compute, see deltaRun
+	own      map[*Value]bool // the values Delta made (f's interpreted nodes among them)
 	diffs    map[*Value]*Value
 	joints   map[*Value]*Value
 	bases    map[*Value]*Value
@@ -490,23 +509,17 @@ func (s *deltaState) run(f func(*Value) *Value, x *Value) *Value {
 // operations are not f's) and with the tape on.
 func (s *deltaState) eager(v *Value) {
 	s.active = false
+	s.own[v] = true
 	s.mark(v)
-	for _, in := range v.inputs {
-		s.mark(in)
-	}
 	s.tp.active = true
 	s.step(v)
 	s.tp.active = false
 	s.active = true
 }
 
-// mark puts a value made during Delta on the tape, so that what the rules
-// compute from it is recorded.
-func (s *deltaState) mark(v *Value) {
-	if v.id > s.start {
-		v.tape = s.tp
-	}
-}
+// mark puts a value Delta made on the tape, so that what the rules compute
+// from it is recorded.
+func (s *deltaState) mark(v *Value) { v.tape = s.tp }
 
 // step interprets one recorded node v whose inputs the state has seen: it
 // records v's difference (none when no input changes), and its joint and

@@ -151,3 +151,26 @@ func TestConsecutive(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaReleasesDeadNodes: the nodes of f's evaluation that the results
+// no longer reach (a Dense output, copied into the joint) are released on
+// return; the caller's x and parameters, and the results, are not.
+func TestDeltaReleasesDeadNodes(t *testing.T) {
+	x := Var(tensor.FromFloat64(tensor.Float64, []float64{0.5, -1, 0.25, 2}, 2, 2))
+	w1 := Var(tensor.FromFloat64(tensor.Float64, []float64{1, 2, -1, 0.5}, 2, 2))
+	w2 := Var(tensor.FromFloat64(tensor.Float64, []float64{0.3, -0.7}, 1, 2))
+	dx := Const(tensor.Scale(tensor.OnesLike(x.t), 1e-3))
+	var h *Value
+	y, dys := Delta(func(v *Value) *Value {
+		h = Dense(v, w1, nil, tensor.ActTanh)
+		return Dense(h, w2, nil, tensor.ActNone)
+	}, x, []*Value{dx})
+	if h.T() != nil {
+		t.Errorf("f's first Dense output is still held: %v", h.T())
+	}
+	for name, v := range map[string]*Value{"x": x, "w1": w1, "w2": w2, "y": y, "dy": dys[0]} {
+		if v.T() == nil {
+			t.Errorf("%s released", name)
+		}
+	}
+}

@@ -290,12 +290,12 @@ func (tp *tape) finish(out []*Value) {
 	tp.temps, tp.nodes, tp.active = nil, nil, false
 }
 
-// releaseDead releases the nodes of the graph of fy created after id start
-// (a function's recorded evaluation) that none of live reaches: their
+// releaseDead releases the nodes of the graph of fy among own (a function's
+// recorded evaluation, what Delta made of it) that none of live reaches: their
 // tensors and aux go back to the pool unless a value still reachable, or
 // an input from outside that graph, shares the storage, and the nodes are
 // emptied (a stray use panics instead of reading reused storage).
-func releaseDead(fy *Value, start uint64, live ...*Value) {
+func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
 	sc := getGradScratch() // for its maps
 	defer putGradScratch(sc)
 	// Buffers still in use: those of every value the results reach, and
@@ -318,7 +318,7 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 			}
 		}
 		for _, in := range v.inputs {
-			if in.id > start {
+			if own[in] {
 				stack = append(stack, in)
 			} else {
 				keep[bufKey(in.t)] = true
@@ -326,20 +326,20 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 		}
 	}
 	// The dead: f's nodes the results do not reach. Their inputs from
-	// before start are kept too (views of a parameter, say).
+	// outside own are kept too (views of a parameter, say).
 	dead := sc.nodes[:0]
 	defer func() { sc.nodes = dead }()
 	stack = append(stack[:0], fy)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[v] || v.id <= start || v.prim == nil {
+		if seen[v] || !own[v] || v.prim == nil {
 			continue
 		}
 		seen[v] = true
 		dead = append(dead, v)
 		for _, in := range v.inputs {
-			if in.id <= start || in.prim == nil {
+			if !own[in] || in.prim == nil {
 				keep[bufKey(in.t)] = true
 			}
 			stack = append(stack, in)
