@@ -33,41 +33,27 @@ import (
 // Im2Col returns the patch matrix [N·Ho·Wo, C·KH·KW] of NHWC images x
 // [N, H, W, C] (see tensor.Im2Col). Its adjoint is Col2Im.
 func Im2Col(x *Value, win tensor.Window) *Value {
-	return op(tensor.Im2Col(x.t, win), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			s := in[0].t.Shape()
-			return []*Value{Col2Im(g, win, s[1], s[2], s[3])}
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			// The K differences of N images are K·N more images.
-			return Reshape(Im2Col(rowsK(dIn[0]), win), withK(k, out.Shape())...)
-		}, func(in []*Value) *Value { return Im2Col(in[0], win) }, func(j []*Value, _ []int) *Value { return Im2Col(j[0], win) })
-	}, x)
+	return opWith(tensor.Im2Col(x.t, win), &im2ColP, win, x)
 }
 
 // Col2Im adds the entries of a patch matrix cols [N·Ho·Wo, C·KH·KW] back
 // into the pixels they came from, giving NHWC images [N, H, W, C] (see
 // tensor.Col2Im). It is the adjoint of Im2Col, and Im2Col is its adjoint.
 func Col2Im(cols *Value, win tensor.Window, h, w, c int) *Value {
-	return op(tensor.Col2Im(cols.t, win, h, w, c), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Im2Col(g, win)}
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return Reshape(Col2Im(rowsK(dIn[0]), win, h, w, c), withK(k, out.Shape())...)
-		}, func(in []*Value) *Value { return Col2Im(in[0], win, h, w, c) }, func(j []*Value, _ []int) *Value { return Col2Im(j[0], win, h, w, c) })
-	}, cols)
+	return opWith(tensor.Col2Im(cols.t, win, h, w, c), &col2ImP, col2ImParams{win, h, w, c}, cols)
+}
+
+// col2ImParams are Col2Im's parameters.
+type col2ImParams struct {
+	win     tensor.Window
+	h, w, c int
 }
 
 // BatchTranspose transposes each matrix of a [B, M, N] value, giving
 // [B, N, M]: the conversion between NCHW images ([N, C, H·W]) and NHWC ones
 // ([N, H·W, C]). It is its own adjoint.
 func BatchTranspose(a *Value) *Value {
-	return op(tensor.BatchTranspose(a.t), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{BatchTranspose(g)}
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return Reshape(BatchTranspose(rowsK(dIn[0])), withK(k, out.Shape())...)
-		}, func(in []*Value) *Value { return BatchTranspose(in[0]) }, func(j []*Value, _ []int) *Value { return BatchTranspose(j[0]) })
-	}, a)
+	return op(tensor.BatchTranspose(a.t), &batchTransposeP, a)
 }
 
 // Conv2D is PyTorch's conv2d (a cross-correlation) on NHWC images:
@@ -125,15 +111,12 @@ func AvgPool2D(x *Value, k, stride, pad int) *Value {
 	if x.t.Rank() != 4 {
 		panic(fmt.Sprintf("autodiff: AvgPool2D input %v (want [N, H, W, C])", x.Shape()))
 	}
-	return op(tensor.AvgPool2D(x.t, k, stride, pad), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{AvgPool2DAdjoint(g, k, stride, pad, in[0].Dim(1), in[0].Dim(2))}
-		}, func(out *Value, in, dIn []*Value, kd int) *Value {
-			return Reshape(AvgPool2D(rowsK(dIn[0]), k, stride, pad), withK(kd, out.Shape())...)
-		}, func(in []*Value) *Value { return AvgPool2D(in[0], k, stride, pad) },
-			func(j []*Value, _ []int) *Value { return AvgPool2D(j[0], k, stride, pad) })
-	}, x)
+	return opWith(tensor.AvgPool2D(x.t, k, stride, pad), &avgPoolP, poolParams{k: k, stride: stride, pad: pad}, x)
 }
+
+// poolParams are the parameters of AvgPool2D (k, stride, pad) and
+// AvgPool2DAdjoint (also the images' size h×w).
+type poolParams struct{ k, stride, pad, h, w int }
 
 // AvgPool2DAdjoint spreads each entry of g [N, Ho, Wo, C], divided by k²,
 // over its window's pixels in h×w images, giving [N, h, w, C] (see
@@ -142,14 +125,7 @@ func AvgPool2DAdjoint(g *Value, k, stride, pad, h, w int) *Value {
 	if g.t.Rank() != 4 {
 		panic(fmt.Sprintf("autodiff: AvgPool2DAdjoint input %v (want [N, Ho, Wo, C])", g.Shape()))
 	}
-	return op(tensor.AvgPool2DAdjoint(g.t, k, stride, pad, h, w), func() rule {
-		return withBatchJoint(func(gg, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{AvgPool2D(gg, k, stride, pad)}
-		}, func(out *Value, in, dIn []*Value, kd int) *Value {
-			return Reshape(AvgPool2DAdjoint(rowsK(dIn[0]), k, stride, pad, h, w), withK(kd, out.Shape())...)
-		}, func(in []*Value) *Value { return AvgPool2DAdjoint(in[0], k, stride, pad, h, w) },
-			func(j []*Value, _ []int) *Value { return AvgPool2DAdjoint(j[0], k, stride, pad, h, w) })
-	}, g)
+	return opWith(tensor.AvgPool2DAdjoint(g.t, k, stride, pad, h, w), &avgPoolAdjP, poolParams{k, stride, pad, h, w}, g)
 }
 
 // GlobalAvgPool2D averages NHWC images x [N, H, W, C] over all pixels,
@@ -268,60 +244,21 @@ func (l layerMap) gradW(g, x *Value) *Value {
 // convLinear is the convolution F(x, w) of NHWC images x [N, H, W, C] with a
 // weight w [O, C, KH, KW], as rows [N·Ho·Wo, O] (tensor.Conv2D).
 func convLinear(x, w *Value, win tensor.Window) *Value {
-	return op(tensor.Conv2D(x.t, w.t, win), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			gs := make([]*Value, 2)
-			if need[0] {
-				gs[0] = convInputGrad(g, in[1], win, in[0].Dim(1), in[0].Dim(2))
-			}
-			if need[1] {
-				gs[1] = convWeightGrad(g, in[0], win)
-			}
-			return gs
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return bilinearDiff(func(a, b *Value) *Value { return convLinear(a, b, win) }, out, in, dIn, k, true)
-		}, func(in []*Value) *Value { return convLinear(in[0], in[1], win) })
-	}, x, w)
+	return opWith(tensor.Conv2D(x.t, w.t, win), &convP, win, x, w)
 }
 
 // convInputGrad is the input gradient I(g, w) of convLinear on h×wd images:
 // for the output cotangent g [N·Ho·Wo, O], the images' cotangent
 // [N, H, W, C] (tensor.Conv2DInputGrad).
 func convInputGrad(g, w *Value, win tensor.Window, h, wd int) *Value {
-	return op(tensor.Conv2DInputGrad(g.t, w.t, win, h, wd), func() rule {
-		return withDiff(func(gg, out *Value, in []*Value, need []bool) []*Value {
-			gs := make([]*Value, 2)
-			if need[0] {
-				gs[0] = Reshape(convLinear(gg, in[1], win), in[0].Shape()...)
-			}
-			if need[1] {
-				gs[1] = convWeightGrad(in[0], gg, win)
-			}
-			return gs
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return bilinearDiff(func(a, b *Value) *Value { return convInputGrad(a, b, win, h, wd) }, out, in, dIn, k, true)
-		}, func(in []*Value) *Value { return convInputGrad(in[0], in[1], win, h, wd) })
-	}, g, w)
+	return opWith(tensor.Conv2DInputGrad(g.t, w.t, win, h, wd), &convInputGradP, col2ImParams{win: win, h: h, w: wd}, g, w)
 }
 
 // convWeightGrad is the weight gradient V(g, x) of convLinear: for the
 // output cotangent g [N·Ho·Wo, O] and the images x [N, H, W, C], the
 // weight's cotangent [O, C, KH, KW] (tensor.Conv2DWeightGrad).
 func convWeightGrad(g, x *Value, win tensor.Window) *Value {
-	return op(tensor.Conv2DWeightGrad(g.t, x.t, win), func() rule {
-		return withDiff(func(gg, out *Value, in []*Value, need []bool) []*Value {
-			gs := make([]*Value, 2)
-			if need[0] {
-				gs[0] = Reshape(convLinear(in[1], gg, win), in[0].Shape()...)
-			}
-			if need[1] {
-				gs[1] = convInputGrad(Reshape(in[0], -1, gg.Dim(0)), gg, win, in[1].Dim(1), in[1].Dim(2))
-			}
-			return gs
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return bilinearDiff(func(a, b *Value) *Value { return convWeightGrad(a, b, win) }, out, in, dIn, k, false)
-		}, func(in []*Value) *Value { return convWeightGrad(in[0], in[1], win) })
-	}, g, x)
+	return opWith(tensor.Conv2DWeightGrad(g.t, x.t, win), &convWeightGradP, win, g, x)
 }
 
 // bilinearDiff is the difference rule of a bilinear primitive f(a, b):
@@ -347,4 +284,148 @@ func bilinearDiff(f func(a, b *Value) *Value, out *Value, in, dIn []*Value, k in
 		}
 		return d
 	})
+}
+
+// The descriptors of the operations above (see primitive).
+var im2ColP, col2ImP, batchTransposeP, avgPoolP, avgPoolAdjP, convP, convInputGradP, convWeightGradP primitive
+
+func init() {
+	im2ColP = primitive{name: "Im2Col",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			s := in[0].t.Shape()
+			return []*Value{Col2Im(g, p.(tensor.Window), s[1], s[2], s[3])}
+		},
+		diff: im2ColDiff, pair: im2ColDiff,
+		batch: func(p any, j []*Value, _ []int) *Value { return Im2Col(j[0], p.(tensor.Window)) },
+		fwd:   func(p any, in []*Value) *Value { return Im2Col(in[0], p.(tensor.Window)) },
+	}
+	col2ImP = primitive{name: "Col2Im",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Im2Col(g, p.(col2ImParams).win)}
+		},
+		diff: col2ImDiff, pair: col2ImDiff,
+		batch: func(p any, j []*Value, _ []int) *Value {
+			c := p.(col2ImParams)
+			return Col2Im(j[0], c.win, c.h, c.w, c.c)
+		},
+		fwd: func(p any, in []*Value) *Value { c := p.(col2ImParams); return Col2Im(in[0], c.win, c.h, c.w, c.c) },
+	}
+	batchTransposeP = primitive{name: "BatchTranspose",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BatchTranspose(g)}
+		},
+		diff: batchTransposeDiff, pair: batchTransposeDiff,
+		batch: func(_ any, j []*Value, _ []int) *Value { return BatchTranspose(j[0]) },
+		fwd:   func(_ any, in []*Value) *Value { return BatchTranspose(in[0]) },
+	}
+	avgPoolP = primitive{name: "AvgPool2D",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			q := p.(poolParams)
+			return []*Value{AvgPool2DAdjoint(g, q.k, q.stride, q.pad, in[0].Dim(1), in[0].Dim(2))}
+		},
+		diff: avgPoolDiff, pair: avgPoolDiff,
+		batch: func(p any, j []*Value, _ []int) *Value {
+			q := p.(poolParams)
+			return AvgPool2D(j[0], q.k, q.stride, q.pad)
+		},
+		fwd: func(p any, in []*Value) *Value { q := p.(poolParams); return AvgPool2D(in[0], q.k, q.stride, q.pad) },
+	}
+	avgPoolAdjP = primitive{name: "AvgPool2DAdjoint",
+		vjp: func(p any, gg, out *Value, in []*Value, need []bool) []*Value {
+			q := p.(poolParams)
+			return []*Value{AvgPool2D(gg, q.k, q.stride, q.pad)}
+		},
+		diff: avgPoolAdjDiff, pair: avgPoolAdjDiff,
+		batch: func(p any, j []*Value, _ []int) *Value {
+			q := p.(poolParams)
+			return AvgPool2DAdjoint(j[0], q.k, q.stride, q.pad, q.h, q.w)
+		},
+		fwd: func(p any, in []*Value) *Value {
+			q := p.(poolParams)
+			return AvgPool2DAdjoint(in[0], q.k, q.stride, q.pad, q.h, q.w)
+		},
+	}
+	convP = primitive{name: "convLinear",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			win := p.(tensor.Window)
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = convInputGrad(g, in[1], win, in[0].Dim(1), in[0].Dim(2))
+			}
+			if need[1] {
+				gs[1] = convWeightGrad(g, in[0], win)
+			}
+			return gs
+		},
+		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
+			win := p.(tensor.Window)
+			return bilinearDiff(func(a, b *Value) *Value { return convLinear(a, b, win) }, out, in, dIn, k, true)
+		},
+		fwd: func(p any, in []*Value) *Value { return convLinear(in[0], in[1], p.(tensor.Window)) },
+	}
+	convInputGradP = primitive{name: "convInputGrad",
+		vjp: func(p any, gg, out *Value, in []*Value, need []bool) []*Value {
+			win := p.(col2ImParams).win
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = Reshape(convLinear(gg, in[1], win), in[0].Shape()...)
+			}
+			if need[1] {
+				gs[1] = convWeightGrad(in[0], gg, win)
+			}
+			return gs
+		},
+		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
+			c := p.(col2ImParams)
+			return bilinearDiff(func(a, b *Value) *Value { return convInputGrad(a, b, c.win, c.h, c.w) }, out, in, dIn, k, true)
+		},
+		fwd: func(p any, in []*Value) *Value {
+			c := p.(col2ImParams)
+			return convInputGrad(in[0], in[1], c.win, c.h, c.w)
+		},
+	}
+	convWeightGradP = primitive{name: "convWeightGrad",
+		vjp: func(p any, gg, out *Value, in []*Value, need []bool) []*Value {
+			win := p.(tensor.Window)
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = Reshape(convLinear(in[1], gg, win), in[0].Shape()...)
+			}
+			if need[1] {
+				gs[1] = convInputGrad(Reshape(in[0], -1, gg.Dim(0)), gg, win, in[1].Dim(1), in[1].Dim(2))
+			}
+			return gs
+		},
+		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
+			win := p.(tensor.Window)
+			return bilinearDiff(func(a, b *Value) *Value { return convWeightGrad(a, b, win) }, out, in, dIn, k, false)
+		},
+		fwd: func(p any, in []*Value) *Value { return convWeightGrad(in[0], in[1], p.(tensor.Window)) },
+	}
+}
+
+// The difference rules of the linear image primitives: the K differences of
+// N images are K·N more images.
+
+func im2ColDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	return Reshape(Im2Col(rowsK(dIn[0]), p.(tensor.Window)), withK(k, out.Shape())...)
+}
+
+func col2ImDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	c := p.(col2ImParams)
+	return Reshape(Col2Im(rowsK(dIn[0]), c.win, c.h, c.w, c.c), withK(k, out.Shape())...)
+}
+
+func batchTransposeDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
+	return Reshape(BatchTranspose(rowsK(dIn[0])), withK(k, out.Shape())...)
+}
+
+func avgPoolDiff(p any, out *Value, in, dIn []*Value, kd int) *Value {
+	q := p.(poolParams)
+	return Reshape(AvgPool2D(rowsK(dIn[0]), q.k, q.stride, q.pad), withK(kd, out.Shape())...)
+}
+
+func avgPoolAdjDiff(p any, out *Value, in, dIn []*Value, kd int) *Value {
+	q := p.(poolParams)
+	return Reshape(AvgPool2DAdjoint(rowsK(dIn[0]), q.k, q.stride, q.pad, q.h, q.w), withK(kd, out.Shape())...)
 }

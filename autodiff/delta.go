@@ -2,113 +2,14 @@ package autodiff
 
 import (
 	"fmt"
-	"reflect"
-	"runtime"
-	"slices"
-	"strings"
 
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// diffRule returns the exact difference of a primitive's output for K stacked
-// changes of its inputs: out(in + dIn) − out(in). dIn[j] is nil when input j
-// does not change and otherwise has shape [K]+shape(in[j]); the result has
-// shape [K]+shape(out), or is nil when it is zero. It is written with this
-// package's differentiable operations.
-type diffRule func(out *Value, in, dIn []*Value, k int) *Value
-
-// jointDiffRule is a difference rule that also works on joint values: a
-// joint of a value X [N, …] is the single tensor [X; ΔX_1; …; ΔX_K]
-// ([(K+1)·N, …]), the base rows followed by the K differences. jIn[j] is the
-// joint of input j when one exists (nil otherwise). The rule returns the
-// stacked difference and, if it built one, the joint of its output. Dense
-// has such a rule: a chain of layers then runs on joints, one GEMM per layer
-// forward and two backward, exactly like a stacked batch, with no second
-// path to the weights through the recorded base layer. pairs > 0 selects the
-// central mode (see Central): the K = 2·pairs stacked rows are then
-// [D_1 … D_P; S_1 … S_P] rather than K plain differences.
-type jointDiffRule func(out *Value, in, dIn, jIn []*Value, k, pairs int) (d, j *Value)
-
-// batchRule applies a batch-separable linear primitive to its inputs'
-// joints, treated as a batch K+1 times larger; shape is the output joint's
-// shape, [(K+1)·out.Dim(0)]+out.Shape()[1:]. Such a primitive acts on each
-// leading-axis block (image, row, matrix) alone, so in row-major order the
-// output of [x; Δx_1; …; Δx_K] is [y; Δy_1; …; Δy_K]: the joint chain
-// continues through it with no copy and no recomputed base.
-type batchRule func(j []*Value, shape []int) *Value
-
-// diffSpec is what a primitive knows about differences: its plain rule; its
-// central rule (nil: none, Delta then goes through the plain rule, see
-// propagate), which may also return nil to ask for that; instead of both, a
-// joint-aware rule; for a batch-separable linear primitive, its batch rule
-// on joints besides the plain one; and fwd, the primitive itself applied to
-// other inputs, with which Delta recomputes base values along the
-// difference graph.
-type diffSpec struct {
-	diff  diffRule
-	pair  diffRule
-	joint jointDiffRule
-	batch batchRule
-	fwd   func(in []*Value) *Value
-}
-
-// diffProbe, pairProbe and baseProbe, passed as the cotangent g to a rule
-// made by withDiff and its siblings, ask for the primitive's plain or
-// central difference rule, or its forward computation, instead of its
-// vector-Jacobian product.
-//
-// The rule type has room for only one function and Value (value.go) for only
-// one rule, so the difference rules travel inside the VJP closure: called
-// with g = diffProbe and out = nil it answers probeOK, or probeJoint for a
-// joint-aware rule, or probeBatch for a batch rule; with out set and in = inputs ++ their differences ++
-// their joints it returns the difference (nil: zero, or in central mode: use
-// the plain rule) and the output's joint (or nil); with g = baseProbe it
-// returns the primitive applied to in (or nil). A Value field for the
-// difference rules would be the cleaner home; this keeps value.go untouched.
-var diffProbe, pairProbe, baseProbe = &Value{}, &Value{}, &Value{}
-
-var (
-	probeOK    = []*Value{diffProbe, nil}
-	probeJoint = []*Value{diffProbe, diffProbe}
-	probeBatch = []*Value{diffProbe, pairProbe}
-)
-
 // chainJoints enables the joint chain through batch-separable primitives
-// (batch rules) and the joints built for other primitives (see propagate).
+// (batch rules) and the joints built for other primitives (see deltaState).
 // Only tests turn it off, to check that the chain changes no number.
 var chainJoints = true
-
-// withDiff attaches a (nonlinear) difference rule and the forward
-// computation to a vector-Jacobian product rule. Ordinary calls (Grad) go
-// straight to r.
-func withDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, fwd: fwd})
-}
-
-// withLinearDiff attaches the difference rule of an operation that is linear
-// in its inputs (jointly): the same rule then maps central pairs (D, S) to
-// central pairs.
-func withLinearDiff(r rule, d diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, pair: d, fwd: fwd})
-}
-
-// withPairDiff attaches a plain and a central difference rule.
-func withPairDiff(r rule, d, pd diffRule, fwd func([]*Value) *Value) rule {
-	return withSpec(r, diffSpec{diff: d, pair: pd, fwd: fwd})
-}
-
-// withJointDiff attaches a joint difference rule.
-func withJointDiff(r rule, d jointDiffRule) rule { return withSpec(r, diffSpec{joint: d}) }
-
-// withBatchJoint is withLinearDiff for a batch-separable linear primitive,
-// with its batch rule (nil: none, as withLinearDiff): when every input
-// carries a difference and a joint (and, for several inputs, all have the
-// output's shape, no broadcasting), the output's joint is the batch rule
-// applied to the joints, and the difference is its rows after the base.
-// Central pairs are mapped like differences (the primitive is linear).
-func withBatchJoint(r rule, d diffRule, fwd func([]*Value) *Value, batch batchRule) rule {
-	return withSpec(r, diffSpec{diff: d, pair: d, batch: batch, fwd: fwd})
-}
 
 // batchOK reports whether a batch rule applies to a primitive with output
 // out, inputs in and input differences dIn; has(j) reports whether input j
@@ -125,123 +26,17 @@ func batchOK(out *Value, in, dIn []*Value, has func(j int) bool) bool {
 	return true
 }
 
-// applyBatch runs a batch rule on the joints jIn and returns the output's
+// applyBatch runs pr's batch rule on the joints jIn and returns the output's
 // stacked difference (a view of the joint's rows after the base) and joint.
-func applyBatch(b batchRule, out *Value, jIn []*Value, k int) (d, j *Value) {
+func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Value) {
 	shape := out.Shape()
 	rows := shape[0]
 	shape[0] *= k + 1
-	j = b(jIn, shape)
+	j = pr.batch(p, jIn, shape)
 	if !shapeEqual(j.Shape(), shape) {
-		panic(fmt.Sprintf("autodiff: internal error: %s joint %v, want %v", primName(out), j.Shape(), shape))
+		panic(fmt.Sprintf("autodiff: internal error: %s joint %v, want %v", pr.name, j.Shape(), shape))
 	}
 	return Reshape(SliceRows(j, rows, (k+1)*rows), withK(k, out.Shape())...), j
-}
-
-func withSpec(r rule, sp diffSpec) rule {
-	return func(g, out *Value, in []*Value, need []bool) []*Value {
-		switch {
-		case g == baseProbe:
-			if sp.fwd == nil {
-				return []*Value{nil}
-			}
-			return []*Value{sp.fwd(in)}
-		case g == diffProbe || g == pairProbe:
-			if out == nil {
-				switch {
-				case sp.joint != nil:
-					return probeJoint
-				case sp.batch != nil:
-					return probeBatch
-				}
-				return probeOK
-			}
-			n := len(in) / 3
-			k := 0
-			for _, dv := range in[n : 2*n] {
-				if dv != nil {
-					k = dv.Dim(0)
-					break
-				}
-			}
-			pairs := 0
-			if g == pairProbe {
-				pairs = k / 2
-			}
-			switch {
-			case sp.joint != nil:
-				dv, jv := sp.joint(out, in[:n], in[n:2*n], in[2*n:], k, pairs)
-				return []*Value{dv, jv}
-			case sp.batch != nil && batchOK(out, in[:n], in[n:2*n], func(j int) bool { return in[2*n+j] != nil }):
-				dv, jv := applyBatch(sp.batch, out, in[2*n:], k)
-				return []*Value{dv, jv}
-			case pairs > 0:
-				if sp.pair == nil {
-					return []*Value{nil, nil}
-				}
-				return []*Value{sp.pair(out, in[:n], in[n:2*n], k), nil}
-			}
-			return []*Value{sp.diff(out, in[:n], in[n:2*n], k), nil}
-		}
-		return r(g, out, in, need)
-	}
-}
-
-// primName names the primitive that recorded v, from its rule's code (for
-// error messages).
-func primName(v *Value) string {
-	f := runtime.FuncForPC(reflect.ValueOf(v.rule).Pointer())
-	if f == nil {
-		return "an unknown primitive"
-	}
-	name := f.Name()
-	name = name[strings.LastIndex(name, "/")+1:]
-	name = strings.TrimPrefix(name, "autodiff.")
-	if i := strings.Index(name, "."); i >= 0 {
-		name = name[:i]
-	}
-	return name
-}
-
-// diffKind is what a primitive's difference rules are.
-type diffKind uint8
-
-const (
-	kindNone  diffKind = iota // no difference rule
-	kindPlain                 // plain (and central) rules only
-	kindJoint                 // a joint-aware rule
-	kindBatch                 // linear, with a batch rule on joints
-)
-
-// probeKind reports the kind of v's difference rules.
-func probeKind(v *Value) (kind diffKind) {
-	defer func() {
-		if recover() != nil {
-			kind = kindNone
-		}
-	}()
-	r := v.rule(diffProbe, nil, nil, nil)
-	switch {
-	case len(r) != 2 || r[0] != diffProbe:
-		return kindNone
-	case r[1] == diffProbe:
-		return kindJoint
-	case r[1] == pairProbe:
-		return kindBatch
-	}
-	return kindPlain
-}
-
-// NoDiffRuleError is the panic value of Delta when the function evaluated
-// uses a primitive that has no difference rule.
-type NoDiffRuleError struct {
-	// Primitive names the primitive (the function that recorded the node).
-	Primitive string
-}
-
-// Error implements error.
-func (e *NoDiffRuleError) Error() string {
-	return fmt.Sprintf("autodiff: Delta: primitive %s has no difference rule", e.Primitive)
 }
 
 // Delta returns y = f(x) and, for each dxs[i] (shaped like x), the exact
@@ -252,10 +47,12 @@ func (e *NoDiffRuleError) Error() string {
 // the digits the two values share: in float32, with |f| ≈ 100 and a
 // difference of 1e-3, two or three significant digits survive, and a second
 // difference divided by ε² is mostly rounding. Delta never forms
-// f(x + Δx). It evaluates f(x) once, recording the graph, then walks the
-// recorded nodes in creation order and asks each primitive for the exact
-// difference of its output, Δy = op(a + α, b + β) − op(a, b), from its base
-// inputs and their differences, in a form without cancellation:
+// f(x + Δx). It evaluates f(x) once, as an interpreter: each operation f
+// applies to a value with a difference is, as it is recorded, asked by its
+// primitive's rules for the exact difference of its output,
+// Δy = op(a + α, b + β) − op(a, b), from its base inputs and their
+// differences (as JAX's JVP interpreter carries tangents), in a form
+// without cancellation:
 //
 //	linear ops          Δy = op(α)       (sums, reshapes, rows, transposes, MatMul by a constant,
 //	                                      Im2Col, Col2Im, AvgPool2D and its adjoint, BatchTranspose)
@@ -268,6 +65,7 @@ func (e *NoDiffRuleError) Error() string {
 //	aᵖ                  aᵖ·expm1(p·log1p(α/a))   (direct where a changes sign)
 //	tanh a              tanh α·(1 − tanh²a)/(1 + tanh a·tanh α)
 //	σ(a)                2σ(1 − σ)·T/(1 + (2σ − 1)T),  T = tanh(α/2)
+//	SiLU a = a·σ(a)     α·(σ + Δσ) + a·Δσ,  Δσ by the σ rule
 //	softplus a          log1p(σ(a)·expm1(α))
 //	ELU                 α, (out + c)·expm1(α) or direct, by the signs of a and a + α
 //	Solve(A, B)         (A + ΔA)⁻¹(ΔB − ΔA·X)
@@ -339,7 +137,6 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 			panic(fmt.Sprintf("autodiff: Delta difference %d is %v %v, want x's %v %v", i, dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 		}
 	}
-	start := ids.Load()
 	xm := mark(x)
 	var stacked, joint *Value
 	switch {
@@ -362,7 +159,7 @@ func Delta(f func(*Value) *Value, x *Value, dxs []*Value) (y *Value, dys []*Valu
 	default:
 		stacked = Reshape(ConcatRows(dxs...), withK(k, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, k, 0, start)
+	y, dy := deltaRun(f, xm, stacked, joint, k, 0, append([]*Value{x}, dxs...))
 	dys = make([]*Value, k)
 	for i := range dys {
 		dys[i] = sliceK(dy, i)
@@ -377,13 +174,12 @@ func DeltaStacked(f func(*Value) *Value, x, dx *Value) (y, dy *Value) {
 	if dx.t.Rank() != x.t.Rank()+1 || !shapeEqual(dx.Shape()[1:], x.Shape()) || dx.DType() != x.DType() {
 		panic(fmt.Sprintf("autodiff: DeltaStacked differences %v %v for x %v %v (want [K]+x's shape)", dx.DType(), dx.Shape(), x.DType(), x.Shape()))
 	}
-	start := ids.Load()
 	xm := mark(x)
 	var joint *Value
 	if x.t.Rank() == 2 {
 		joint = ConcatRows(xm, rowsK(dx))
 	}
-	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0, start)
+	return deltaRun(f, xm, dx, joint, dx.Dim(0), 0, []*Value{x, dx})
 }
 
 // Central returns y = f(x) and, for each vs[p] (shaped like x), the exact
@@ -414,7 +210,6 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 			panic(fmt.Sprintf("autodiff: Central step %d is %v %v, want x's %v %v", i, v.DType(), v.Shape(), x.DType(), x.Shape()))
 		}
 	}
-	start := ids.Load()
 	xm := mark(x)
 	parts := make([]*Value, 0, 2*p+1)
 	if x.t.Rank() == 2 {
@@ -444,7 +239,7 @@ func Central(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, ds, ss []*
 	default:
 		stacked = Reshape(ConcatRows(parts...), withK(2*p, x.Shape())...)
 	}
-	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p, start)
+	y, dy := deltaRun(f, xm, stacked, joint, 2*p, p, append([]*Value{x}, vs...))
 	ds, ss = make([]*Value, p), make([]*Value, p)
 	for i := range p {
 		ds[i], ss[i] = sliceK(dy, i), sliceK(dy, p+i)
@@ -496,8 +291,6 @@ func numel(s []int) int {
 	return n
 }
 
-// mark returns x, or for a constant a variable holding its tensor, so that
-// everything f computes from it is recorded.
 // constants reports whether neither x nor any of the dxs depends on a
 // variable.
 func constants(x *Value, dxs []*Value) bool {
@@ -564,244 +357,265 @@ func consecutive(ts []*tensor.Tensor) *tensor.Tensor {
 	return tensor.WrapFloat64(ts[0].Float64s()[:total], shape...)
 }
 
+// mark returns the value Delta evaluates f at: for a constant x a variable
+// holding its tensor, so that everything f computes from it is recorded; for
+// a variable an identity (Reshape) of it, so that the value Delta marks as
+// followed (see deltaState) is its own and the caller's x, which another
+// goroutine may be using, is left untouched.
 func mark(x *Value) *Value {
 	if x.grad {
-		return x
+		return Reshape(x, x.Shape()...)
 	}
 	return Var(x.t)
 }
 
-// deltaRun evaluates f at the marked x and propagates the stacked
-// differences dx (joint, if not nil, is [x; dx] as rows).
+// deltaRun evaluates f at the marked x and carries the stacked
+// differences dx (joint, if not nil, is [x; dx] as rows), eagerly: every
+// operation f applies to a value with a difference is handed to the
+// interpreter as it is recorded (deltaState.eager), which computes its
+// difference by its primitive's rules there and then.
 //
-// The values made since id start (by the caller: the marked x, the joint)
-// and those f computes are deltaRun's: propagate replaces f's recorded
-// graph by the difference graph (Dense outputs are copied into joints,
-// everything else is recomputed or continued on the joints), and the nodes
-// of f's graph the results no longer reach are released, their storage
-// handed back for reuse (releaseDead). The constants propagate computes
-// (masks, zero differences, conversions between pairs and differences) go
-// on a tape, as a recording Grad's do: those the difference graph uses
-// become the graph's, for the releasing Grad to recycle, the others are
-// freed at once.
-func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, start uint64) (y, dy *Value) {
-	fy := f(x)
+// The values the caller made from its arguments args (the marked x, the
+// joint) and those f computes from x are deltaRun's (own): the difference graph replaces f's
+// recorded graph (Dense outputs are copied into joints, everything else is
+// recomputed or continued on the joints), and the nodes of f's graph the
+// results no longer reach are released, their storage handed back for
+// reuse (releaseDead). The constants the rules compute (masks, zero
+// differences, conversions between pairs and differences) go on a tape, as
+// a recording Grad's do: those the difference graph uses become the
+// graph's, for the releasing Grad to recycle, the others are freed at once.
+func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, args []*Value) (y, dy *Value) {
 	tp := &tape{keep: true}
-	ours := func(v *Value) {
-		if v != nil && v.id > start {
-			v.tape = tp
-		}
+	s := newDeltaState(x, dx, joint, k, pairs)
+	s.tp = tp
+	s.own = ownSince(args, x, dx, joint, s.bases[x])
+	for v := range s.own {
+		s.mark(v)
 	}
-	ours(x)
-	ours(dx)
-	ours(joint)
-	walkSince(fy, start, ours)
-	tp.active = true
-	dy, y = propagate(fy, x, dx, joint, k, pairs)
-	tp.active = false
+	fy := s.run(f, x)
+	switch b, ok := s.bases[fy]; {
+	case fy == x:
+		y, dy = x, dx
+	case ok:
+		y, dy = b, s.diffs[fy]
+	default:
+		y, dy = fy, s.diffs[fy]
+	}
 	if dy == nil {
 		dy = Scratch(tensor.Zeros(y.DType(), withK(k, y.Shape())...))
 	}
+	for _, v := range tp.nodes {
+		s.own[v] = true // made by the rules
+	}
 	tp.finish([]*Value{y, dy})
-	releaseDead(fy, start, y, dy)
+	releaseDead(fy, s.own, y, dy)
 	return y, dy
 }
 
-// walkSince calls fn on every node of y's graph created after id start.
-func walkSince(y *Value, start uint64, fn func(*Value)) {
-	seen := map[*Value]bool{}
-	stack := []*Value{y}
-	for len(stack) > 0 {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[v] || v.id <= start {
+// ownSince returns the values Delta made before calling f: vs and what they
+// were built from, down to the caller's arguments args.
+func ownSince(args []*Value, vs ...*Value) map[*Value]bool {
+	stop := map[*Value]bool{}
+	for _, a := range args {
+		stop[a] = true
+	}
+	own := map[*Value]bool{}
+	for len(vs) > 0 {
+		v := vs[len(vs)-1]
+		vs = vs[:len(vs)-1]
+		if v == nil || stop[v] || own[v] {
 			continue
 		}
-		seen[v] = true
-		fn(v)
-		stack = append(stack, v.inputs...)
+		own[v] = true
+		vs = append(vs, v.inputs...)
 	}
+	return own
 }
 
-// propagate returns the stacked difference of y given the difference dx of
-// x (nil when y does not depend on x), and y itself, or the base rows of its
-// joint when it has one (the same numbers, reached through the joint chain).
-func propagate(y, x, dx, joint *Value, k, pairs int) (dy, base *Value) {
-	if y == x {
-		return dx, y
-	}
-	if !y.grad || y.id < x.id {
-		return nil, y
-	}
-	// Nodes created before x cannot depend on it: the walk stops there, so a
-	// large graph the function merely uses (a fitted parameter, say) is not
-	// visited.
-	var nodes []*Value
-	seen := map[*Value]bool{y: true}
-	stack := []*Value{y}
-	for len(stack) > 0 {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		nodes = append(nodes, v)
-		for _, in := range v.inputs {
-			if in.grad && in.id >= x.id && !seen[in] {
-				seen[in] = true
-				stack = append(stack, in)
-			}
-		}
-	}
-	slices.SortFunc(nodes, func(a, b *Value) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
-	diffs := map[*Value]*Value{x: dx}
-	// Joints ([base; differences] in one tensor) and base values recomputed
-	// along the difference graph. A joint comes from a joint-aware rule
-	// (Dense) or a batch rule (the batch-separable linear primitives:
-	// reshapes, Im2Col, Col2Im, pooling, BatchTranspose, axis sums, scaling,
-	// sums of two joints), which map joints to joints with no copy, or is
-	// built on demand: any other primitive whose changing inputs all have joints is
-	// joinable, and its joint is ConcatRows(base, differences) once a
-	// joint-consuming primitive needs it (one copy of the output, against a
-	// recomputed base and, at the next Dense, a copy of its input: at a
-	// convolution, the 9× wider patch matrix). A primitive that does not
-	// continue a joint is applied again to its inputs' bases (a joint's base
-	// rows, or a recomputed base), so that the rules read base values, and
-	// the backward pass reaches the parameters, through the difference
-	// graph only. The recorded graph of f then carries no gradient: its
-	// Dense outputs are reused (copied into the joints), everything else is
-	// recomputed or continued on the joints.
-	joints := map[*Value]*Value{}
-	bases := map[*Value]*Value{}
-	joinable := map[*Value]bool{}
+// deltaState is what the difference interpreter knows of the values it has
+// seen: their stacked differences, their joints ([base; differences] in one
+// tensor) and their bases recomputed along the difference graph.
+//
+// A joint comes from a joint-aware rule (Dense) or a batch rule (the
+// batch-separable linear primitives: reshapes, Im2Col, Col2Im, pooling,
+// BatchTranspose, axis sums, scaling, sums of two joints), which map joints
+// to joints with no copy, or is built on demand: any other primitive whose
+// changing inputs all have joints is joinable, and its joint is
+// ConcatRows(base, differences) once a joint-consuming primitive needs it
+// (one copy of the output, against a recomputed base and, at the next Dense,
+// a copy of its input: at a convolution, the 9× wider patch matrix). A
+// primitive that does not continue a joint is applied again to its inputs'
+// bases (a joint's base rows, or a recomputed base), so that the rules read
+// base values, and the backward pass reaches the parameters, through the
+// difference graph only. The recorded graph of f then carries no gradient:
+// its Dense outputs are reused (copied into the joints), everything else is
+// recomputed or continued on the joints.
+type deltaState struct {
+	k, pairs int
+	active   bool            // f is running and no rule is: operations are interpreted
+	tp       *tape           // the constants the rules compute, see deltaRun
+	own      map[*Value]bool // the values Delta made (f's interpreted nodes among them)
+	diffs    map[*Value]*Value
+	joints   map[*Value]*Value
+	bases    map[*Value]*Value
+	joinable map[*Value]bool
+}
+
+// newDeltaState starts the interpreter at x, whose stacked difference is dx
+// and joint, if not nil, joint.
+func newDeltaState(x, dx, joint *Value, k, pairs int) *deltaState {
+	s := &deltaState{k: k, pairs: pairs, diffs: map[*Value]*Value{x: dx},
+		joints: map[*Value]*Value{}, bases: map[*Value]*Value{}, joinable: map[*Value]bool{}}
+	x.delta = s
 	if joint != nil {
-		joints[x] = joint
-		bases[x] = SliceRows(joint, 0, x.Dim(0))
+		s.joints[x] = joint
+		s.bases[x] = SliceRows(joint, 0, x.Dim(0))
 	}
-	hasJoint := func(v *Value) bool { return joints[v] != nil || joinable[v] }
-	jointOf := func(v *Value) *Value {
-		if j := joints[v]; j != nil {
-			return j
-		}
-		b := v
-		if bv, ok := bases[v]; ok {
-			b = bv
-		}
-		j := ConcatRows(b, rowsK(diffs[v]))
-		joints[v] = j
+	return s
+}
+
+// hasJoint reports whether v has, or can be given, a joint.
+func (s *deltaState) hasJoint(v *Value) bool { return s.joints[v] != nil || s.joinable[v] }
+
+// jointOf returns v's joint, building it for a joinable v.
+func (s *deltaState) jointOf(v *Value) *Value {
+	if j := s.joints[v]; j != nil {
 		return j
 	}
-	for _, v := range nodes {
-		if v == x || v.rule == nil {
-			continue
+	b := v
+	if bv, ok := s.bases[v]; ok {
+		b = bv
+	}
+	j := ConcatRows(b, rowsK(s.diffs[v]))
+	s.joints[v] = j
+	return j
+}
+
+// run evaluates f at x with interpretation on; afterwards (also when f
+// panics) the values it made follow nothing.
+func (s *deltaState) run(f func(*Value) *Value, x *Value) *Value {
+	defer func() {
+		s.active = false
+		for v := range s.diffs {
+			v.delta = nil
 		}
-		var dIn []*Value
-		for j, in := range v.inputs {
-			if d, ok := diffs[in]; ok {
-				if dIn == nil {
-					dIn = make([]*Value, len(v.inputs))
-				}
-				dIn[j] = d
+	}()
+	s.active = true
+	return f(x)
+}
+
+// eager interprets v, just recorded by an operation f applied to a value
+// with a difference: the rules run with interpretation off (their own
+// operations are not f's) and with the tape on.
+func (s *deltaState) eager(v *Value) {
+	s.active = false
+	s.own[v] = true
+	s.mark(v)
+	s.tp.active = true
+	s.step(v)
+	s.tp.active = false
+	s.active = true
+}
+
+// mark puts a value Delta made on the tape, so that what the rules compute
+// from it is recorded.
+func (s *deltaState) mark(v *Value) { v.tape = s.tp }
+
+// step interprets one recorded node v whose inputs the state has seen: it
+// records v's difference (none when no input changes), and its joint and
+// base when its rules give them.
+func (s *deltaState) step(v *Value) {
+	var dIn []*Value
+	for j, in := range v.inputs {
+		if d, ok := s.diffs[in]; ok {
+			if dIn == nil {
+				dIn = make([]*Value, len(v.inputs))
 			}
+			dIn[j] = d
 		}
-		if dIn == nil {
-			continue
-		}
-		kind := probeKind(v)
-		if kind == kindNone {
-			panic(&NoDiffRuleError{Primitive: primName(v)})
-		}
-		n := len(v.inputs)
-		packed := make([]*Value, 3*n)
-		copy(packed, v.inputs)
-		copy(packed[n:], dIn)
-		rebased := false
-		for j, in := range v.inputs {
-			if b, ok := bases[in]; ok {
-				packed[j] = b
+	}
+	if dIn == nil {
+		return
+	}
+	pr := v.prim
+	if !pr.hasDiff() {
+		panic(&NoDiffRuleError{Primitive: pr.name})
+	}
+	n := len(v.inputs)
+	in := v.inputs
+	rebased := false
+	for j, vin := range v.inputs {
+		if b, ok := s.bases[vin]; ok {
+			if !rebased {
+				in = append([]*Value(nil), v.inputs...)
 				rebased = true
 			}
+			in[j] = b
 		}
-		// chained: v's joint, and so its base, comes from its rule.
-		chained := false
-		switch kind {
-		case kindJoint:
+	}
+	// chained: v's joint, and so its base, comes from its rule.
+	chained := false
+	jIn := make([]*Value, n)
+	switch {
+	case pr.joint != nil:
+		chained = true
+		for j, vin := range v.inputs {
+			if dIn[j] != nil && (s.joints[vin] != nil || chainJoints && s.joinable[vin]) {
+				jIn[j] = s.jointOf(vin)
+			}
+		}
+	case pr.batch != nil:
+		if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return s.hasJoint(v.inputs[j]) }) {
 			chained = true
-			for j, in := range v.inputs {
-				if dIn[j] != nil && (joints[in] != nil || chainJoints && joinable[in]) {
-					packed[2*n+j] = jointOf(in)
-				}
-			}
-		case kindBatch:
-			if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return hasJoint(v.inputs[j]) }) {
-				chained = true
-				for j, in := range v.inputs {
-					packed[2*n+j] = jointOf(in)
-				}
-			}
-		}
-		out := v
-		if rebased && !chained {
-			if b := v.rule(baseProbe, v, packed[:n], nil)[0]; b != nil {
-				bases[v], out = b, b
-			}
-		}
-		var d, jv *Value
-		if pairs > 0 {
-			res := v.rule(pairProbe, out, packed, nil)
-			d, jv = res[0], res[1]
-			if d == nil {
-				// No central rule: through the plain rule, on the
-				// differences to x ± v, and back. The primitive's own
-				// result loses the digits a plain second difference loses.
-				pm := make([]*Value, 3*n)
-				copy(pm, packed[:n])
-				for j, dv := range dIn {
-					if dv != nil {
-						pm[n+j] = centralToPM(dv, pairs)
-					}
-				}
-				if r := v.rule(diffProbe, out, pm, nil)[0]; r != nil {
-					d = pmToCentral(r, pairs)
-				}
-			}
-		} else {
-			res := v.rule(diffProbe, out, packed, nil)
-			d, jv = res[0], res[1]
-		}
-		if jv != nil {
-			joints[v] = jv
-			bases[v] = SliceRows(jv, 0, v.Dim(0))
-		}
-		if d == nil {
-			continue
-		}
-		if want := withK(k, v.Shape()); !shapeEqual(d.Shape(), want) || d.DType() != v.DType() {
-			panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
-		}
-		diffs[v] = d
-		if jv == nil && chainJoints && v.t.Rank() > 0 {
-			// The chain continues through v if all its changing inputs
-			// have joints. (Affine ops such as AddScalar are here, not
-			// batch rules: the constant must not reach the differences.)
-			joinable[v] = true
-			for j, in := range v.inputs {
-				if dIn[j] != nil && !hasJoint(in) {
-					joinable[v] = false
-					break
-				}
+			for j, vin := range v.inputs {
+				jIn[j] = s.jointOf(vin)
 			}
 		}
 	}
-	if b, ok := bases[y]; ok {
-		return diffs[y], b
+	out := v
+	if rebased && !chained && pr.fwd != nil {
+		b := pr.fwd(v.params, in)
+		s.bases[v], out = b, b
 	}
-	return diffs[y], y
+	d, jv := pr.difference(v.params, out, in, dIn, jIn, s.k, s.pairs)
+	if s.pairs > 0 && d == nil {
+		// No central rule: through the plain rule, on the differences
+		// to x ± v, and back. The primitive's own result loses the
+		// digits a plain second difference loses.
+		pm := make([]*Value, n)
+		for j, dv := range dIn {
+			if dv != nil {
+				pm[j] = centralToPM(dv, s.pairs)
+			}
+		}
+		if r, _ := pr.difference(v.params, out, in, pm, make([]*Value, n), s.k, 0); r != nil {
+			d = pmToCentral(r, s.pairs)
+		}
+	}
+	if jv != nil {
+		s.joints[v] = jv
+		s.bases[v] = SliceRows(jv, 0, v.Dim(0))
+	}
+	if d == nil {
+		return
+	}
+	if want := withK(s.k, v.Shape()); !shapeEqual(d.Shape(), want) || d.DType() != v.DType() {
+		panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
+	}
+	s.diffs[v] = d
+	v.delta = s
+	if jv == nil && chainJoints && v.t.Rank() > 0 {
+		// The chain continues through v if all its changing inputs
+		// have joints. (Affine ops such as AddScalar are here, not
+		// batch rules: the constant must not reach the differences.)
+		s.joinable[v] = true
+		for j, in := range v.inputs {
+			if dIn[j] != nil && !s.hasJoint(in) {
+				s.joinable[v] = false
+				break
+			}
+		}
+	}
 }
 
 // Helpers for the difference rules. A stacked difference of a value of shape

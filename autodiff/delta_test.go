@@ -137,6 +137,7 @@ func TestDeltaSignChanges(t *testing.T) {
 		"Softplus": ad.Softplus,
 		"Tanh":     ad.Tanh,
 		"Sigmoid":  ad.Sigmoid,
+		"SiLU":     ad.SiLU,
 	}
 	for name, f := range cases {
 		for _, dt := range deltaDTypes {
@@ -565,6 +566,7 @@ func TestCentral(t *testing.T) {
 		}, false},
 		{"MatMulBoth", [][]int{{3, 4}, {4, 2}}, func(x []*ad.Value) *ad.Value { return ad.MatMul(x[0], x[1], false, false) }, true},
 		{"Tanh", [][]int{{3, 4}}, func(x []*ad.Value) *ad.Value { return sq(x[0]) }, true},
+		{"SiLU", [][]int{{3, 4}}, func(x []*ad.Value) *ad.Value { return ad.SiLU(x[0]) }, true},
 		{"Rows", [][]int{{4, 3}}, func(x []*ad.Value) *ad.Value {
 			return ad.Square(ad.GatherRows(ad.Transpose(ad.ConcatRows(x[0], ad.SliceRows(x[0], 1, 3))), []int{2, 0}))
 		}, false},

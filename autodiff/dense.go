@@ -36,50 +36,78 @@ func fused(l layerMap, x, w, b *Value, act tensor.Act) *Value {
 		inputs = append(inputs, b)
 	}
 	tensor.BiasActInPlace(out, bt, act)
-	return op(out, func() rule {
-		return withJointDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			delta := g
-			if act != tensor.ActNone {
-				delta = Mul(g, actDeriv(out, act))
-			}
-			gs := make([]*Value, len(in))
-			if need[0] {
-				gs[0] = l.gradX(delta, in[1])
-			}
-			if need[1] {
-				gs[1] = l.gradW(delta, in[0])
-			}
-			if len(in) == 3 && need[2] {
-				gs[2] = SumTo(delta, in[2].t.Shape()...)
-			}
-			return gs
-		}, denseDiff(l, act))
-	}, inputs...)
+	return opWith(out, &fusedP, fusedParams{l, act}, inputs...)
+}
+
+// fusedParams are the parameters of a fused layer.
+type fusedParams struct {
+	l   layerMap
+	act tensor.Act
+}
+
+// fusedVJP is the fused layer's vector-Jacobian product.
+func fusedVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
+	l, act := p.(fusedParams).l, p.(fusedParams).act
+	delta := g
+	if act != tensor.ActNone {
+		delta = Mul(g, actDeriv(out, act))
+	}
+	gs := make([]*Value, len(in))
+	if need[0] {
+		gs[0] = l.gradX(delta, in[1])
+	}
+	if need[1] {
+		gs[1] = l.gradW(delta, in[0])
+	}
+	if len(in) == 3 && need[2] {
+		gs[2] = SumTo(delta, in[2].t.Shape()...)
+	}
+	return gs
 }
 
 // actDeriv is act′ as a function of the activation's output y, a primitive
 // so that Dense's rule stays differentiable.
 func actDeriv(y *Value, act tensor.Act) *Value {
-	return op(tensor.ActDerivFromOutput(y.t, act), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			var d *Value
-			switch act {
-			case tensor.ActSoftplus: // d/dy (1 − e^−y) = e^−y = 1 − out
-				d = AddScalar(Neg(out), 1)
-			case tensor.ActTanh: // d/dy (1 − y²) = −2y
-				d = Scale(in[0], -2)
-			case tensor.ActSigmoid: // d/dy (y − y²) = 1 − 2y
-				d = AddScalar(Scale(in[0], -2), 1)
-			case tensor.ActELU: // 0 for y > 0, 1 otherwise (a constant mask)
-				d = Const(tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(in[0].t, 0)), 1))
-			default:
-				return []*Value{temp(g, tensor.ZerosLike(g.t))}
-			}
-			return []*Value{Mul(g, d)}
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			return actDerivDelta(in[0], dIn[0], act)
-		}, func(in []*Value) *Value { return actDeriv(in[0], act) })
-	}, y)
+	return opWith(tensor.ActDerivFromOutput(y.t, act), &actDerivP, act, y)
+}
+
+// actDerivVJP is actDeriv's vector-Jacobian product.
+func actDerivVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
+	var d *Value
+	switch p.(tensor.Act) {
+	case tensor.ActSoftplus: // d/dy (1 − e^−y) = e^−y = 1 − out
+		d = AddScalar(Neg(out), 1)
+	case tensor.ActTanh: // d/dy (1 − y²) = −2y
+		d = Scale(in[0], -2)
+	case tensor.ActSigmoid: // d/dy (y − y²) = 1 − 2y
+		d = AddScalar(Scale(in[0], -2), 1)
+	case tensor.ActELU: // 0 for y > 0, 1 otherwise (a constant mask)
+		d = Const(tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(in[0].t, 0)), 1))
+	default:
+		return []*Value{temp(g, tensor.ZerosLike(g.t))}
+	}
+	return []*Value{Mul(g, d)}
+}
+
+// The descriptors of the fused layer, the activation's derivative and the
+// fused difference nodes (see primitive).
+var fusedP, actDerivP, denseJointP, denseDeltaP primitive
+
+func init() {
+	fusedP = primitive{name: "Dense", vjp: fusedVJP, joint: denseDiff}
+	actDerivP = primitive{name: "actDeriv", vjp: actDerivVJP,
+		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
+			return actDerivDelta(in[0], dIn[0], p.(tensor.Act))
+		},
+		fwd: func(p any, in []*Value) *Value { return actDeriv(in[0], p.(tensor.Act)) },
+	}
+	denseJointP = primitive{name: "denseJoint", vjp: denseJointVJP, diff: nestedDiff}
+	denseDeltaP = primitive{name: "denseDelta", vjp: denseDeltaVJP, diff: nestedDiff}
+}
+
+// nestedDiff is the difference rule of the fused difference nodes.
+func nestedDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
+	panic("autodiff: Delta: the difference of a difference (nested Delta through a Dense layer) is not supported")
 }
 
 // denseDiff is Dense's difference rule. With only x changing (the parameters
@@ -92,8 +120,9 @@ func actDeriv(y *Value, act tensor.Act) *Value {
 // batch. (Were the base layer's own recorded node on the backward path too,
 // every weight would receive two gradient contributions to be computed and
 // added.)
-func denseDiff(l layerMap, act tensor.Act) jointDiffRule {
-	return func(out *Value, in, dIn, jIn []*Value, k, pairs int) (*Value, *Value) {
+func denseDiff(p any, out *Value, in, dIn, jIn []*Value, k, pairs int) (*Value, *Value) {
+	l, act := p.(fusedParams).l, p.(fusedParams).act
+	{
 		x, w := in[0], in[1]
 		n, nout := out.Dim(0), w.Dim(0)
 		var b *Value
@@ -109,7 +138,7 @@ func denseDiff(l layerMap, act tensor.Act) jointDiffRule {
 			return Reshape(SliceRows(jo, n, (k+1)*n), k, n, nout), jo
 		}
 		if pairs > 0 {
-			return nil, nil // through the plain rule (propagate converts)
+			return nil, nil // through the plain rule (deltaState.step converts)
 		}
 		// Weights or bias change too: ΔZ = ΔX(W + ΔW)ᵀ + X·ΔWᵀ + Δb, per
 		// difference.
@@ -188,48 +217,59 @@ func denseJoint(l layerMap, j, w, b *Value, base *tensor.Tensor, act tensor.Act,
 	if b != nil {
 		inputs = append(inputs, b)
 	}
-	return opAux(out, aux, func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			var gp *Value // pre-activation cotangent, [(K+1)·N, out]
-			switch {
-			case act == tensor.ActNone:
-				gp = g
-			case pairs > 0 && out.grad:
-				gp = pairPreGradRecorded(g, out, n, nout, pairs, act)
-			case pairs > 0:
-				gp = temp(g, pairPreGrad(g.t, out.t, n, pairs, act, aux))
-			case out.grad:
-				// Recorded: differentiable operations throughout.
-				yb := SliceRows(out, 0, n)
-				phi := actDeriv(yb, act)
-				dphi := actDerivDelta(yb, Reshape(SliceRows(out, n, (k+1)*n), k, n, nout), act)
-				g0, g3 := SliceRows(g, 0, n), Reshape(SliceRows(g, n, (k+1)*n), k, n, nout)
-				gz := Add(Mul(g0, phi), SumAxis(Mul(g3, dphi), 0))
-				gd := Mul(g3, Add(phi, dphi))
-				gp = ConcatRows(gz, Reshape(gd, k*n, nout))
-			default:
-				gp = temp(g, jointPreGrad(g.t, out.t, n, act, aux))
-			}
-			gs := make([]*Value, len(in))
-			if need[0] {
-				gs[0] = l.gradX(gp, in[1])
-			}
-			if need[1] {
-				if used := n + rows; used < (k+1)*n && !out.grad {
-					// The zero S rows of J add nothing to W's gradient.
-					gs[1] = l.gradW(SliceRows(gp, 0, used), SliceRows(in[0], 0, nIn+rowsIn))
-				} else {
-					gs[1] = l.gradW(gp, in[0])
-				}
-			}
-			if len(in) == 3 && need[2] {
-				gs[2] = SumTo(SliceRows(gp, 0, n), in[2].t.Shape()...)
-			}
-			return gs
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			panic("autodiff: Delta: the difference of a difference (nested Delta through a Dense layer) is not supported")
-		}, nil)
-	}, inputs...)
+	p := denseJointParams{l: l, act: act, k: k, pairs: pairs, n: n, nout: nout, nIn: nIn, rows: rows, rowsIn: rowsIn, aux: aux}
+	return opAux(out, aux, &denseJointP, p, inputs...)
+}
+
+// denseJointParams are denseJoint's parameters: the layer, the joint's
+// sizes, and the aux its kernels computed.
+type denseJointParams struct {
+	l                                    layerMap
+	act                                  tensor.Act
+	k, pairs, n, nout, nIn, rows, rowsIn int
+	aux                                  *deltaAux
+}
+
+// denseJointVJP is denseJoint's vector-Jacobian product.
+func denseJointVJP(pp any, g, out *Value, in []*Value, need []bool) []*Value {
+	p := pp.(denseJointParams)
+	l, act, k, pairs, n, nout, nIn, rows, rowsIn, aux := p.l, p.act, p.k, p.pairs, p.n, p.nout, p.nIn, p.rows, p.rowsIn, p.aux
+	var gp *Value // pre-activation cotangent, [(K+1)·N, out]
+	switch {
+	case act == tensor.ActNone:
+		gp = g
+	case pairs > 0 && out.grad:
+		gp = pairPreGradRecorded(g, out, n, nout, pairs, act)
+	case pairs > 0:
+		gp = temp(g, pairPreGrad(g.t, out.t, n, pairs, act, aux))
+	case out.grad:
+		// Recorded: differentiable operations throughout.
+		yb := SliceRows(out, 0, n)
+		phi := actDeriv(yb, act)
+		dphi := actDerivDelta(yb, Reshape(SliceRows(out, n, (k+1)*n), k, n, nout), act)
+		g0, g3 := SliceRows(g, 0, n), Reshape(SliceRows(g, n, (k+1)*n), k, n, nout)
+		gz := Add(Mul(g0, phi), SumAxis(Mul(g3, dphi), 0))
+		gd := Mul(g3, Add(phi, dphi))
+		gp = ConcatRows(gz, Reshape(gd, k*n, nout))
+	default:
+		gp = temp(g, jointPreGrad(g.t, out.t, n, act, aux))
+	}
+	gs := make([]*Value, len(in))
+	if need[0] {
+		gs[0] = l.gradX(gp, in[1])
+	}
+	if need[1] {
+		if used := n + rows; used < (k+1)*n && !out.grad {
+			// The zero S rows of J add nothing to W's gradient.
+			gs[1] = l.gradW(SliceRows(gp, 0, used), SliceRows(in[0], 0, nIn+rowsIn))
+		} else {
+			gs[1] = l.gradW(gp, in[0])
+		}
+	}
+	if len(in) == 3 && need[2] {
+		gs[2] = SumTo(SliceRows(gp, 0, n), in[2].t.Shape()...)
+	}
+	return gs
 }
 
 // isZero reports whether every element of t is zero.
@@ -725,51 +765,57 @@ func denseDelta(y, dx, w *Value, act tensor.Act) *Value {
 		panic(fmt.Sprintf("autodiff: internal error: denseDelta of %v for output %v", d.Shape(), y.Shape()))
 	}
 	aux := actDeltaInPlace(d, y.t, act)
-	return opAux(d, aux, func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			y, dx := in[0], in[1]
-			n, width := y.Dim(0), y.Dim(1)
-			k := out.Dim(0) / max(n, 1)
-			var gd, gy *Value
-			if out.grad {
-				// Recorded: differentiable operations throughout.
-				phi := actDeriv(y, act)
-				dphi := actDerivDelta(y, Reshape(out, k, n, width), act)
-				g3 := Reshape(g, k, n, width)
-				gd = Reshape(Mul(g3, Add(phi, dphi)), k*n, width)
-				if need[0] {
-					zero := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Abs(phi.t), 0)), 1) // φ′ = 0
-					num := SumAxis(Mul(g3, dphi), 0)
-					gy = Mul(Div(num, Add(phi, mask(zero))), oneMinus(mask(zero)))
-				}
-			} else {
-				gdT, gyT := actDeltaBackward(g.t, y.t, out.t, act, aux, need[0])
-				gd = temp(g, gdT)
-				if gyT != nil {
-					gy = temp(g, gyT)
-				}
-			}
-			gs := make([]*Value, len(in))
-			if need[0] {
-				gs[0] = gy
-			}
-			if len(in) == 2 {
-				if need[1] {
-					gs[1] = gd
-				}
-				return gs
-			}
-			if need[1] {
-				gs[1] = MatMul(gd, in[2], false, false)
-			}
-			if need[2] {
-				gs[2] = MatMul(gd, dx, true, false)
-			}
-			return gs
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			panic("autodiff: Delta: the difference of a difference (nested Delta through a Dense layer) is not supported")
-		}, nil)
-	}, inputs...)
+	return opAux(d, aux, &denseDeltaP, denseDeltaParams{act, aux}, inputs...)
+}
+
+// denseDeltaParams are denseDelta's parameters.
+type denseDeltaParams struct {
+	act tensor.Act
+	aux *deltaAux
+}
+
+// denseDeltaVJP is denseDelta's vector-Jacobian product.
+func denseDeltaVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
+	act, aux := p.(denseDeltaParams).act, p.(denseDeltaParams).aux
+	y, dx := in[0], in[1]
+	n, width := y.Dim(0), y.Dim(1)
+	k := out.Dim(0) / max(n, 1)
+	var gd, gy *Value
+	if out.grad {
+		// Recorded: differentiable operations throughout.
+		phi := actDeriv(y, act)
+		dphi := actDerivDelta(y, Reshape(out, k, n, width), act)
+		g3 := Reshape(g, k, n, width)
+		gd = Reshape(Mul(g3, Add(phi, dphi)), k*n, width)
+		if need[0] {
+			zero := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Abs(phi.t), 0)), 1) // φ′ = 0
+			num := SumAxis(Mul(g3, dphi), 0)
+			gy = Mul(Div(num, Add(phi, mask(zero))), oneMinus(mask(zero)))
+		}
+	} else {
+		gdT, gyT := actDeltaBackward(g.t, y.t, out.t, act, aux, need[0])
+		gd = temp(g, gdT)
+		if gyT != nil {
+			gy = temp(g, gyT)
+		}
+	}
+	gs := make([]*Value, len(in))
+	if need[0] {
+		gs[0] = gy
+	}
+	if len(in) == 2 {
+		if need[1] {
+			gs[1] = gd
+		}
+		return gs
+	}
+	if need[1] {
+		gs[1] = MatMul(gd, in[2], false, false)
+	}
+	if need[2] {
+		gs[2] = MatMul(gd, dx, true, false)
+	}
+	return gs
 }
 
 // actDerivDelta returns Δφ′ = φ′(z + δ) − φ′(z) for y = φ(z) [S] and the

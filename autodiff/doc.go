@@ -2,9 +2,52 @@
 // whose gradients can themselves be differentiated, to any order.
 //
 // A Value is an immutable graph node: a tensor and, when it depends on a
-// variable (Var), the inputs it was computed from and a vector-Jacobian
-// product rule. Constants (Const, Detach) record nothing, so evaluating a
-// model on constants costs exactly its forward kernels.
+// variable (Var), the inputs it was computed from, the primitive that
+// computed it and that call's parameters. Constants (Const, Detach) record
+// nothing, so evaluating a model on constants costs exactly its forward
+// kernels.
+//
+// # Primitives
+//
+// A primitive is data: one descriptor (prim.go) per operation, holding its
+// name and its rules as plain functions: the vector-Jacobian product, the
+// plain, central, joint and batch difference rules (see Delta) and the
+// operation applied to other inputs. Each operation computes its result
+// with a tensor kernel and records the descriptor and its parameters
+// (Scale's factor, Reshape's shape, …); Grad, Delta and Central read the
+// rules from there, and error messages name the primitive from it. A new
+// transformation (a Taylor-mode jet rule, say) is one more field. The
+// descriptors are filled in init functions next to the operations, since a
+// rule calls operations that refer to descriptors.
+//
+// # Adding an activation
+//
+// A smooth elementwise activation whose derivative is not a function of its
+// output alone (so it is applied after a Dense layer without activation)
+// takes these places, and no others:
+//
+//  1. autodiff/activations.go: one block, the operation (its forward from
+//     tensor kernels, or from a new tensor kernel in tensor/elementwise.go,
+//     with tensor/simd.go, if it gets its own SIMD kernel) and its
+//     descriptor: vector-Jacobian product, difference rule (exact, without
+//     cancellation), forward re-application;
+//  2. autodiff/delta.go: its line in Delta's table of difference rules;
+//  3. nn/nn.go: its name (a constant) and its row in the activation table
+//     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);
+//  4. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
+//     to order 3 and, through TestDeltaUnary, the difference rule in both
+//     dtypes at small and large steps), in TestDeltaSignChanges
+//     (delta_test.go: far steps) and in TestCentral; nn's
+//     TestActivationTable checks the nn row with no edit.
+//
+// An activation fused into Dense (its derivative a function of its output:
+// softplus, tanh, sigmoid, ELU) also has cases in the per-element kernels, which switch on
+// tensor.Act outside their inner loops rather than call through a table:
+// tensor/fused.go (the Act constant and String, biasAct, act32,
+// actDerivChunk) and dense.go (actDerivVJP, actDerivDelta, actDeltaForward,
+// actDeltaGrad, jointGrad, actDerivOne, dphiOne, deltaOne, and pairGrad and
+// actPairForward when it has a central series), and its nn row names the
+// tensor.Act.
 //
 // Grad(y, xs) walks the nodes between y and xs in reverse creation order
 // (creation ids are a topological order) and returns ∂y/∂x for each x as new
@@ -19,22 +62,24 @@
 //     denoising score matching need this: their losses contain ∇x log p.
 //
 // The derivative of every order is right because every rule is written with
-// this package's differentiable operations, never with a raw kernel; package
-// adtest checks each primitive at order 2 (3 for several) against finite
-// differences.
+// this package's differentiable operations, never with a raw kernel (the
+// fused nodes' first-order kernels are checked against their recorded
+// rules); package adtest checks each primitive at order 2 (3 for several)
+// against finite differences.
 //
 // Besides the elementwise, reduction, shape and MatMul primitives there are
 // two fused ones: Dense (act(x·Wᵀ + b), whose backward rule needs only its
 // output, so a layer keeps one tensor alive instead of three) and Solve (a
-// symmetric positive definite linear solve, for DKEF). Convolutions run on
-// NHWC images as Im2Col (a linear primitive whose adjoint, Col2Im, is its
-// vector-Jacobian product and vice versa) followed by a Dense node; average
-// pooling is such a pair too (AvgPool2D and AvgPool2DAdjoint), and the
-// NCHW↔NHWC conversions are compositions (see Conv2D).
+// symmetric positive definite linear solve, for DKEF). Convolutions on NHWC
+// images are the same fused node over an implicit GEMM (see Conv2D); the
+// linear image primitives come in adjoint pairs, each the other's
+// vector-Jacobian product (Im2Col and Col2Im, AvgPool2D and
+// AvgPool2DAdjoint), and the NCHW↔NHWC conversions are compositions.
 //
 // Every primitive also has an exact difference rule, f(a+α) − f(a) without
-// subtracting nearly equal numbers: Delta and Central propagate differences
-// (and FD-SSM's central second difference) through a recorded evaluation, so
+// subtracting nearly equal numbers: Delta and Central carry differences
+// (and FD-SSM's central second difference) through an evaluation of the
+// function, each operation's difference computed as the operation runs, so
 // that float32 finite differences keep their precision (see package sm).
 //
 // The last backward pass of a training step can tear the graph down as it
@@ -46,7 +91,7 @@
 // training step allocates almost nothing from the heap. Besides the nodes'
 // values and cotangents, that covers the temporaries each rule computes
 // (recorded on a tape while the rule runs), the constants a recording Grad
-// (CreateGraph) or Delta's propagation computes, the part of a function's
+// (CreateGraph) or Delta's rules compute, the part of a function's
 // graph that Delta replaces, and Scratch constants (an objective's noise
 // and stacked inputs); tensor.Arena does the same for what the caller
 // allocates per step. Rules read only their arguments and their node's own
@@ -61,5 +106,6 @@
 // interfere. The only shared state is an atomic counter that numbers nodes,
 // the buffer pool and the free list of Grad's bookkeeping (locked, and
 // invisible in results: buffers come back zeroed), and a switch of Delta's
-// joint chain that only this package's tests flip.
+// joint chain that only this package's tests flip. Delta's interpretation
+// is no mode either: the values it follows point to its state while f runs.
 package autodiff

@@ -187,7 +187,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	if cfg.release {
 		for _, v := range nodes {
 			for _, in := range v.inputs {
-				if in.rule == nil && !isX[in] {
+				if in.prim == nil && !isX[in] {
 					consumers[in]++
 				}
 			}
@@ -213,7 +213,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 	}
 	release := func(v *Value) {
-		if !cfg.release || v == y || v.rule == nil || isX[v] {
+		if !cfg.release || v == y || v.prim == nil || isX[v] {
 			return
 		}
 		if graph != nil {
@@ -223,7 +223,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		if rec != nil {
 			rec.dropNode(v)
 		}
-		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
+		v.t, v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil, nil
 	}
 	if cfg.release {
 		// A node on no path to the xs never runs its rule, so the walk needs
@@ -241,7 +241,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			}
 		}
 		for _, v := range nodes {
-			if needed[v] || v.rule == nil || isX[v] {
+			if needed[v] || v.prim == nil || isX[v] {
 				continue
 			}
 			if !used[v] {
@@ -301,7 +301,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 		v := nodes[i]
 		g, ok := grads[v]
-		if !ok || v.rule == nil {
+		if !ok || v.prim == nil {
 			release(v)
 			continue
 		}
@@ -354,7 +354,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		if tp != nil {
 			tp.active = true
 		}
-		gin := v.rule(g, out, ins, need)
+		gin := v.prim.vjp(v.params, g, out, ins, need)
 		if tp != nil {
 			tp.active = false
 		}
@@ -404,7 +404,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 	}
 	if cfg.release {
-		y.inputs, y.rule = nil, nil
+		y.inputs, y.prim, y.params = nil, nil, nil
 	}
 	for _, h := range pending {
 		handOver(h)

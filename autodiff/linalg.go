@@ -40,8 +40,14 @@ func Solve(a, b *Value) *Value {
 		panic(fmt.Sprintf("autodiff: Solve dtypes A %v and B %v differ", a.DType(), b.DType()))
 	}
 	x := solveSPD(a.t, b.t)
-	return op(x, func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
+	return op(x, &solveP, a, b)
+}
+
+var solveP primitive
+
+func init() {
+	solveP = primitive{name: "Solve",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			gb := Solve(in[0], g) // S⁻¹G: S is symmetric, so S⁻ᵀ = S⁻¹
 			var ga *Value
 			if need[0] {
@@ -52,14 +58,16 @@ func Solve(a, b *Value) *Value {
 				gb = nil
 			}
 			return []*Value{ga, gb}
-		}, solveDiff, func(in []*Value) *Value { return Solve(in[0], in[1]) })
-	}, a, b)
+		},
+		diff: solveDiff,
+		fwd:  func(_ any, in []*Value) *Value { return Solve(in[0], in[1]) },
+	}
 }
 
 // solveDiff is Solve's difference rule: from (S + ΔS)(X + ΔX) = B + ΔB,
 // ΔX = (S + ΔS)⁻¹(ΔB − ΔS·X), with ΔS the symmetric part of ΔA. Nothing is
 // subtracted that is not itself a difference.
-func solveDiff(out *Value, in, dIn []*Value, k int) *Value {
+func solveDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return stackK(k, out.Shape(), func(i int) *Value {
 		a := in[0]
 		var rhs *Value

@@ -6,252 +6,67 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// Each primitive below is defined in one place: its forward computation (a
-// tensor kernel), its shape rule (checked by that kernel, which panics with
-// both shapes on misuse) and its vector-Jacobian product, written with this
-// package's differentiable operations.
+// Each operation below computes its result with a tensor kernel (which
+// checks the shapes, panicking with both on misuse) and records it with its
+// primitive's descriptor; the descriptors, one row per primitive with its
+// vector-Jacobian product, difference rules and forward re-application,
+// follow in the table of init. Every rule is written with this package's
+// differentiable operations.
 
 // Add returns a + b with broadcasting.
-func Add(a, b *Value) *Value {
-	return op(tensor.Add(a.t, b.t), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
-		}, addDiff2, func(in []*Value) *Value { return Add(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Add(j[0], j[1]) })
-	}, a, b)
-}
+func Add(a, b *Value) *Value { return op(tensor.Add(a.t, b.t), &addP, a, b) }
 
 // Sub returns a − b with broadcasting.
-func Sub(a, b *Value) *Value {
-	return op(tensor.Sub(a.t, b.t), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			var gb *Value
-			if need[1] {
-				gb = SumTo(Neg(g), in[1].t.Shape()...)
-			}
-			return []*Value{sumToIf(need[0], g, in[0]), gb}
-		}, subDiff, func(in []*Value) *Value { return Sub(in[0], in[1]) }, func(j []*Value, _ []int) *Value { return Sub(j[0], j[1]) })
-	}, a, b)
-}
+func Sub(a, b *Value) *Value { return op(tensor.Sub(a.t, b.t), &subP, a, b) }
 
 // Mul returns a · b elementwise with broadcasting.
-func Mul(a, b *Value) *Value {
-	return op(tensor.Mul(a.t, b.t), func() rule {
-		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			var ga, gb *Value
-			if need[0] {
-				ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
-			}
-			if need[1] {
-				gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
-			}
-			return []*Value{ga, gb}
-		}, mulDiff, mulPair, func(in []*Value) *Value { return Mul(in[0], in[1]) })
-	}, a, b)
-}
+func Mul(a, b *Value) *Value { return op(tensor.Mul(a.t, b.t), &mulP, a, b) }
 
 // Div returns a / b elementwise with broadcasting.
-func Div(a, b *Value) *Value {
-	return op(tensor.Div(a.t, b.t), func() rule {
-		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			var ga, gb *Value
-			if need[0] {
-				ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
-			}
-			if need[1] {
-				// ∂(a/b)/∂b = −a/b² = −out/b.
-				gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
-			}
-			return []*Value{ga, gb}
-		}, divDiff, divPair, func(in []*Value) *Value { return Div(in[0], in[1]) })
-	}, a, b)
-}
-
-func sumToIf(need bool, g, x *Value) *Value {
-	if !need {
-		return nil
-	}
-	return SumTo(g, x.t.Shape()...)
-}
+func Div(a, b *Value) *Value { return op(tensor.Div(a.t, b.t), &divP, a, b) }
 
 // Where returns, elementwise, a where mask is nonzero and b elsewhere (all
 // three of one dtype and shape; mask is a constant: the selection is
 // piecewise constant). It reads only the value it keeps, so an infinity in
 // the other cannot leak in, and its vector-Jacobian product is Where again.
 func Where(mask *tensor.Tensor, a, b *Value) *Value {
-	return op(tensor.Where(mask, a.t, b.t), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			zero := zerosLike(g)
-			var ga, gb *Value
-			if need[0] {
-				ga = Where(mask, g, zero)
-			}
-			if need[1] {
-				gb = Where(mask, zero, g)
-			}
-			return []*Value{ga, gb}
-		}, func(out *Value, in, dIn []*Value, k int) *Value {
-			shape := out.Shape()
-			da, db := fitK(dIn[0], k, shape), fitK(dIn[1], k, shape)
-			if da == nil {
-				da = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
-			}
-			if db == nil {
-				db = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
-			}
-			masks := make([]*tensor.Tensor, k)
-			for i := range masks {
-				masks[i] = mask.Reshape(withK(1, shape)...)
-			}
-			return Where(tensor.ConcatRows(masks...), da, db)
-		}, func(in []*Value) *Value { return Where(mask, in[0], in[1]) })
-	}, a, b)
+	return opWith(tensor.Where(mask, a.t, b.t), &whereP, mask, a, b)
 }
 
 // Neg returns −a.
-func Neg(a *Value) *Value {
-	return op(tensor.Neg(a.t), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Neg(g)}
-		}, unaryDiff(Neg), func(in []*Value) *Value { return Neg(in[0]) }, func(j []*Value, _ []int) *Value { return Neg(j[0]) })
-	}, a)
-}
+func Neg(a *Value) *Value { return op(tensor.Neg(a.t), &negP, a) }
 
 // Scale returns s·a for a constant s.
-func Scale(a *Value, s float64) *Value {
-	return op(tensor.Scale(a.t, s), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Scale(g, s)}
-		}, unaryDiff(func(d *Value) *Value { return Scale(d, s) }), func(in []*Value) *Value { return Scale(in[0], s) },
-			func(j []*Value, _ []int) *Value { return Scale(j[0], s) })
-	}, a)
-}
+func Scale(a *Value, s float64) *Value { return opWith(tensor.Scale(a.t, s), &scaleP, s, a) }
 
 // AddScalar returns a + s for a constant s.
 func AddScalar(a *Value, s float64) *Value {
-	// No batch rule (withBatchJoint): on a joint it would add s to the
-	// differences too. Delta builds its joint from base and differences.
-	return op(tensor.AddScalar(a.t, s), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{g}
-		}, unaryDiff(func(d *Value) *Value { return d }), func(in []*Value) *Value { return AddScalar(in[0], s) })
-	}, a)
+	return opWith(tensor.AddScalar(a.t, s), &addScalarP, s, a)
 }
 
 // Exp returns eᵃ.
-func Exp(a *Value) *Value {
-	return op(tensor.Exp(a.t), func() rule {
-		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, out)}
-		}, expDiff, expPair, func(in []*Value) *Value { return Exp(in[0]) })
-	}, a)
-}
+func Exp(a *Value) *Value { return op(tensor.Exp(a.t), &expP, a) }
 
 // Log returns log a.
-func Log(a *Value) *Value {
-	return op(tensor.Log(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Div(g, in[0])}
-		}, logDiff, func(in []*Value) *Value { return Log(in[0]) })
-	}, a)
-}
+func Log(a *Value) *Value { return op(tensor.Log(a.t), &logP, a) }
 
 // Log1p returns log(1 + a).
-func Log1p(a *Value) *Value {
-	return op(tensor.Log1p(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Div(g, AddScalar(in[0], 1))}
-		}, log1pDiff, func(in []*Value) *Value { return Log1p(in[0]) })
-	}, a)
-}
+func Log1p(a *Value) *Value { return op(tensor.Log1p(a.t), &log1pP, a) }
 
 // Expm1 returns eᵃ − 1.
-func Expm1(a *Value) *Value {
-	return op(tensor.Expm1(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, AddScalar(out, 1))}
-		}, expm1Diff, func(in []*Value) *Value { return Expm1(in[0]) })
-	}, a)
-}
-
-// Tanh returns tanh a.
-func Tanh(a *Value) *Value {
-	return op(tensor.Tanh(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			// tanh' = 1 − tanh².
-			return []*Value{Mul(g, AddScalar(Neg(Square(out)), 1))}
-		}, tanhDiff, func(in []*Value) *Value { return Tanh(in[0]) })
-	}, a)
-}
-
-// Sigmoid returns 1/(1 + e^−a).
-func Sigmoid(a *Value) *Value {
-	return op(tensor.Sigmoid(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			// σ' = σ(1 − σ).
-			return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
-		}, sigmoidDiff, func(in []*Value) *Value { return Sigmoid(in[0]) })
-	}, a)
-}
-
-// Softplus returns log(1 + eᵃ), computed without overflow.
-func Softplus(a *Value) *Value {
-	return op(tensor.Softplus(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, Sigmoid(in[0]))}
-		}, softplusDiff, func(in []*Value) *Value { return Softplus(in[0]) })
-	}, a)
-}
-
-// ELU returns a for a > 0 and α(eᵃ − 1) otherwise.
-func ELU(a *Value, alpha float64) *Value {
-	return op(tensor.ELU(a.t, alpha), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
-			// its derivative is zero almost everywhere.
-			pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
-			np := tensor.Neg(pos.t)
-			neg := temp(g, tensor.AddScalar(np, 1))
-			putBuffer(np)
-			return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, alpha))))}
-		}, eluDiff(alpha), func(in []*Value) *Value { return ELU(in[0], alpha) })
-	}, a)
-}
+func Expm1(a *Value) *Value { return op(tensor.Expm1(a.t), &expm1P, a) }
 
 // Square returns a².
-func Square(a *Value) *Value {
-	return op(tensor.Square(a.t), func() rule {
-		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, Scale(in[0], 2))}
-		}, squareDiff, squarePair, func(in []*Value) *Value { return Square(in[0]) })
-	}, a)
-}
+func Square(a *Value) *Value { return op(tensor.Square(a.t), &squareP, a) }
 
 // Sqrt returns √a.
-func Sqrt(a *Value) *Value {
-	return op(tensor.Sqrt(a.t), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Div(g, Scale(out, 2))}
-		}, sqrtDiff, func(in []*Value) *Value { return Sqrt(in[0]) })
-	}, a)
-}
+func Sqrt(a *Value) *Value { return op(tensor.Sqrt(a.t), &sqrtP, a) }
 
 // Pow returns aᵖ for a constant exponent p.
-func Pow(a *Value, p float64) *Value {
-	return op(tensor.Pow(a.t, p), func() rule {
-		return withDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Mul(g, Scale(Pow(in[0], p-1), p))}
-		}, powDiff(p), func(in []*Value) *Value { return Pow(in[0], p) })
-	}, a)
-}
+func Pow(a *Value, p float64) *Value { return opWith(tensor.Pow(a.t, p), &powP, p, a) }
 
 // Sum returns the sum of all elements as a rank-0 value.
-func Sum(a *Value) *Value {
-	return op(tensor.Sum(a.t), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-		}, sumDiff, func(in []*Value) *Value { return Sum(in[0]) })
-	}, a)
-}
+func Sum(a *Value) *Value { return op(tensor.Sum(a.t), &sumP, a) }
 
 // Mean returns the mean of all elements as a rank-0 value.
 func Mean(a *Value) *Value {
@@ -263,18 +78,11 @@ func SumAxis(a *Value, axis int) *Value {
 	if axis < 0 {
 		axis += a.t.Rank()
 	}
-	var batch batchRule // summing over the batch axis would mix the joint's blocks
-	if axis > 0 {
-		batch = func(j []*Value, _ []int) *Value { return SumAxis(j[0], axis) }
+	pr := &sumAxisP
+	if axis == 0 {
+		pr = &sumAxis0P // summing over the batch axis would mix a joint's blocks
 	}
-	return op(tensor.SumAxis(a.t, axis), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			shape := in[0].t.Shape()
-			kept := append([]int(nil), shape...)
-			kept[axis] = 1
-			return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
-		}, sumAxisDiff(axis), func(in []*Value) *Value { return SumAxis(in[0], axis) }, batch)
-	}, a)
+	return opWith(tensor.SumAxis(a.t, axis), pr, axis, a)
 }
 
 // MeanAxis averages over one axis, removing it.
@@ -287,11 +95,7 @@ func BroadcastTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return op(tensor.BroadcastTo(a.t, shape...), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{SumTo(g, in[0].t.Shape()...)}
-		}, broadcastDiff, func(in []*Value) *Value { return BroadcastTo(in[0], shape...) })
-	}, a)
+	return opWith(tensor.BroadcastTo(a.t, shape...), &broadcastP, shape, a)
 }
 
 // SumTo sums a down to shape: the adjoint of BroadcastTo.
@@ -299,11 +103,7 @@ func SumTo(a *Value, shape ...int) *Value {
 	if shapeEqual(a.t.Shape(), shape) {
 		return a
 	}
-	return op(tensor.SumTo(a.t, shape...), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
-		}, sumToDiff, func(in []*Value) *Value { return SumTo(in[0], shape...) })
-	}, a)
+	return opWith(tensor.SumTo(a.t, shape...), &sumToP, shape, a)
 }
 
 func shapeEqual(a, b []int) bool {
@@ -320,46 +120,18 @@ func shapeEqual(a, b []int) bool {
 
 // Reshape returns a with a new shape of the same size (one -1 is inferred).
 func Reshape(a *Value, shape ...int) *Value {
-	return op(a.t.Reshape(shape...), func() rule {
-		return withBatchJoint(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Reshape(g, in[0].t.Shape()...)}
-		}, reshapeDiff, func(in []*Value) *Value { return Reshape(in[0], shape...) }, func(j []*Value, js []int) *Value { return Reshape(j[0], js...) })
-	}, a)
+	return opWith(a.t.Reshape(shape...), &reshapeP, shape, a)
 }
 
 // Transpose returns the transpose of a 2-D value.
-func Transpose(a *Value) *Value {
-	return op(tensor.Transpose(a.t), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{Transpose(g)}
-		}, transposeDiff, func(in []*Value) *Value { return Transpose(in[0]) })
-	}, a)
-}
+func Transpose(a *Value) *Value { return op(tensor.Transpose(a.t), &transposeP, a) }
+
+// matMulFlags are MatMul's parameters.
+type matMulFlags struct{ transA, transB bool }
 
 // MatMul returns op(a)·op(b), op being a transpose when the flag is set.
 func MatMul(a, b *Value, transA, transB bool) *Value {
-	return op(tensor.MatMul(a.t, b.t, transA, transB), func() rule {
-		return withPairDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
-			// operand receives the transpose, expressed through the flags.
-			var ga, gb *Value
-			if need[0] {
-				if transA {
-					ga = MatMul(in[1], g, transB, true)
-				} else {
-					ga = MatMul(g, in[1], false, !transB)
-				}
-			}
-			if need[1] {
-				if transB {
-					gb = MatMul(g, in[0], true, transA)
-				} else {
-					gb = MatMul(in[0], g, !transA, false)
-				}
-			}
-			return []*Value{ga, gb}
-		}, matMulDiff(transA, transB), matMulPair(transA, transB), func(in []*Value) *Value { return MatMul(in[0], in[1], transA, transB) })
-	}, a, b)
+	return opWith(tensor.MatMul(a.t, b.t, transA, transB), &matMulP, matMulFlags{transA, transB}, a, b)
 }
 
 // ConcatRows stacks values along the first axis.
@@ -368,29 +140,12 @@ func ConcatRows(vs ...*Value) *Value {
 	for i, v := range vs {
 		ts[i] = v.t
 	}
-	return op(tensor.ConcatRows(ts...), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			gs := make([]*Value, len(in))
-			off := 0
-			for i, v := range in {
-				n := v.t.Dim(0)
-				if need[i] {
-					gs[i] = SliceRows(g, off, off+n)
-				}
-				off += n
-			}
-			return gs
-		}, concatDiff, func(in []*Value) *Value { return ConcatRows(in...) })
-	}, vs...)
+	return op(tensor.ConcatRows(ts...), &concatP, vs...)
 }
 
 // SliceRows returns rows [lo, hi) of a.
 func SliceRows(a *Value, lo, hi int) *Value {
-	return op(tensor.SliceRows(a.t, lo, hi), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{PadRows(g, lo, in[0].t.Dim(0)-hi)}
-		}, sliceRowsDiff(lo, hi), func(in []*Value) *Value { return SliceRows(in[0], lo, hi) })
-	}, a)
+	return opWith(tensor.SliceRows(a.t, lo, hi), &sliceRowsP, [2]int{lo, hi}, a)
 }
 
 // SplitRows splits a along the first axis into n equal parts.
@@ -409,37 +164,322 @@ func SplitRows(a *Value, n int) []*Value {
 
 // PadRows adds rows of zeros above and below a.
 func PadRows(a *Value, before, after int) *Value {
-	return op(tensor.PadRows(a.t, before, after), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
-		}, padRowsDiff(before, after), func(in []*Value) *Value { return PadRows(in[0], before, after) })
-	}, a)
+	return opWith(tensor.PadRows(a.t, before, after), &padRowsP, [2]int{before, after}, a)
 }
 
 // GatherRows returns the rows of a at the given indices.
 func GatherRows(a *Value, idx []int) *Value {
-	return op(tensor.GatherRows(a.t, idx), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{ScatterAddRows(g, idx, in[0].t.Dim(0))}
-		}, gatherDiff(idx), func(in []*Value) *Value { return GatherRows(in[0], idx) })
-	}, a)
+	return opWith(tensor.GatherRows(a.t, idx), &gatherP, idx, a)
+}
+
+// scatterParams are ScatterAddRows's parameters.
+type scatterParams struct {
+	idx []int
+	n   int
 }
 
 // ScatterAddRows adds row i of a into row idx[i] of an n-row zero value.
 func ScatterAddRows(a *Value, idx []int, n int) *Value {
-	return op(tensor.ScatterAddRows(a.t, idx, n), func() rule {
-		return withLinearDiff(func(g, out *Value, in []*Value, need []bool) []*Value {
-			return []*Value{GatherRows(g, idx)}
-		}, scatterDiff(idx, n), func(in []*Value) *Value { return ScatterAddRows(in[0], idx, n) })
-	}, a)
+	return opWith(tensor.ScatterAddRows(a.t, idx, n), &scatterP, scatterParams{idx, n}, a)
+}
+
+func sumToIf(need bool, g, x *Value) *Value {
+	if !need {
+		return nil
+	}
+	return SumTo(g, x.t.Shape()...)
+}
+
+// The descriptors of the operations above (see primitive).
+var (
+	addP, subP, mulP, divP, whereP, negP, scaleP, addScalarP primitive
+	expP, logP, log1pP, expm1P                               primitive
+	squareP, sqrtP, powP, sumP, sumAxisP, sumAxis0P          primitive
+	broadcastP, sumToP, reshapeP, transposeP, matMulP        primitive
+	concatP, sliceRowsP, padRowsP, gatherP, scatterP         primitive
+)
+
+func init() {
+	addP = primitive{name: "Add",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
+		},
+		diff: addDiff2, pair: addDiff2,
+		batch: func(_ any, j []*Value, _ []int) *Value { return Add(j[0], j[1]) },
+		fwd:   func(_ any, in []*Value) *Value { return Add(in[0], in[1]) },
+	}
+	subP = primitive{name: "Sub",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			var gb *Value
+			if need[1] {
+				gb = SumTo(Neg(g), in[1].t.Shape()...)
+			}
+			return []*Value{sumToIf(need[0], g, in[0]), gb}
+		},
+		diff: subDiff, pair: subDiff,
+		batch: func(_ any, j []*Value, _ []int) *Value { return Sub(j[0], j[1]) },
+		fwd:   func(_ any, in []*Value) *Value { return Sub(in[0], in[1]) },
+	}
+	mulP = primitive{name: "Mul",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			var ga, gb *Value
+			if need[0] {
+				ga = SumTo(Mul(g, in[1]), in[0].t.Shape()...)
+			}
+			if need[1] {
+				gb = SumTo(Mul(g, in[0]), in[1].t.Shape()...)
+			}
+			return []*Value{ga, gb}
+		},
+		diff: mulDiff, pair: mulPair,
+		fwd: func(_ any, in []*Value) *Value { return Mul(in[0], in[1]) },
+	}
+	divP = primitive{name: "Div",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			var ga, gb *Value
+			if need[0] {
+				ga = SumTo(Div(g, in[1]), in[0].t.Shape()...)
+			}
+			if need[1] {
+				// ∂(a/b)/∂b = −a/b² = −out/b.
+				gb = SumTo(Neg(Div(Mul(g, out), in[1])), in[1].t.Shape()...)
+			}
+			return []*Value{ga, gb}
+		},
+		diff: divDiff, pair: divPair,
+		fwd: func(_ any, in []*Value) *Value { return Div(in[0], in[1]) },
+	}
+	whereP = primitive{name: "Where",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			mask := p.(*tensor.Tensor)
+			zero := zerosLike(g)
+			var ga, gb *Value
+			if need[0] {
+				ga = Where(mask, g, zero)
+			}
+			if need[1] {
+				gb = Where(mask, zero, g)
+			}
+			return []*Value{ga, gb}
+		},
+		diff: whereDiff, pair: whereDiff,
+		fwd: func(p any, in []*Value) *Value { return Where(p.(*tensor.Tensor), in[0], in[1]) },
+	}
+	negP = primitive{name: "Neg",
+		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Neg(g)} },
+		diff: negDiff, pair: negDiff,
+		batch: func(_ any, j []*Value, _ []int) *Value { return Neg(j[0]) },
+		fwd:   func(_ any, in []*Value) *Value { return Neg(in[0]) },
+	}
+	scaleP = primitive{name: "Scale",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Scale(g, p.(float64))}
+		},
+		diff: scaleDiff, pair: scaleDiff,
+		batch: func(p any, j []*Value, _ []int) *Value { return Scale(j[0], p.(float64)) },
+		fwd:   func(p any, in []*Value) *Value { return Scale(in[0], p.(float64)) },
+	}
+	// No batch rule: on a joint it would add s to the differences too.
+	// Delta builds its joint from base and differences.
+	addScalarP = primitive{name: "AddScalar",
+		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{g} },
+		diff: identityDiff, pair: identityDiff,
+		fwd: func(p any, in []*Value) *Value { return AddScalar(in[0], p.(float64)) },
+	}
+	expP = primitive{name: "Exp",
+		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Mul(g, out)} },
+		diff: expDiff, pair: expPair,
+		fwd: func(_ any, in []*Value) *Value { return Exp(in[0]) },
+	}
+	logP = primitive{name: "Log",
+		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Div(g, in[0])} },
+		diff: logDiff,
+		fwd:  func(_ any, in []*Value) *Value { return Log(in[0]) },
+	}
+	log1pP = primitive{name: "Log1p",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Div(g, AddScalar(in[0], 1))}
+		},
+		diff: log1pDiff,
+		fwd:  func(_ any, in []*Value) *Value { return Log1p(in[0]) },
+	}
+	expm1P = primitive{name: "Expm1",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, AddScalar(out, 1))}
+		},
+		diff: expm1Diff,
+		fwd:  func(_ any, in []*Value) *Value { return Expm1(in[0]) },
+	}
+	squareP = primitive{name: "Square",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Mul(g, Scale(in[0], 2))}
+		},
+		diff: squareDiff, pair: squarePair,
+		fwd: func(_ any, in []*Value) *Value { return Square(in[0]) },
+	}
+	sqrtP = primitive{name: "Sqrt",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Div(g, Scale(out, 2))}
+		},
+		diff: sqrtDiff,
+		fwd:  func(_ any, in []*Value) *Value { return Sqrt(in[0]) },
+	}
+	powP = primitive{name: "Pow",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			e := p.(float64)
+			return []*Value{Mul(g, Scale(Pow(in[0], e-1), e))}
+		},
+		diff: powDiff,
+		fwd:  func(p any, in []*Value) *Value { return Pow(in[0], p.(float64)) },
+	}
+	sumP = primitive{name: "Sum",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
+		},
+		diff: sumDiff, pair: sumDiff,
+		fwd: func(_ any, in []*Value) *Value { return Sum(in[0]) },
+	}
+	sumAxis0P = primitive{name: "SumAxis",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			shape := in[0].t.Shape()
+			kept := append([]int(nil), shape...)
+			kept[p.(int)] = 1
+			return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
+		},
+		diff: sumAxisDiff, pair: sumAxisDiff,
+		fwd: func(p any, in []*Value) *Value { return SumAxis(in[0], p.(int)) },
+	}
+	sumAxisP = sumAxis0P // over an axis ≥ 1: with a batch rule
+	sumAxisP.batch = func(p any, j []*Value, _ []int) *Value { return SumAxis(j[0], p.(int)) }
+	broadcastP = primitive{name: "BroadcastTo",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{SumTo(g, in[0].t.Shape()...)}
+		},
+		diff: broadcastDiff, pair: broadcastDiff,
+		fwd: func(p any, in []*Value) *Value { return BroadcastTo(in[0], p.([]int)...) },
+	}
+	sumToP = primitive{name: "SumTo",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
+		},
+		diff: sumToDiff, pair: sumToDiff,
+		fwd: func(p any, in []*Value) *Value { return SumTo(in[0], p.([]int)...) },
+	}
+	reshapeP = primitive{name: "Reshape",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{Reshape(g, in[0].t.Shape()...)}
+		},
+		diff: reshapeDiff, pair: reshapeDiff,
+		batch: func(_ any, j []*Value, js []int) *Value { return Reshape(j[0], js...) },
+		fwd:   func(p any, in []*Value) *Value { return Reshape(in[0], p.([]int)...) },
+	}
+	transposeP = primitive{name: "Transpose",
+		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Transpose(g)} },
+		diff: transposeDiff, pair: transposeDiff,
+		fwd: func(_ any, in []*Value) *Value { return Transpose(in[0]) },
+	}
+	matMulP = primitive{name: "MatMul",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			// With Ā = op(A), B̄ = op(B): dĀ = G·B̄ᵀ and dB̄ = Āᵀ·G; a transposed
+			// operand receives the transpose, expressed through the flags.
+			f := p.(matMulFlags)
+			var ga, gb *Value
+			if need[0] {
+				if f.transA {
+					ga = MatMul(in[1], g, f.transB, true)
+				} else {
+					ga = MatMul(g, in[1], false, !f.transB)
+				}
+			}
+			if need[1] {
+				if f.transB {
+					gb = MatMul(g, in[0], true, f.transA)
+				} else {
+					gb = MatMul(in[0], g, !f.transA, false)
+				}
+			}
+			return []*Value{ga, gb}
+		},
+		diff: matMulDiff, pair: matMulPair,
+		fwd: func(p any, in []*Value) *Value {
+			f := p.(matMulFlags)
+			return MatMul(in[0], in[1], f.transA, f.transB)
+		},
+	}
+	concatP = primitive{name: "ConcatRows",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, len(in))
+			off := 0
+			for i, v := range in {
+				n := v.t.Dim(0)
+				if need[i] {
+					gs[i] = SliceRows(g, off, off+n)
+				}
+				off += n
+			}
+			return gs
+		},
+		diff: concatDiff, pair: concatDiff,
+		fwd: func(_ any, in []*Value) *Value { return ConcatRows(in...) },
+	}
+	sliceRowsP = primitive{name: "SliceRows",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			r := p.([2]int)
+			return []*Value{PadRows(g, r[0], in[0].t.Dim(0)-r[1])}
+		},
+		diff: sliceRowsDiff, pair: sliceRowsDiff,
+		fwd: func(p any, in []*Value) *Value { r := p.([2]int); return SliceRows(in[0], r[0], r[1]) },
+	}
+	padRowsP = primitive{name: "PadRows",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			before := p.([2]int)[0]
+			return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
+		},
+		diff: padRowsDiff, pair: padRowsDiff,
+		fwd: func(p any, in []*Value) *Value { r := p.([2]int); return PadRows(in[0], r[0], r[1]) },
+	}
+	gatherP = primitive{name: "GatherRows",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{ScatterAddRows(g, p.([]int), in[0].t.Dim(0))}
+		},
+		diff: gatherDiff, pair: gatherDiff,
+		fwd: func(p any, in []*Value) *Value { return GatherRows(in[0], p.([]int)) },
+	}
+	scatterP = primitive{name: "ScatterAddRows",
+		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
+			return []*Value{GatherRows(g, p.(scatterParams).idx)}
+		},
+		diff: scatterDiff, pair: scatterDiff,
+		fwd: func(p any, in []*Value) *Value { s := p.(scatterParams); return ScatterAddRows(in[0], s.idx, s.n) },
+	}
 }
 
 // Difference rules (see Delta): out(in + dIn) − out(in) for K stacked input
 // differences, written without subtracting nearly equal numbers.
 
-// unaryDiff is the rule of a linear unary op: Δy = op(Δa).
-func unaryDiff(op func(*Value) *Value) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value { return op(dIn[0]) }
+// Linear unary ops: Δy = op(Δa).
+func negDiff(_ any, out *Value, in, dIn []*Value, k int) *Value { return Neg(dIn[0]) }
+
+func scaleDiff(p any, out *Value, in, dIn []*Value, k int) *Value { return Scale(dIn[0], p.(float64)) }
+
+func identityDiff(_ any, out *Value, in, dIn []*Value, k int) *Value { return dIn[0] }
+
+// Where(m, a + α, b + β) − Where(m, a, b) = Where(m, α, β).
+func whereDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	mask := p.(*tensor.Tensor)
+	shape := out.Shape()
+	da, db := fitK(dIn[0], k, shape), fitK(dIn[1], k, shape)
+	if da == nil {
+		da = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+	}
+	if db == nil {
+		db = Const(tensor.Zeros(out.DType(), withK(k, shape)...))
+	}
+	masks := make([]*tensor.Tensor, k)
+	for i := range masks {
+		masks[i] = mask.Reshape(withK(1, shape)...)
+	}
+	return Where(tensor.ConcatRows(masks...), da, db)
 }
 
 // binary returns the two differences expanded to broadcast against [K]+out.
@@ -448,12 +488,12 @@ func binary(out *Value, dIn []*Value) (da, db *Value) {
 	return expandK(dIn[0], r), expandK(dIn[1], r)
 }
 
-func addDiff2(out *Value, in, dIn []*Value, k int) *Value {
+func addDiff2(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	da, db := binary(out, dIn)
 	return fitK(addDiff(da, db), k, out.Shape())
 }
 
-func subDiff(out *Value, in, dIn []*Value, k int) *Value {
+func subDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	da, db := binary(out, dIn)
 	var d *Value
 	switch {
@@ -468,7 +508,7 @@ func subDiff(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // (a + α)(b + β) − ab = α(b + β) + aβ.
-func mulDiff(out *Value, in, dIn []*Value, k int) *Value {
+func mulDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	da, db := binary(out, dIn)
 	var d *Value
 	switch {
@@ -483,7 +523,7 @@ func mulDiff(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // (a + α)/(b + β) − a/b = (α − (a/b)β)/(b + β).
-func divDiff(out *Value, in, dIn []*Value, k int) *Value {
+func divDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	da, db := binary(out, dIn)
 	if db == nil {
 		return fitK(Div(da, in[1]), k, out.Shape())
@@ -502,7 +542,7 @@ func divDiff(out *Value, in, dIn []*Value, k int) *Value {
 // expm1(α) overflows (0·∞). The selections read only the branch they keep
 // (Where), and the product branch sees α only where it is small, so neither
 // branch can put a NaN into the other's gradient.
-func expDiff(out *Value, in, dIn []*Value, k int) *Value {
+func expDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	da := fitK(dIn[0], k, out.Shape())
 	large := tensor.GreaterScalar(tensor.Abs(da.t), 1)
 	if !anyNonZero(large) {
@@ -515,65 +555,16 @@ func expDiff(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // log(a + α) − log a = log1p(α/a).
-func logDiff(out *Value, in, dIn []*Value, k int) *Value { return Log1p(Div(dIn[0], in[0])) }
+func logDiff(_ any, out *Value, in, dIn []*Value, k int) *Value { return Log1p(Div(dIn[0], in[0])) }
 
 // log1p(a + α) − log1p(a) = log1p(α/(1 + a)).
-func log1pDiff(out *Value, in, dIn []*Value, k int) *Value {
+func log1pDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Log1p(Div(dIn[0], AddScalar(in[0], 1)))
 }
 
 // expm1(a + α) − expm1(a) = eᵃ·expm1(α) = (out + 1)·expm1(α).
-func expm1Diff(out *Value, in, dIn []*Value, k int) *Value {
+func expm1Diff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Mul(AddScalar(out, 1), Expm1(dIn[0]))
-}
-
-// tanh(a + α) − tanh a = t(1 − y²)/(1 + y·t) with y = tanh a, t = tanh α
-// (exact; the denominator is at least 1 − |t| > 0, so it cancels only when
-// |α| is large and of the sign opposite to a's).
-func tanhDiff(out *Value, in, dIn []*Value, k int) *Value {
-	t := Tanh(dIn[0])
-	return Div(Mul(t, oneMinusSq(out)), AddScalar(Mul(out, t), 1))
-}
-
-// oneMinusSq returns 1 − y² as (1 − y)(1 + y), accurate for |y| near 1.
-func oneMinusSq(y *Value) *Value { return Mul(oneMinus(y), AddScalar(y, 1)) }
-
-// σ(a + α) − σ(a) is the tanh rule at half scale (σ(a) = (1 + tanh(a/2))/2):
-// 2σ(1 − σ)·T/(1 + (2σ − 1)T) with T = tanh(α/2).
-func sigmoidDiff(out *Value, in, dIn []*Value, k int) *Value {
-	t := Tanh(Scale(dIn[0], 0.5))
-	num := Mul(Scale(Mul(out, oneMinus(out)), 2), t)
-	return Div(num, AddScalar(Mul(AddScalar(Scale(out, 2), -1), t), 1))
-}
-
-// softplus(a + α) − softplus(a) = log1p(σ(a)·expm1(α)): exact for every α;
-// in floating point it is accurate while σ(a)·expm1(α) stays well above −1
-// and below overflow (|α| up to about 80 in float32 when a is moderate).
-// The fused Dense rule switches to a direct form for |α| > 1.
-func softplusDiff(out *Value, in, dIn []*Value, k int) *Value {
-	return Log1p(Mul(Sigmoid(in[0]), Expm1(dIn[0])))
-}
-
-// ELU: α where a and a + α are both positive, (out + c)·expm1(α) where both
-// are negative (c the ELU's α), and the direct difference where the sign
-// changes (there |a| < |α|, so nothing large cancels). The masks are
-// constants; the masked-out difference is fed as 0 so that no branch
-// overflows.
-func eluDiff(alpha float64) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		a, da := in[0], dIn[0]
-		pa := tensor.GreaterScalar(a.t, 0)                    // a > 0
-		pb := tensor.GreaterScalar(tensor.Add(a.t, da.t), 0)  // a + α > 0, [K]+S
-		pp := tensor.Mul(pb, pa)                              // both positive
-		nn := tensor.Mul(tensor.AddScalar(tensor.Neg(pb), 1), // both non-positive
-			tensor.AddScalar(tensor.Neg(pa), 1))
-		mix := tensor.AddScalar(tensor.Neg(tensor.Add(pp, nn)), 1)
-		d := Add(Mul(mask(pp), da), Mul(AddScalar(out, alpha), Expm1(Mul(mask(nn), da))))
-		if anyNonZero(mix) {
-			d = Add(d, Sub(ELU(Add(a, Mul(mask(mix), da)), alpha), out))
-		}
-		return d
-	}
 }
 
 // anyNonZero reports whether t has a non-zero element.
@@ -587,36 +578,35 @@ func anyNonZero(t *tensor.Tensor) bool {
 }
 
 // (a + α)² − a² = (2a + α)α.
-func squareDiff(out *Value, in, dIn []*Value, k int) *Value {
+func squareDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Mul(Add(Scale(in[0], 2), dIn[0]), dIn[0])
 }
 
 // √(a + α) − √a = α/(√(a + α) + √a).
-func sqrtDiff(out *Value, in, dIn []*Value, k int) *Value {
+func sqrtDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Div(dIn[0], Add(Sqrt(Add(in[0], dIn[0])), out))
 }
 
 // (a + α)ᵖ − aᵖ = aᵖ·expm1(p·log1p(α/a)) where a and a + α have one sign;
 // where the sign changes (or a = 0) nothing large cancels and the direct
 // difference is used.
-func powDiff(p float64) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		a, da := in[0], dIn[0]
-		// 1 where a(a + α) ≤ 0 (a sign change, a zero, or a NaN).
-		cross := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Mul(a.t, tensor.Add(a.t, da.t)), 0)), 1)
-		if !anyNonZero(cross) {
-			return Mul(out, Expm1(Scale(Log1p(Div(da, a)), p)))
-		}
-		ok := tensor.AddScalar(tensor.Neg(cross), 1)
-		safeA := Add(Mul(a, mask(ok)), mask(cross)) // 1 where the sign changes
-		d := Mul(out, Expm1(Scale(Log1p(Div(Mul(mask(ok), da), safeA)), p)))
-		direct := Sub(Pow(Add(a, Mul(mask(cross), da)), p), out)
-		return Add(d, Mul(mask(cross), direct))
+func powDiff(pp any, out *Value, in, dIn []*Value, k int) *Value {
+	p := pp.(float64)
+	a, da := in[0], dIn[0]
+	// 1 where a(a + α) ≤ 0 (a sign change, a zero, or a NaN).
+	cross := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Mul(a.t, tensor.Add(a.t, da.t)), 0)), 1)
+	if !anyNonZero(cross) {
+		return Mul(out, Expm1(Scale(Log1p(Div(da, a)), p)))
 	}
+	ok := tensor.AddScalar(tensor.Neg(cross), 1)
+	safeA := Add(Mul(a, mask(ok)), mask(cross)) // 1 where the sign changes
+	d := Mul(out, Expm1(Scale(Log1p(Div(Mul(mask(ok), da), safeA)), p)))
+	direct := Sub(Pow(Add(a, Mul(mask(cross), da)), p), out)
+	return Add(d, Mul(mask(cross), direct))
 }
 
 // Σ(a + α) − Σa = Σα, per difference.
-func sumDiff(out *Value, in, dIn []*Value, k int) *Value {
+func sumDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	d := dIn[0]
 	if d.Len() == 0 {
 		return Const(tensor.Zeros(out.DType(), k))
@@ -624,15 +614,15 @@ func sumDiff(out *Value, in, dIn []*Value, k int) *Value {
 	return SumAxis(Reshape(d, k, d.Len()/k), 1)
 }
 
-func sumAxisDiff(axis int) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value { return SumAxis(dIn[0], axis+1) }
+func sumAxisDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	return SumAxis(dIn[0], p.(int)+1)
 }
 
-func broadcastDiff(out *Value, in, dIn []*Value, k int) *Value {
+func broadcastDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return BroadcastTo(expandK(dIn[0], out.t.Rank()), withK(k, out.Shape())...)
 }
 
-func sumToDiff(out *Value, in, dIn []*Value, k int) *Value {
+func sumToDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	src, dst := in[0].Shape(), out.Shape()
 	pad := make([]int, 0, len(src))
 	for range len(src) - len(dst) {
@@ -642,41 +632,40 @@ func sumToDiff(out *Value, in, dIn []*Value, k int) *Value {
 	return Reshape(SumTo(dIn[0], withK(k, pad)...), withK(k, dst)...)
 }
 
-func reshapeDiff(out *Value, in, dIn []*Value, k int) *Value {
+func reshapeDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Reshape(dIn[0], withK(k, out.Shape())...)
 }
 
-func transposeDiff(out *Value, in, dIn []*Value, k int) *Value {
+func transposeDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return stackK(k, out.Shape(), func(i int) *Value { return Transpose(sliceK(dIn[0], i)) })
 }
 
 // op(A + ΔA)·op(B + ΔB) − op(A)·op(B) = op(ΔA)·op(B + ΔB) + op(A)·op(ΔB). With
 // only A changing and A not transposed, the K differences are one product.
-func matMulDiff(transA, transB bool) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		a, b, da, db := in[0], in[1], dIn[0], dIn[1]
-		if db == nil && !transA {
-			m, n := out.Dim(0), out.Dim(1)
-			return Reshape(MatMul(Reshape(da, k*m, a.Dim(1)), b, false, transB), k, m, n)
-		}
-		return stackK(k, out.Shape(), func(i int) *Value {
-			var d *Value
-			if da != nil {
-				bb := b
-				if db != nil {
-					bb = Add(b, sliceK(db, i))
-				}
-				d = MatMul(sliceK(da, i), bb, transA, transB)
-			}
-			if db != nil {
-				d = addDiff(d, MatMul(a, sliceK(db, i), transA, transB))
-			}
-			return d
-		})
+func matMulDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	transA, transB := p.(matMulFlags).transA, p.(matMulFlags).transB
+	a, b, da, db := in[0], in[1], dIn[0], dIn[1]
+	if db == nil && !transA {
+		m, n := out.Dim(0), out.Dim(1)
+		return Reshape(MatMul(Reshape(da, k*m, a.Dim(1)), b, false, transB), k, m, n)
 	}
+	return stackK(k, out.Shape(), func(i int) *Value {
+		var d *Value
+		if da != nil {
+			bb := b
+			if db != nil {
+				bb = Add(b, sliceK(db, i))
+			}
+			d = MatMul(sliceK(da, i), bb, transA, transB)
+		}
+		if db != nil {
+			d = addDiff(d, MatMul(a, sliceK(db, i), transA, transB))
+		}
+		return d
+	})
 }
 
-func concatDiff(out *Value, in, dIn []*Value, k int) *Value {
+func concatDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	parts := make([]*Value, 0, k*len(in))
 	for i := range k {
 		for j, v := range in {
@@ -690,25 +679,23 @@ func concatDiff(out *Value, in, dIn []*Value, k int) *Value {
 	return Reshape(ConcatRows(parts...), withK(k, out.Shape())...)
 }
 
-func sliceRowsDiff(lo, hi int) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		n := in[0].Dim(0)
-		if k == 1 {
-			return Reshape(SliceRows(sliceK(dIn[0], 0), lo, hi), withK(1, out.Shape())...)
-		}
-		rows := rowsK(dIn[0])
-		parts := make([]*Value, k)
-		for i := range parts {
-			parts[i] = SliceRows(rows, i*n+lo, i*n+hi)
-		}
-		return Reshape(ConcatRows(parts...), withK(k, out.Shape())...)
+func sliceRowsDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	lo, hi := p.([2]int)[0], p.([2]int)[1]
+	n := in[0].Dim(0)
+	if k == 1 {
+		return Reshape(SliceRows(sliceK(dIn[0], 0), lo, hi), withK(1, out.Shape())...)
 	}
+	rows := rowsK(dIn[0])
+	parts := make([]*Value, k)
+	for i := range parts {
+		parts[i] = SliceRows(rows, i*n+lo, i*n+hi)
+	}
+	return Reshape(ConcatRows(parts...), withK(k, out.Shape())...)
 }
 
-func padRowsDiff(before, after int) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		return stackK(k, out.Shape(), func(i int) *Value { return PadRows(sliceK(dIn[0], i), before, after) })
-	}
+func padRowsDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	before, after := p.([2]int)[0], p.([2]int)[1]
+	return stackK(k, out.Shape(), func(i int) *Value { return PadRows(sliceK(dIn[0], i), before, after) })
 }
 
 // stackedIndex repeats idx for each of k blocks of n rows: k·n + idx[j].
@@ -722,16 +709,14 @@ func stackedIndex(idx []int, k, n int) []int {
 	return out
 }
 
-func gatherDiff(idx []int) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		return Reshape(GatherRows(rowsK(dIn[0]), stackedIndex(idx, k, in[0].Dim(0))), withK(k, out.Shape())...)
-	}
+func gatherDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	idx := p.([]int)
+	return Reshape(GatherRows(rowsK(dIn[0]), stackedIndex(idx, k, in[0].Dim(0))), withK(k, out.Shape())...)
 }
 
-func scatterDiff(idx []int, n int) diffRule {
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		return Reshape(ScatterAddRows(rowsK(dIn[0]), stackedIndex(idx, k, n), k*n), withK(k, out.Shape())...)
-	}
+func scatterDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
+	idx, n := p.(scatterParams).idx, p.(scatterParams).n
+	return Reshape(ScatterAddRows(rowsK(dIn[0]), stackedIndex(idx, k, n), k*n), withK(k, out.Shape())...)
 }
 
 // Central (pair) rules: the inputs' differences are stacks [D; S] of the
@@ -743,9 +728,9 @@ func scatterDiff(idx []int, n int) diffRule {
 // mulPair: with one factor changing the product is linear in it; with both,
 // D′ = D_a·b + a·D_b + (S_a·D_b + D_a·S_b)/2 and
 // S′ = S_a·b + a·S_b + S_a·S_b/2 + 2·D_a·D_b.
-func mulPair(out *Value, in, dIn []*Value, k int) *Value {
+func mulPair(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	if dIn[0] == nil || dIn[1] == nil {
-		return mulDiff(out, in, dIn, k)
+		return mulDiff(nil, out, in, dIn, k)
 	}
 	r := out.t.Rank()
 	da, sa := splitCentral(dIn[0], r)
@@ -757,7 +742,7 @@ func mulPair(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // squarePair: D′ = D(2a + S), S′ = S(2a + S/2) + 2D².
-func squarePair(out *Value, in, dIn []*Value, k int) *Value {
+func squarePair(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	d, s := splitCentral(dIn[0], out.t.Rank())
 	a2 := Scale(in[0], 2)
 	return joinCentral(Mul(d, Add(a2, s)), Add(Mul(s, Add(a2, Scale(s, 0.5))), Scale(Square(d), 2)), k/2, out.Shape())
@@ -766,7 +751,7 @@ func squarePair(out *Value, in, dIn []*Value, k int) *Value {
 // expPair: with c = cosh D − 1 = 2·sinh²(D/2),
 // S′ = 2eᵃ(expm1(S/2)(1 + c) + c) and D′ = eᵃ·e^(S/2)·sinh D, the sinh
 // terms from expm1 of both signs (their difference does not cancel).
-func expPair(out *Value, in, dIn []*Value, k int) *Value {
+func expPair(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	p := k / 2
 	d, s := splitCentral(dIn[0], out.t.Rank())
 	d, h := fitK(d, p, out.Shape()), fitK(Scale(s, 0.5), p, out.Shape())
@@ -793,20 +778,17 @@ func expPair(out *Value, in, dIn []*Value, k int) *Value {
 }
 
 // divPair: linear when only the numerator changes.
-func divPair(out *Value, in, dIn []*Value, k int) *Value {
+func divPair(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	if dIn[1] != nil {
 		return nil
 	}
-	return divDiff(out, in, dIn, k)
+	return divDiff(nil, out, in, dIn, k)
 }
 
 // matMulPair: linear when only one factor changes.
-func matMulPair(transA, transB bool) diffRule {
-	plain := matMulDiff(transA, transB)
-	return func(out *Value, in, dIn []*Value, k int) *Value {
-		if dIn[0] != nil && dIn[1] != nil {
-			return nil
-		}
-		return plain(out, in, dIn, k)
+func matMulPair(p any, out *Value, in, dIn []*Value, k int) *Value {
+	if dIn[0] != nil && dIn[1] != nil {
+		return nil
 	}
+	return matMulDiff(p, out, in, dIn, k)
 }

@@ -48,6 +48,7 @@ var unaryCases = []unaryCase{
 	{"Tanh", ad.Tanh, anyReal, 3},
 	{"Sigmoid", ad.Sigmoid, anyReal, 2},
 	{"Softplus", ad.Softplus, anyReal, 3},
+	{"SiLU", ad.SiLU, anyReal, 3},
 	{"ELU", func(a *ad.Value) *ad.Value { return ad.ELU(a, 1.3) }, awayFromZero, 2},
 	{"Square", ad.Square, anyReal, 2},
 	{"Sqrt", ad.Sqrt, positive, 2},

@@ -52,7 +52,7 @@ type recycler struct {
 // releasing Grad at the end of the step recycles them. Those returned as
 // gradients are the caller's and stay unmarked, and those no recorded node
 // uses are dead once the Grad returns and go back to the pool (finish).
-// Delta's propagation keeps such a tape as well (deltaRun).
+// Delta's interpreter keeps such a tape as well (deltaRun).
 type tape struct {
 	active bool
 	keep   bool
@@ -129,7 +129,7 @@ func (r *recycler) init(y, seed *Value, xs []*Value) *recycler {
 		seen[v] = true
 		if k := r.count(v.t); k != 0 {
 			r.forward[k] = true
-			if v.rule == nil && !v.owned {
+			if v.prim == nil && !v.owned {
 				r.pinned[k] = true
 			}
 		}
@@ -290,12 +290,12 @@ func (tp *tape) finish(out []*Value) {
 	tp.temps, tp.nodes, tp.active = nil, nil, false
 }
 
-// releaseDead releases the nodes of the graph of fy created after id start
-// (a function's recorded evaluation) that none of live reaches: their
+// releaseDead releases the nodes of the graph of fy among own (a function's
+// recorded evaluation, what Delta made of it) that none of live reaches: their
 // tensors and aux go back to the pool unless a value still reachable, or
 // an input from outside that graph, shares the storage, and the nodes are
 // emptied (a stray use panics instead of reading reused storage).
-func releaseDead(fy *Value, start uint64, live ...*Value) {
+func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
 	sc := getGradScratch() // for its maps
 	defer putGradScratch(sc)
 	// Buffers still in use: those of every value the results reach, and
@@ -318,7 +318,7 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 			}
 		}
 		for _, in := range v.inputs {
-			if in.id > start {
+			if own[in] {
 				stack = append(stack, in)
 			} else {
 				keep[bufKey(in.t)] = true
@@ -326,20 +326,20 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 		}
 	}
 	// The dead: f's nodes the results do not reach. Their inputs from
-	// before start are kept too (views of a parameter, say).
+	// outside own are kept too (views of a parameter, say).
 	dead := sc.nodes[:0]
 	defer func() { sc.nodes = dead }()
 	stack = append(stack[:0], fy)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[v] || v.id <= start || v.rule == nil {
+		if seen[v] || !own[v] || v.prim == nil {
 			continue
 		}
 		seen[v] = true
 		dead = append(dead, v)
 		for _, in := range v.inputs {
-			if in.id <= start || in.rule == nil {
+			if !own[in] || in.prim == nil {
 				keep[bufKey(in.t)] = true
 			}
 			stack = append(stack, in)
@@ -360,7 +360,7 @@ func releaseDead(fy *Value, start uint64, live ...*Value) {
 				add(t)
 			}
 		}
-		v.t, v.inputs, v.rule, v.aux = nil, nil, nil, nil
+		v.t, v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil, nil
 	}
 	for _, t := range free {
 		putBuffer(t)

@@ -8,32 +8,21 @@ import (
 )
 
 // Value is an immutable node of a computation graph: a tensor and, when it
-// depends on a variable, the inputs it was computed from and the rule that
-// maps an output cotangent to input cotangents (its vector-Jacobian product).
+// depends on a variable, the inputs it was computed from, the primitive that
+// computed it (whose rules map an output cotangent to input cotangents, and
+// input differences to output differences) and that primitive's parameters.
 type Value struct {
 	t      *tensor.Tensor
 	id     uint64
 	grad   bool // depends on at least one variable
 	owned  bool // t's storage belongs to the graph alone (see Scratch): a releasing Grad recycles it
 	inputs []*Value
-	rule   rule
-	aux    *deltaAux // tensors the rule keeps for itself, recycled with the node
-	tape   *tape     // set while a releasing Grad runs a rule, see tape
+	prim   *primitive
+	params any         // the constants the primitive was called with, passed to its rules
+	aux    *deltaAux   // tensors the rules keep for themselves, recycled with the node
+	tape   *tape       // set while a releasing Grad runs a rule, see tape
+	delta  *deltaState // the running Delta that knows v's difference, see deltaState.eager
 }
-
-// rule returns the cotangents of a primitive's inputs given the cotangent g of
-// its output. It receives the output and inputs as arguments rather than
-// capturing them, so that Grad can run it either on the recorded values
-// (create-graph: the result is itself differentiable) or on detached copies
-// (first-order: nothing is recorded). need[i] is false for inputs whose
-// cotangent is not wanted; the rule may then return nil for them.
-//
-// Every rule is written with this package's differentiable operations, which
-// is what makes derivatives of every order correct. A rule reads only its
-// arguments and its node's aux: a releasing Grad recycles the storage of the
-// other nodes as it goes, so a tensor captured from elsewhere could have
-// been overwritten by the time the rule runs.
-type rule func(g, out *Value, in []*Value, need []bool) []*Value
 
 // ids orders nodes by creation: an input is always created before the nodes
 // that use it, so sorting by id is a topological order. A shared atomic
@@ -67,10 +56,10 @@ func Scratch(t *tensor.Tensor) *Value {
 // the graph.
 func Detach(v *Value) *Value { return Const(v.t) }
 
-// newOp records the result of a primitive. When no input depends on a
+// newOp records the result of primitive pr. When no input depends on a
 // variable the result is a constant and nothing is recorded, which is what
 // makes first-order backward passes and plain evaluation cheap.
-func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
+func newOp(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
 	v := &Value{t: t, id: ids.Add(1)}
 	for _, in := range inputs {
 		if in.grad {
@@ -82,7 +71,7 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 		// A copy: the caller's argument list then need not escape, so a
 		// constant result allocates none.
 		v.inputs = append([]*Value(nil), inputs...)
-		v.rule = r
+		v.prim = pr
 	}
 	for _, in := range inputs {
 		if in.tape != nil && in.tape.active {
@@ -93,46 +82,57 @@ func newOp(t *tensor.Tensor, r rule, inputs ...*Value) *Value {
 	return v
 }
 
-// op records the result t of a primitive whose rule mk builds: only when
-// an input depends on a variable, so that the operations a first-order
-// backward pass or a plain evaluation runs (whose results are constants)
-// never allocate the rule's closures.
-func op(t *tensor.Tensor, mk func() rule, inputs ...*Value) *Value {
-	return newOp(t, ruleIfNeeded(mk, inputs), inputs...)
+// op records the result t of a primitive without parameters.
+func op(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
+	return interpret(newOp(t, pr, inputs...))
 }
 
-// opAux is op for a primitive whose rule keeps aux (see newOpAux).
-func opAux(t *tensor.Tensor, aux *deltaAux, mk func() rule, inputs ...*Value) *Value {
-	return newOpAux(t, aux, ruleIfNeeded(mk, inputs), inputs...)
-}
-
-// ruleIfNeeded returns mk() if an input depends on a variable, else nil.
-func ruleIfNeeded(mk func() rule, inputs []*Value) rule {
-	for _, in := range inputs {
-		if in.grad {
-			return mk()
-		}
-	}
-	return nil
-}
-
-// newOpAux is newOp for a primitive whose rule keeps aux, tensors it
-// computed for the backward pass: the node holds them, so that a releasing
-// Grad recycles them with it. A constant result keeps no rule, and its aux
-// goes back to the pool at once.
-func newOpAux(t *tensor.Tensor, aux *deltaAux, r rule, inputs ...*Value) *Value {
-	v := newOp(t, r, inputs...)
-	if aux == nil {
+// interpret hands a recorded node, complete with its parameters and aux, to
+// the running Delta when one of its inputs is a value Delta follows (see
+// deltaState.eager).
+func interpret(v *Value) *Value {
+	if !v.grad {
 		return v
 	}
-	if v.grad {
-		v.aux = aux
-	} else {
-		for _, a := range aux.tensors() {
-			putBuffer(a)
+	for _, in := range v.inputs {
+		if in.delta != nil && in.delta.active {
+			in.delta.eager(v)
+			break
 		}
 	}
 	return v
+}
+
+// opWith records the result t of a primitive called with parameters p,
+// which the node keeps for the rules only when it is recorded: a constant
+// result (a first-order backward pass, a plain evaluation) boxes nothing.
+func opWith[P any](t *tensor.Tensor, pr *primitive, p P, inputs ...*Value) *Value {
+	v := newOp(t, pr, inputs...)
+	if v.grad {
+		v.params = p
+	}
+	return interpret(v)
+}
+
+// opAux is opWith for a primitive whose rules keep aux, tensors it
+// computed for the backward pass: the node holds them, so that a releasing
+// Grad recycles them with it. A constant result keeps no rule, and its aux
+// goes back to the pool at once.
+func opAux[P any](t *tensor.Tensor, aux *deltaAux, pr *primitive, p P, inputs ...*Value) *Value {
+	v := newOp(t, pr, inputs...)
+	if v.grad {
+		v.params = p
+	}
+	if aux != nil {
+		if v.grad {
+			v.aux = aux
+		} else {
+			for _, a := range aux.tensors() {
+				putBuffer(a)
+			}
+		}
+	}
+	return interpret(v)
 }
 
 // T returns the value's tensor. It must not be modified.

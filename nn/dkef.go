@@ -375,36 +375,3 @@ func (m *DKEF) featureJets(x *ad.Value) (u, j, h *ad.Value) {
 	}
 	return u, j, h
 }
-
-// jet2 returns σ(a), σ′(a) and σ″(a), each written with autodiff operations
-// so that they can be differentiated again.
-func (act Activation) jet2(a *ad.Value) (y, d1, d2 *ad.Value) {
-	oneMinus := func(v *ad.Value) *ad.Value { return ad.AddScalar(ad.Neg(v), 1) }
-	switch act {
-	case Softplus:
-		s := ad.Sigmoid(a)
-		return ad.Softplus(a), s, ad.Mul(s, oneMinus(s))
-	case Tanh:
-		y = ad.Tanh(a)
-		d1 = oneMinus(ad.Square(y))
-		return y, d1, ad.Mul(ad.Scale(y, -2), d1)
-	case Sigmoid:
-		y = ad.Sigmoid(a)
-		d1 = ad.Mul(y, oneMinus(y))
-		return y, d1, ad.Mul(d1, oneMinus(ad.Scale(y, 2)))
-	case Swish:
-		s := ad.Sigmoid(a)
-		q := ad.Mul(s, oneMinus(s))
-		y = ad.Mul(a, s)
-		d1 = ad.Add(s, ad.Mul(a, q))
-		return y, d1, ad.Mul(q, ad.AddScalar(ad.Mul(a, oneMinus(ad.Scale(s, 2))), 2))
-	case ELU:
-		// α = 1: for a ≤ 0, σ′ = σ″ = eᵃ = y + 1; for a > 0, σ′ = 1, σ″ = 0.
-		y = ad.ELU(a, 1)
-		pos := ad.Const(tensor.GreaterScalar(a.T(), 0))
-		neg := ad.Const(tensor.AddScalar(tensor.Neg(pos.T()), 1))
-		d2 = ad.Mul(neg, ad.AddScalar(y, 1))
-		return y, ad.Add(pos, d2), d2
-	}
-	panic(fmt.Sprintf("nn: unknown activation %q", string(act)))
-}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/tensor"
@@ -56,55 +57,130 @@ func (l *Linear) Forward(x *ad.Value) *ad.Value {
 // purpose: its Hessian is zero almost everywhere, which breaks score matching.
 type Activation string
 
-// The activations score matching can use.
+// The activations score matching can use (see activations).
 const (
 	Softplus Activation = "softplus"
 	ELU      Activation = "elu"
 	Tanh     Activation = "tanh"
 	Swish    Activation = "swish"
 	Sigmoid  Activation = "sigmoid"
+	SiLU     Activation = "silu"
 )
+
+// activation is what nn knows of an activation: the fused Dense kernel's
+// activation if it has one (its derivative a function of its output, see
+// autodiff.Dense), the autodiff operation otherwise, and jet2, σ(a), σ′(a)
+// and σ″(a) written with autodiff operations (DKEF's forward-mode
+// derivatives), so that they can be differentiated again.
+type activation struct {
+	name  Activation
+	fused tensor.Act // tensor.ActNone: applied after an unfused Dense
+	apply func(*ad.Value) *ad.Value
+	jet2  func(a *ad.Value) (y, d1, d2 *ad.Value)
+}
+
+// activations is the table of activations, one row each, in the order
+// ParseActivation lists them.
+var activations = []activation{
+	{Softplus, tensor.ActSoftplus, ad.Softplus, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		s := ad.Sigmoid(a)
+		return ad.Softplus(a), s, ad.Mul(s, oneMinus(s))
+	}},
+	{ELU, tensor.ActELU, func(x *ad.Value) *ad.Value { return ad.ELU(x, 1) }, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		// α = 1: for a ≤ 0, σ′ = σ″ = eᵃ = y + 1; for a > 0, σ′ = 1, σ″ = 0.
+		y = ad.ELU(a, 1)
+		pos := ad.Const(tensor.GreaterScalar(a.T(), 0))
+		neg := ad.Const(tensor.AddScalar(tensor.Neg(pos.T()), 1))
+		d2 = ad.Mul(neg, ad.AddScalar(y, 1))
+		return y, ad.Add(pos, d2), d2
+	}},
+	{Tanh, tensor.ActTanh, ad.Tanh, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		y = ad.Tanh(a)
+		d1 = oneMinus(ad.Square(y))
+		return y, d1, ad.Mul(ad.Scale(y, -2), d1)
+	}},
+	{Swish, tensor.ActNone, func(x *ad.Value) *ad.Value { return ad.Mul(x, ad.Sigmoid(x)) }, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		s := ad.Sigmoid(a)
+		q := ad.Mul(s, oneMinus(s))
+		y = ad.Mul(a, s)
+		d1 = ad.Add(s, ad.Mul(a, q))
+		return y, d1, ad.Mul(q, ad.AddScalar(ad.Mul(a, oneMinus(ad.Scale(s, 2))), 2))
+	}},
+	{Sigmoid, tensor.ActSigmoid, ad.Sigmoid, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		y = ad.Sigmoid(a)
+		d1 = ad.Mul(y, oneMinus(y))
+		return y, d1, ad.Mul(d1, oneMinus(ad.Scale(y, 2)))
+	}},
+	// swish's function as one primitive (swish stays two operations, so
+	// that its runs keep their numbers).
+	{SiLU, tensor.ActNone, ad.SiLU, func(a *ad.Value) (y, d1, d2 *ad.Value) {
+		s := ad.Sigmoid(a)
+		q := ad.Mul(s, oneMinus(s))
+		y = ad.SiLU(a)
+		d1 = ad.Add(s, ad.Mul(a, q))
+		return y, d1, ad.Mul(q, ad.AddScalar(ad.Mul(a, oneMinus(ad.Scale(s, 2))), 2))
+	}},
+}
+
+func oneMinus(v *ad.Value) *ad.Value { return ad.AddScalar(ad.Neg(v), 1) }
+
+// row returns a's row of the table (nil for a name not in it).
+func (a Activation) row() *activation {
+	for i := range activations {
+		if activations[i].name == a {
+			return &activations[i]
+		}
+	}
+	return nil
+}
+
+// mustRow is row, panicking for a name not in the table (a programmer's
+// error: names from outside go through ParseActivation).
+func (a Activation) mustRow() *activation {
+	if r := a.row(); r != nil {
+		return r
+	}
+	panic(fmt.Sprintf("nn: unknown activation %q", string(a)))
+}
+
+// Activations returns the activation names, in the table's order (for a
+// command's help text, say).
+func Activations() []Activation {
+	out := make([]Activation, len(activations))
+	for i, r := range activations {
+		out[i] = r.name
+	}
+	return out
+}
 
 // ParseActivation checks an activation name.
 func ParseActivation(s string) (Activation, error) {
-	switch a := Activation(s); a {
-	case Softplus, ELU, Tanh, Swish, Sigmoid:
-		return a, nil
+	var names []string
+	for _, a := range Activations() {
+		if string(a) == s {
+			return a, nil
+		}
+		names = append(names, string(a))
 	}
-	return "", fmt.Errorf("nn: unknown activation %q (want softplus, elu, tanh, swish or sigmoid)", s)
+	last := len(names) - 1
+	return "", fmt.Errorf("nn: unknown activation %q (want %s or %s)", s, strings.Join(names[:last], ", "), names[last])
 }
 
 // fused returns the tensor kernel's activation, if there is one.
 func (a Activation) fused() (tensor.Act, bool) {
-	switch a {
-	case Softplus:
-		return tensor.ActSoftplus, true
-	case ELU:
-		return tensor.ActELU, true
-	case Tanh:
-		return tensor.ActTanh, true
-	case Sigmoid:
-		return tensor.ActSigmoid, true
+	r := a.row()
+	if r == nil || r.fused == tensor.ActNone {
+		return 0, false
 	}
-	return 0, false
+	return r.fused, true
 }
 
 // Apply applies the activation.
-func (a Activation) Apply(x *ad.Value) *ad.Value {
-	switch a {
-	case Softplus:
-		return ad.Softplus(x)
-	case ELU:
-		return ad.ELU(x, 1)
-	case Tanh:
-		return ad.Tanh(x)
-	case Swish:
-		return ad.Mul(x, ad.Sigmoid(x))
-	case Sigmoid:
-		return ad.Sigmoid(x)
-	}
-	panic(fmt.Sprintf("nn: unknown activation %q", string(a)))
-}
+func (a Activation) Apply(x *ad.Value) *ad.Value { return a.mustRow().apply(x) }
+
+// jet2 returns σ(a), σ′(a) and σ″(a), each written with autodiff operations
+// so that they can be differentiated again.
+func (act Activation) jet2(a *ad.Value) (y, d1, d2 *ad.Value) { return act.mustRow().jet2(a) }
 
 // MLP is a stack of Linear layers with an activation between them (none
 // after the last). Its parameters are named "layers.<i>.weight" and
