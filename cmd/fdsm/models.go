@@ -240,7 +240,7 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		kind:      fs.String("model", nn.KindMLP, "model: "+strings.Join(nn.ModelKinds(), ", ")+" (score-mlp outputs a score vector, trained by ssm-vr or fd-ssm-vr; the others are energies)"),
 		width:     fs.Int("width", 128, "hidden layer width (nice: of each shift network; dkef: of the feature network; resnet: the channels, 32 if not given)"),
 		depth:     fs.Int("depth", 2, "number of hidden layers (of each network; resnet: the residual blocks, 3 if not given)"),
-		act:       fs.String("act", "softplus", "activation: softplus, elu, tanh, swish or sigmoid (smooth: ReLU breaks score matching)"),
+		act:       fs.String("act", "softplus", "activation: "+activationList()+" (smooth: ReLU breaks score matching)"),
 		couplings: fs.Int("couplings", 4, "nice: number of coupling layers"),
 		prior:     fs.String("prior", "gaussian", "nice: latent prior, gaussian or logistic"),
 		inducing:  fs.Int("inducing", 100, "dkef: number of inducing points"),
@@ -330,7 +330,7 @@ func addWeightFlags(fs *flag.FlagSet, data bool) *weightFlags {
 	}
 	f.path = fs.String("model", "", weightModelHelp)
 	f.prefix = fs.String("prefix", "", with+"use only the tensors whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
-	f.act = fs.String("act", "softplus", with+"the activation between the Linear layers: softplus, elu, tanh, swish or sigmoid")
+	f.act = fs.String("act", "softplus", with+"the activation between the Linear layers: "+activationList())
 	f.dtype = fs.String("dtype", "float32", with+"compute in float32 or float64")
 	if data {
 		f.transform = fs.String("transform", transformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
@@ -527,4 +527,14 @@ func openModel(ckpt string, f *weightFlags) (*loaded, error) {
 		return loadModel(ckpt)
 	}
 	return f.load()
+}
+
+// activationList names nn's activations for a flag's help, e.g.
+// "softplus, elu, tanh, swish, silu or sigmoid".
+func activationList() string {
+	var names []string
+	for _, a := range nn.Activations() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
