@@ -54,7 +54,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	in := fs.String("in", "0,1,2,3,4", "comma-separated in-distribution digits; the others are held out")
 	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of dsm, fd-dsm, sliced-dsm (FD-DSM's gradient-based counterpart, same directions), ssm, fd-ssm, mdsm, fd-mdsm")
 	steps := fs.Int("steps", 2000, "training steps per objective")
-	projections := fs.Int("m", 1, "projections per sample of the sliced objectives (sliced-dsm, fd-dsm, ssm, fd-ssm); DSM and MDSM have none")
+	projections := fs.Int("m", 1, "projections per sample of the objectives that draw them (sliced-dsm, fd-dsm, ssm, fd-ssm, fd-mdsm); DSM and MDSM draw none and ignore it")
 	points := fs.Int("points", 20, "evaluations of the AUROC curve after the one before training")
 	curveRows := fs.Int("curve-rows", 500, "images of the test set and of each OOD set in the AUROC curve")
 	width := fs.Int("width", 512, "hidden width of the 784-w-w-1 softplus MLP energy")
@@ -177,7 +177,9 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 
 	type result struct {
-		name   string // the objective, with ×M when -m > 1
+		name   string // the objective
+		label  string // name, with ×M if it draws -m = M > 1 projections per sample
+		proj   int    // projections per sample it draws (0 for DSM and MDSM)
 		st     runStats
 		aurocs []float64
 		// The AUROC curve: after curveSteps[i] steps (curveSec[i] seconds
@@ -192,9 +194,12 @@ func expOOD(args []string, out, errw io.Writer) error {
 		m := nn.NewMLP(dt, []int{d, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 41)))
 		mm := &model{energy: m}
 		obj := energyObjective(name)
-		rr := &result{name: name}
-		if *projections > 1 {
-			rr.name = fmt.Sprintf("%s ×%d", name, *projections)
+		rr := &result{name: name, label: name}
+		if name != "dsm" && name != "mdsm" {
+			rr.proj = *projections
+			if rr.proj > 1 {
+				rr.label = fmt.Sprintf("%s ×%d", name, rr.proj)
+			}
 		}
 		record := func(done int, sec float64) {
 			a := aurocs(mm, *curveRows)
@@ -204,7 +209,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 		record(0, 0)
 		arena := new(tensor.Arena)
 		rr.st, err = train(runSpec{
-			name:     fmt.Sprintf("ood %s: MLP %d-%d-%d-1 on digits %s, %d steps", rr.name, d, *width, *width, digitList(inDigits), *steps),
+			name:     fmt.Sprintf("ood %s: MLP %d-%d-%d-1 on digits %s, %d steps", rr.label, d, *width, *width, digitList(inDigits), *steps),
 			model:    m,
 			schedule: nn.Cosine(*lr, *lr/10, 0),
 			steps:    *steps,
@@ -270,7 +275,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 		for i, a := range r.curve {
 			x[i], y[i] = float64(r.curveSteps[i]), mean(a)
 		}
-		series = append(series, plot.Series{Name: strings.ToUpper(r.name), X: x, Y: y})
+		series = append(series, plot.Series{Name: strings.ToUpper(r.label), X: x, Y: y})
 	}
 	curvePath := filepath.Join(outDir, "auroc-steps.svg")
 	nCurve := min(*curveRows, n)
@@ -287,7 +292,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	if *asJSON {
 		var jrows []map[string]any
 		for _, r := range res {
-			row := map[string]any{"objective": r.name, "projections": *projections, "steps": r.st.Steps, "diverged_at": r.st.Diverged,
+			row := map[string]any{"objective": r.name, "projections": r.proj, "steps": r.st.Steps, "diverged_at": r.st.Diverged,
 				"ms_per_step": r.st.MsPerStep, "peak_tensor_mb": r.st.PeakMB, "train_seconds": r.st.Seconds,
 				"curve_steps": r.curveSteps, "curve_seconds": r.curveSec}
 			curveMean := make([]float64, len(r.curve))
@@ -310,14 +315,14 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 	proj := ""
 	if *projections > 1 {
-		proj = fmt.Sprintf(", %d projections per sample", *projections)
+		proj = fmt.Sprintf(", %d projections per sample (the objectives marked ×%d)", *projections, *projections)
 	}
 	fmt.Fprintf(out, "OOD detection, MLP energy %d-%d-%d-1 softplus (float32) trained on MNIST digits %s (%d images), %d Adam steps of %d, σ = %g%s, seed %d;\n",
 		d, *width, *width, digitList(inDigits), trainX.Dim(0), *steps, *batch, *sigma, proj, *seed)
 	fmt.Fprintf(out, "AUROC of |E(x) − mean training energy| against %d in-distribution test images (digits %s)\n\n", n, digitList(inDigits))
 	head := []string{"OOD set"}
 	for _, r := range res {
-		head = append(head, strings.ToUpper(r.name))
+		head = append(head, strings.ToUpper(r.label))
 	}
 	t := mdTable{head: head}
 	for i, s := range sets {
@@ -335,13 +340,13 @@ func expOOD(args []string, out, errw io.Writer) error {
 		if r.st.Diverged > 0 {
 			steps += fmt.Sprintf(" (diverged at %d)", r.st.Diverged)
 		}
-		t2.add(strings.ToUpper(r.name), steps, fmt.Sprintf("%.2f", r.st.MsPerStep), fmt.Sprintf("%.2f", r.st.PeakMB), fmt.Sprintf("%.1f", r.st.Seconds))
+		t2.add(strings.ToUpper(r.label), steps, fmt.Sprintf("%.2f", r.st.MsPerStep), fmt.Sprintf("%.2f", r.st.PeakMB), fmt.Sprintf("%.1f", r.st.Seconds))
 	}
 	t2.write(out)
 	fmt.Fprintf(out, "\nThe AUROC curve (%s): mean AUROC over the %d OOD sets, %d images each, against training steps\n\n", curvePath, len(sets), nCurve)
 	t3 := mdTable{head: []string{"step"}}
 	for _, r := range res {
-		t3.head = append(t3.head, strings.ToUpper(r.name))
+		t3.head = append(t3.head, strings.ToUpper(r.label))
 	}
 	// Every run evaluates at the same steps unless one diverged; a run
 	// without a point at a step shows "–".
