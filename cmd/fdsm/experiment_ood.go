@@ -19,7 +19,7 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
+const oodSynopsis = `experiment ood [-in DIGITS] [-steps N] [-width W] [-objectives LIST] [-m M] [-points P] [-out DIR [-force]] [-json]
 
 Out-of-distribution detection with an MLP energy on MNIST, as in the paper's
 OOD table: the same initialisation is trained, on the same minibatches, by
@@ -38,7 +38,13 @@ chance). Every OOD set is made offline from MNIST itself:
   rotated 90°       the in-distribution test images turned a quarter
 
 DIR receives ood-sets.png, eight examples of each set, one labelled row per
-set in the table's order (the in-distribution images first).
+set in the table's order (the in-distribution images first), and
+auroc-steps.svg, the learning curve: the AUROC averaged over the OOD sets
+against training steps, for each objective. It is evaluated before training
+and every -steps/-points steps, on the first -curve-rows images of the test
+set and of each OOD set, with Ē from the first -curve-rows of the 2000
+training images (evaluation time is kept off the training clock). The
+standard output adds that curve as a table; -json gives it per OOD set.
 
 Flags:`
 
@@ -48,6 +54,9 @@ func expOOD(args []string, out, errw io.Writer) error {
 	in := fs.String("in", "0,1,2,3,4", "comma-separated in-distribution digits; the others are held out")
 	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of dsm, fd-dsm, sliced-dsm (FD-DSM's gradient-based counterpart, same directions), ssm, fd-ssm, mdsm, fd-mdsm")
 	steps := fs.Int("steps", 2000, "training steps per objective")
+	projections := fs.Int("m", 1, "projections per sample of the objectives that draw them (sliced-dsm, fd-dsm, ssm, fd-ssm, fd-mdsm); DSM and MDSM draw none and ignore it")
+	points := fs.Int("points", 20, "evaluations of the AUROC curve after the one before training")
+	curveRows := fs.Int("curve-rows", 500, "images of the test set and of each OOD set in the AUROC curve")
 	width := fs.Int("width", 512, "hidden width of the 784-w-w-1 softplus MLP energy")
 	batch := fs.Int("batch", 128, "rows per step")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate, annealed by a cosine to lr/10")
@@ -89,6 +98,12 @@ func expOOD(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-sigma %g: want a positive finite noise level", *sigma)}
 	case *rows < 1:
 		return usageError{fmt.Sprintf("-rows %d: want at least 1", *rows)}
+	case *projections < 1 || *projections > 1024:
+		return usageError{fmt.Sprintf("-m %d: want 1…1024 projections per sample", *projections)}
+	case *points < 1:
+		return usageError{fmt.Sprintf("-points %d: want at least 1", *points)}
+	case *curveRows < 1:
+		return usageError{fmt.Sprintf("-curve-rows %d: want at least 1", *curveRows)}
 	}
 	start := time.Now()
 	const dt = tensor.Float32
@@ -144,19 +159,57 @@ func expOOD(args []string, out, errw io.Writer) error {
 		oodSet{"rotated 90°", data.Rotate90(testIn, side)},
 	)
 
+	// Ē's training images, the same for every objective.
+	ref := rand.New(rand.NewPCG(*seed, 43))
+	refIdx := ref.Perm(trainX.Dim(0))[:min(2000, trainX.Dim(0))]
+	refX := data.DequantizePixels(tensor.GatherRows(trainX, refIdx), ref)
+	// aurocs scores every set against the in-distribution test images, each
+	// cut to its first k rows.
+	aurocs := func(mm *model, k int) []float64 {
+		cut := func(x *tensor.Tensor) *tensor.Tensor { return tensor.SliceRows(x, 0, min(k, x.Dim(0))) }
+		eBar := mean(mm.energies(cut(refX)))
+		scoreIn := absDev(mm.energies(cut(testIn)), eBar)
+		a := make([]float64, len(sets))
+		for i, s := range sets {
+			a[i] = sm.AUROC(scoreIn, absDev(mm.energies(cut(s.x)), eBar))
+		}
+		return a
+	}
+
 	type result struct {
-		name   string
+		name   string // the objective
+		label  string // name, with ×M if it draws -m = M > 1 projections per sample
+		proj   int    // projections per sample it draws (0 for DSM and MDSM)
 		st     runStats
 		aurocs []float64
+		// The AUROC curve: after curveSteps[i] steps (curveSec[i] seconds
+		// of training), curve[i] holds the AUROC of each set.
+		curveSteps []int
+		curveSec   []float64
+		curve      [][]float64
 	}
 	var res []*result
+	every := max(1, *steps / *points)
 	for _, name := range list {
 		m := nn.NewMLP(dt, []int{d, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 41)))
+		mm := &model{energy: m}
 		obj := energyObjective(name)
-		rr := &result{name: name}
+		rr := &result{name: name, label: name}
+		if name != "dsm" && name != "mdsm" {
+			rr.proj = *projections
+			if rr.proj > 1 {
+				rr.label = fmt.Sprintf("%s ×%d", name, rr.proj)
+			}
+		}
+		record := func(done int, sec float64) {
+			a := aurocs(mm, *curveRows)
+			rr.curveSteps, rr.curveSec, rr.curve = append(rr.curveSteps, done), append(rr.curveSec, sec), append(rr.curve, a)
+			fmt.Fprintf(errw, "  step %d (%.0f s): mean AUROC %.3f, per set %.3f\n", done, sec, mean(a), a)
+		}
+		record(0, 0)
 		arena := new(tensor.Arena)
 		rr.st, err = train(runSpec{
-			name:     fmt.Sprintf("ood %s: MLP %d-%d-%d-1 on digits %s, %d steps", name, d, *width, *width, digitList(inDigits), *steps),
+			name:     fmt.Sprintf("ood %s: MLP %d-%d-%d-1 on digits %s, %d steps", rr.label, d, *width, *width, digitList(inDigits), *steps),
 			model:    m,
 			schedule: nn.Cosine(*lr, *lr/10, 0),
 			steps:    *steps,
@@ -169,20 +222,21 @@ func expOOD(args []string, out, errw io.Writer) error {
 					idx[i] = rg.IntN(trainX.Dim(0))
 				}
 				x := arena.Add(data.DequantizePixels(arena.Add(tensor.GatherRows(trainX, idx)), rg))
-				return obj(m, x, &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
+				return obj(m, x, &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena, M: *projections})
+			},
+			probe: func(done int, sec float64) {
+				if done%every == 0 {
+					record(done, sec)
+				}
 			},
 		}, errw)
 		if err != nil {
 			return err
 		}
-		mm := &model{energy: m}
-		ref := rand.New(rand.NewPCG(*seed, 43))
-		refIdx := ref.Perm(trainX.Dim(0))[:min(2000, trainX.Dim(0))]
-		eBar := mean(mm.energies(data.DequantizePixels(tensor.GatherRows(trainX, refIdx), ref)))
-		scoreIn := absDev(mm.energies(testIn), eBar)
-		for _, s := range sets {
-			rr.aurocs = append(rr.aurocs, sm.AUROC(scoreIn, absDev(mm.energies(s.x), eBar)))
+		if last := rr.curveSteps[len(rr.curveSteps)-1]; last < rr.st.Steps {
+			record(rr.st.Steps, rr.st.Seconds) // a diverged run, or -steps not a multiple of -points
 		}
+		rr.aurocs = aurocs(mm, max(*rows, refX.Dim(0))) // every row of every set, Ē from all of refX
 		fmt.Fprintf(errw, "  AUROC %v, %.2f ms/step\n", rr.aurocs, rr.st.MsPerStep)
 		res = append(res, rr)
 	}
@@ -213,25 +267,62 @@ func expOOD(args []string, out, errw io.Writer) error {
 		return err
 	}
 
+	// The AUROC curve, averaged over the OOD sets.
+	var series []plot.Series
+	for _, r := range res {
+		x := make([]float64, len(r.curve))
+		y := make([]float64, len(r.curve))
+		for i, a := range r.curve {
+			x[i], y[i] = float64(r.curveSteps[i]), mean(a)
+		}
+		series = append(series, plot.Series{Name: strings.ToUpper(r.label), X: x, Y: y})
+	}
+	curvePath := filepath.Join(outDir, "auroc-steps.svg")
+	nCurve := min(*curveRows, n)
+	if err := plot.WriteFile(curvePath, func(w io.Writer) error {
+		return plot.LineChart(w, series, plot.ChartOptions{
+			// A title of about 60 runes fits the 640-unit chart at 15 px.
+			Title:  fmt.Sprintf("OOD detection on MNIST (in: digits %s), %d OOD sets", digitList(inDigits), len(sets)),
+			XLabel: fmt.Sprintf("training steps (batch %d)", *batch), YLabel: "mean AUROC of |E − Ē| (½ chance, 1 perfect)"})
+	}); err != nil {
+		return err
+	}
+	files := []string{pic, curvePath}
+
 	if *asJSON {
 		var jrows []map[string]any
 		for _, r := range res {
-			row := map[string]any{"objective": r.name, "steps": r.st.Steps, "diverged_at": r.st.Diverged,
-				"ms_per_step": r.st.MsPerStep, "peak_tensor_mb": r.st.PeakMB, "train_seconds": r.st.Seconds}
+			row := map[string]any{"objective": r.name, "projections": r.proj, "steps": r.st.Steps, "diverged_at": r.st.Diverged,
+				"ms_per_step": r.st.MsPerStep, "peak_tensor_mb": r.st.PeakMB, "train_seconds": r.st.Seconds,
+				"curve_steps": r.curveSteps, "curve_seconds": r.curveSec}
+			curveMean := make([]float64, len(r.curve))
+			for i, a := range r.curve {
+				curveMean[i] = mean(a)
+			}
+			row["curve_mean_auroc"] = curveMean
 			for i, s := range sets {
 				row["auroc "+s.name] = r.aurocs[i]
+				c := make([]float64, len(r.curve))
+				for k, a := range r.curve {
+					c[k] = a[i]
+				}
+				row["curve_auroc "+s.name] = c
 			}
 			jrows = append(jrows, row)
 		}
-		return printJSON(out, map[string]any{"experiment": "ood", "in_digits": inDigits, "rows": jrows, "files": []string{pic},
+		return printJSON(out, map[string]any{"experiment": "ood", "in_digits": inDigits, "curve_rows": nCurve, "rows": jrows, "files": files,
 			"seconds": time.Since(start).Seconds()})
 	}
-	fmt.Fprintf(out, "OOD detection, MLP energy %d-%d-%d-1 softplus (float32) trained on MNIST digits %s (%d images), %d Adam steps of %d, σ = %g, seed %d;\n",
-		d, *width, *width, digitList(inDigits), trainX.Dim(0), *steps, *batch, *sigma, *seed)
+	proj := ""
+	if *projections > 1 {
+		proj = fmt.Sprintf(", %d projections per sample (the objectives marked ×%d)", *projections, *projections)
+	}
+	fmt.Fprintf(out, "OOD detection, MLP energy %d-%d-%d-1 softplus (float32) trained on MNIST digits %s (%d images), %d Adam steps of %d, σ = %g%s, seed %d;\n",
+		d, *width, *width, digitList(inDigits), trainX.Dim(0), *steps, *batch, *sigma, proj, *seed)
 	fmt.Fprintf(out, "AUROC of |E(x) − mean training energy| against %d in-distribution test images (digits %s)\n\n", n, digitList(inDigits))
 	head := []string{"OOD set"}
 	for _, r := range res {
-		head = append(head, strings.ToUpper(r.name))
+		head = append(head, strings.ToUpper(r.label))
 	}
 	t := mdTable{head: head}
 	for i, s := range sets {
@@ -249,10 +340,38 @@ func expOOD(args []string, out, errw io.Writer) error {
 		if r.st.Diverged > 0 {
 			steps += fmt.Sprintf(" (diverged at %d)", r.st.Diverged)
 		}
-		t2.add(strings.ToUpper(r.name), steps, fmt.Sprintf("%.2f", r.st.MsPerStep), fmt.Sprintf("%.2f", r.st.PeakMB), fmt.Sprintf("%.1f", r.st.Seconds))
+		t2.add(strings.ToUpper(r.label), steps, fmt.Sprintf("%.2f", r.st.MsPerStep), fmt.Sprintf("%.2f", r.st.PeakMB), fmt.Sprintf("%.1f", r.st.Seconds))
 	}
 	t2.write(out)
-	fmt.Fprintf(out, "\nWrote %s (%.0f s in all).\n", pic, time.Since(start).Seconds())
+	fmt.Fprintf(out, "\nThe AUROC curve (%s): mean AUROC over the %d OOD sets, %d images each, against training steps\n\n", curvePath, len(sets), nCurve)
+	t3 := mdTable{head: []string{"step"}}
+	for _, r := range res {
+		t3.head = append(t3.head, strings.ToUpper(r.label))
+	}
+	// Every run evaluates at the same steps unless one diverged; a run
+	// without a point at a step shows "–".
+	var at []int
+	for _, r := range res {
+		for _, s := range r.curveSteps {
+			if !slices.Contains(at, s) {
+				at = append(at, s)
+			}
+		}
+	}
+	slices.Sort(at)
+	for _, s := range at {
+		row := []string{fmt.Sprint(s)}
+		for _, r := range res {
+			cell := "–"
+			if i := slices.Index(r.curveSteps, s); i >= 0 {
+				cell = fmt.Sprintf("%.3f", mean(r.curve[i]))
+			}
+			row = append(row, cell)
+		}
+		t3.add(row...)
+	}
+	t3.write(out)
+	fmt.Fprintf(out, "\nWrote %s and %s (%.0f s in all).\n", pic, curvePath, time.Since(start).Seconds())
 	return nil
 }
 

@@ -188,16 +188,18 @@ func TestExperimentOOD(t *testing.T) {
 	fakeMNIST(t, dir)
 	r := ok(t, dir, "experiment", "ood", "-mnist", "mnist", "-steps", "3", "-width", "8", "-batch", "8", "-rows", "10", "-out", "out")
 	rows := tableRows(r.stdout)
-	if len(rows) != 7+2 || !strings.HasPrefix(rows[0][0], "held-out digits 5,6,7,8,9") || len(rows[0]) != 3 {
-		t.Errorf("want 7 OOD sets × DSM, FD-DSM and 2 timing rows:\n%v", r)
+	// 3 steps, fewer than -points: the curve has a row per step and one
+	// before training, under its header row (which tableRows keeps).
+	if len(rows) != 7+2+1+4 || !strings.HasPrefix(rows[0][0], "held-out digits 5,6,7,8,9") || len(rows[0]) != 3 {
+		t.Errorf("want 7 OOD sets × DSM, FD-DSM, 2 timing rows and 4 curve rows:\n%v", r)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "out", "ood-sets.png")); err != nil || st.Size() == 0 {
 		t.Errorf("no ood-sets.png: %v", err)
 	}
 	r = ok(t, dir, "experiment", "ood", "-mnist", "mnist", "-steps", "2", "-width", "8", "-batch", "8", "-rows", "10", "-out", "out", "-force",
 		"-in", "7", "-objectives", "sliced-dsm")
-	if rows := tableRows(r.stdout); len(rows) != 7+1 || !strings.HasPrefix(rows[0][0], "held-out digits 0,1,2,3,4,5,6,8,9") || len(rows[0]) != 2 {
-		t.Errorf("-in 7 -objectives sliced-dsm: want 7 OOD sets × 1 objective and 1 timing row:\n%v", r)
+	if rows := tableRows(r.stdout); len(rows) != 7+1+1+3 || !strings.HasPrefix(rows[0][0], "held-out digits 0,1,2,3,4,5,6,8,9") || len(rows[0]) != 2 {
+		t.Errorf("-in 7 -objectives sliced-dsm: want 7 OOD sets × 1 objective, 1 timing row and 3 curve rows:\n%v", r)
 	}
 }
 
