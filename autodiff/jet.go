@@ -49,6 +49,9 @@ type jetRule func(p any, out *Value, in []*Value, jIn []*jet, k int) *jet
 type jet struct {
 	d      *Value
 	second bool
+	// only1: the second-order coefficients are not wanted (Jet1), so the
+	// elementwise rules do not make them.
+	only1 bool
 }
 
 // NoJetRuleError is the panic value of Jet2 when the function evaluated uses
@@ -88,27 +91,8 @@ func Jet2(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, d1, d2 []*Val
 	if k == 0 {
 		panic("autodiff: Jet2 with no directions")
 	}
-	for i, v := range vs {
-		if v.DType() != x.DType() || !v.t.SameShape(x.t) {
-			panic(fmt.Sprintf("autodiff: Jet2 direction %d is %v %v, want x's %v %v", i, v.DType(), v.Shape(), x.DType(), x.Shape()))
-		}
-	}
-	var stacked *Value
-	switch {
-	case k == 1:
-		stacked = Reshape(vs[0], withK(1, x.Shape())...)
-	case x.t.Rank() == 0:
-		parts := make([]*Value, k)
-		for i, v := range vs {
-			parts[i] = Reshape(v, 1)
-		}
-		stacked = ConcatRows(parts...)
-	default:
-		stacked = Reshape(ConcatRows(vs...), withK(k, x.Shape())...)
-	}
-	xm := mark(x)
-	y = f(xm)
-	j := jetRun(y, xm, &jet{d: stacked}, k)
+	checkDirections("Jet2", x, vs)
+	y, j := jetEval(f, x, vs, false)
 	d1, d2 = make([]*Value, k), make([]*Value, k)
 	if j == nil {
 		for i := range k {
@@ -123,6 +107,59 @@ func Jet2(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, d1, d2 []*Val
 		d2[i] = sliceK(full, k+i)
 	}
 	return y, d1, d2
+}
+
+// Jet1 is Jet2 without the second derivatives: y = f(x) and, for each
+// direction vs[i], d/dt f(x + t·v_i) at t = 0 (a Jacobian-vector product),
+// at the cost of evaluating f on K+1 stacked inputs.
+func Jet1(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, d1 []*Value) {
+	installJetRules()
+	k := len(vs)
+	if k == 0 {
+		panic("autodiff: Jet1 with no directions")
+	}
+	checkDirections("Jet1", x, vs)
+	y, j := jetEval(f, x, vs, true)
+	d1 = make([]*Value, k)
+	for i := range k {
+		if j == nil {
+			d1[i] = Scratch(tensor.ZerosLike(y.t))
+		} else {
+			d1[i] = sliceK(j.first(k), i)
+		}
+	}
+	return y, d1
+}
+
+// checkDirections panics unless every direction is shaped like x.
+func checkDirections(name string, x *Value, vs []*Value) {
+	for i, v := range vs {
+		if v.DType() != x.DType() || !v.t.SameShape(x.t) {
+			panic(fmt.Sprintf("autodiff: %s direction %d is %v %v, want x's %v %v", name, i, v.DType(), v.Shape(), x.DType(), x.Shape()))
+		}
+	}
+}
+
+// jetEval evaluates f at x, recorded, and interprets its graph with the
+// directions vs stacked; only1 drops the second-order coefficients.
+func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, *jet) {
+	k := len(vs)
+	var stacked *Value
+	switch {
+	case k == 1:
+		stacked = Reshape(vs[0], withK(1, x.Shape())...)
+	case x.t.Rank() == 0:
+		parts := make([]*Value, k)
+		for i, v := range vs {
+			parts[i] = Reshape(v, 1)
+		}
+		stacked = ConcatRows(parts...)
+	default:
+		stacked = Reshape(ConcatRows(vs...), withK(k, x.Shape())...)
+	}
+	xm := mark(x)
+	y := f(xm)
+	return y, jetRun(y, xm, &jet{d: stacked, only1: only1}, k)
 }
 
 // jetRun interprets the recorded graph of y from x, whose coefficients are
@@ -151,6 +188,10 @@ func jetRun(y, x *Value, jx *jet, k int) *jet {
 		if j == nil {
 			continue
 		}
+		if jx.only1 && j.second {
+			j = &jet{d: j.first(k)} // a rule that made them anyway (Leibniz)
+		}
+		j.only1 = jx.only1
 		n := k
 		if j.second {
 			n = 2 * k

@@ -139,6 +139,9 @@ func jetLinear(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
 func jetElem(j *jet, d1, d2 *Value, k int) *jet {
 	a1, a2 := j.first(k), j.secondOrNil(k)
 	y1 := Mul(d1, a1)
+	if j.only1 {
+		return &jet{d: y1, only1: true}
+	}
 	var y2 *Value
 	if d2 != nil {
 		y2 = Mul(d2, Square(a1))

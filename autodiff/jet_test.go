@@ -46,7 +46,7 @@ func relErr(got, want *tensor.Tensor) float64 {
 	return num / den
 }
 
-// checkJet compares Jet2 for K directions with nested Grad, direction by
+// checkJet compares Jet2 and Jet1 for K directions with nested Grad, direction by
 // direction, and checks that Jet2's y is f(x).
 func checkJet(t *testing.T, f func(*ad.Value) *ad.Value, x *tensor.Tensor, vs []*tensor.Tensor) {
 	t.Helper()
@@ -58,8 +58,15 @@ func checkJet(t *testing.T, f func(*ad.Value) *ad.Value, x *tensor.Tensor, vs []
 	if e := relErr(y.T(), f(ad.Var(x)).T()); e != 0 {
 		t.Fatalf("y differs from f(x) by %g", e)
 	}
+	y1, e1 := ad.Jet1(f, ad.Const(x), dirs)
+	if e := relErr(y1.T(), y.T()); e != 0 {
+		t.Fatalf("Jet1's y differs from Jet2's by %g", e)
+	}
 	for i, v := range vs {
 		w1, w2 := nestedJet(f, x, v)
+		if e := relErr(e1[i].T(), w1); e > jetTol {
+			t.Errorf("direction %d: Jet1 off by %.3g relative", i, e)
+		}
 		if !deltaShapeEq(d1[i].Shape(), w1.Shape()) || !deltaShapeEq(d2[i].Shape(), w2.Shape()) {
 			t.Fatalf("direction %d: shapes %v %v, want %v", i, d1[i].Shape(), d2[i].Shape(), w1.Shape())
 		}
