@@ -43,9 +43,14 @@ type primitive struct {
 	// recorded value is used.
 	fwd func(p any, in []*Value) *Value
 
-	// Room for more rules, e.g. a Taylor (jet) rule propagating truncated
-	// series, goes here: a transformation is one more field, filled where
-	// the primitive's other rules are.
+	// jet is the Taylor-mode rule (see Jet2 and jet.go): the output's
+	// first and second directional derivatives from the inputs'. nil: no
+	// jet rule, and Jet2 panics with a *NoJetRuleError naming the
+	// primitive. The rules are installed by installJetRules (jet_rules.go).
+	jet jetRule
+
+	// Room for more rules goes here: a transformation is one more field,
+	// filled where the primitive's other rules are.
 }
 
 // diffRule returns the exact difference of a primitive's output for K stacked

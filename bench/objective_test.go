@@ -72,7 +72,7 @@ func runSteps(b *testing.B, s *Step) {
 //
 //	go test -run XXX -bench Objective -benchmem ./bench
 func BenchmarkObjective(b *testing.B) {
-	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm"}
+	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm", "taylor-ssm", "taylor-dsm", "taylor-ssm-vr"}
 	for _, cfg := range Configs() {
 		for _, name := range energy {
 			if name == "sm" && cfg.Sizes[0] > 2 && (!long || cfg.ResNet != nil) {
@@ -89,7 +89,7 @@ func BenchmarkObjective(b *testing.B) {
 		if cfg.ResNet != nil {
 			continue // no convolutional score network
 		}
-		for _, name := range []string{"ssm-vr", "fd-ssm-vr"} {
+		for _, name := range []string{"ssm-vr", "fd-ssm-vr", "taylor-ssm-vr"} {
 			b.Run("score-"+name+"/"+cfg.Name, func(b *testing.B) {
 				s, err := NewScoreStep(cfg, name, tensor.Float32, 1)
 				if err != nil {

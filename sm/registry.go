@@ -34,9 +34,14 @@ var objectives = []Objective{
 	{Name: "fd-dsm", FD: true, Counterpart: "dsm", Energy: FDDSM},
 	{Name: "fd-mdsm", FD: true, Counterpart: "mdsm", Energy: FDMDSM},
 	{Name: "fd-ssm-vr", FD: true, Counterpart: "ssm-vr", Score: FDScoreSSMVR},
+	// Taylor mode (exact, at FD cost): ssm, the sliced DSM (SlicedDSM, what
+	// fd-dsm converges to) and ssm-vr with the same directions.
+	{Name: "taylor-ssm", Energy: TaylorSSM},
+	{Name: "taylor-dsm", Energy: TaylorSlicedDSM},
+	{Name: "taylor-ssm-vr", Energy: TaylorSSMVR, Score: TaylorScoreSSMVR},
 }
 
-// Objectives returns every objective, gradient-based first.
+// Objectives returns every objective: gradient-based, FD, then Taylor-mode.
 func Objectives() []Objective { return append([]Objective(nil), objectives...) }
 
 // Lookup finds an objective by name.
