@@ -68,6 +68,9 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	if needed[y] {
 		grads[y] = seed
 	}
+	// The walk only propagates cotangents, as autograd's backward_pass
+	// does; m, the memory pass (memory.go), releases, hands over, recycles
+	// and measures at the points the walk calls it.
 	m := &sc.mem
 	m.start(&cfg, sc, y, seed, xs, nodes, needed)
 	for i := len(nodes) - 1; i >= 0; i-- {
