@@ -11,9 +11,9 @@ import (
 // reach, beforeRule, afterRule, sum, arrive, afterNode, end, returned) and
 // it, not the walk, tears the graph down (ReleaseGraph), hands gradients to
 // the optimizer (Consume), returns buffers to the pool (recycler, tape) and
-// measures (TrackStats). Each part is off unless its option is given: a
-// plain Grad only keeps the recording tape of CreateGraph. It lives in the
-// Grad's scratch, so a call allocates none.
+// measures (TrackStats). Each part is off unless its option is given (the
+// recording tape with CreateGraph), so a plain Grad's pass does nothing. It
+// lives in the Grad's scratch, so a call allocates none for it.
 type memory struct {
 	y     *Value
 	xs    []*Value
