@@ -82,21 +82,69 @@
 // function, each operation's difference computed as the operation runs, so
 // that float32 finite differences keep their precision (see package sm).
 //
+// # Memory
+//
 // The last backward pass of a training step can tear the graph down as it
 // goes (ReleaseGraph), as PyTorch frees saved tensors, and hand each
 // parameter's gradient to an optimizer as soon as it is final (Consume,
 // which nn.Update uses), so a step never holds every gradient at once. The
-// buffers it releases go back to a pool (internal/kernel/bufpool) that the tensor
-// package's next allocations of the same size take from, so that a steady
-// training step allocates almost nothing from the heap. Besides the nodes'
-// values and cotangents, that covers the temporaries each rule computes
-// (recorded on a tape while the rule runs), the constants a recording Grad
-// (CreateGraph) or Delta's rules compute, the part of a function's
-// graph that Delta replaces, and Scratch constants (an objective's noise
-// and stacked inputs); tensor.Arena does the same for what the caller
-// allocates per step. Rules read only their arguments and their node's own
-// aux tensors, which is what makes handing storage back safe; the tests run
-// with the pool poisoned (returned storage reads NaN).
+// buffers it releases go back to a pool (internal/kernel/bufpool) that the
+// tensor package's next allocations of the same size take from, so that a
+// steady training step allocates almost nothing from the heap. None of this
+// is in the reverse walk itself (Grad in grad.go): the walk calls a memory
+// pass (memory.go) at named points (before a node, around its rule, when a
+// cotangent arrives or is summed, after the node, at the end), and the pass
+// releases, hands over, recycles (recycle.go) and measures (TrackStats).
+//
+// # Invariants
+//
+// Who owns which buffer, and when it may be reused:
+//
+//   - A graph value's tensor (a node's output, and the aux tensors its rules
+//     keep) is never written after the node is made, and is the graph's: it
+//     is read by the rules of the node and of its users, and by the caller
+//     through T(). Only a ReleaseGraph Grad returns it to the pool, once
+//     every node that reads it has run its rule; T() of an intermediate
+//     value must not be read after that Grad.
+//   - Leaves are the caller's. Var and Const tensors are never recycled
+//     (nor written: a Consume callback may update xs[i] in place only
+//     because no rule reads it afterwards). Scratch marks a constant's
+//     tensor as the graph's: a ReleaseGraph Grad recycles it once its last
+//     user is released. y, the xs, the seed and the gradients returned or
+//     handed over are never recycled by the Grad that made them.
+//   - A rule reads only its arguments, its parameters and its node's aux,
+//     never a tensor captured from elsewhere: by the time it runs, other
+//     nodes' storage may have been reused. It returns new values (or its
+//     arguments, which the walk then keeps) and never writes an argument.
+//   - Cotangents belong to the walk. Each is held by its entry until the
+//     node it belongs to has run its rule and the rule's results are held
+//     (they may be views of it); a sum replaces an entry, and the summand
+//     it replaces goes. A releasing Grad then recycles it unless a graph
+//     value shares its buffer. With Consume, a gradient handed to fn is
+//     recycled after fn returns: fn must not keep it.
+//   - Temporaries a rule computes in a releasing Grad are recorded on the
+//     Grad's tape as they are made (through the values the rule was given)
+//     and recycled when the rule returns, unless a result or a graph value
+//     shares the buffer. Operations record onto an active tape by
+//     themselves; a rule that wraps a tensor it computed with a kernel does
+//     so through temp. A recording Grad (CreateGraph) keeps such a tape too:
+//     the constants its rules compute that a recorded node uses become the
+//     graph's (as Scratch), the others are recycled when it returns.
+//   - A buffer goes back to the pool whole, once, from its widest view: a
+//     view (Reshape, SliceRows) shares its buffer, which is why the
+//     recycler counts holders per buffer, not per tensor.
+//   - Delta and Central own what they make from their arguments and what f
+//     computes from x: the part of f's graph the results no longer reach is
+//     released on return (f must not keep its values), and the constants
+//     the difference rules compute join the results' graph as Scratch, for
+//     the releasing Grad to recycle.
+//   - tensor.Arena owns what the caller allocates per step (an objective's
+//     noise and shifted inputs) and returns it all in one Release, after the
+//     step's last backward pass.
+//   - The pool returns buffers zeroed and trusts its callers: a buffer
+//     returned while still referenced is overwritten by its next owner. The
+//     tests run with the pool poisoned (returned storage reads NaN), so that
+//     a broken invariant shows as NaN, not as a slightly wrong number.
 //
 // On top of Grad sit VJP, HVP (a Hessian-vector product by two reverse
 // passes) and RowHessianDiag / RowHessianTrace (one backward pass per input

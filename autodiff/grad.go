@@ -60,6 +60,77 @@ func WithSeed(g *Value) Option { return func(c *gradConfig) { c.seed = g } }
 // can be called any number of times, from any goroutine, on graphs that are
 // not being extended concurrently.
 func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
+	cfg, seed := configure(y, opts)
+	sc := getGradScratch()
+	defer putGradScratch(sc)
+	nodes, needed := sc.order(y, xs)
+	grads, isX := sc.grads, sc.isX
+	if needed[y] {
+		grads[y] = seed
+	}
+	// The walk only propagates cotangents, as autograd's backward_pass
+	// does; m, the memory pass (memory.go), releases, hands over, recycles
+	// and measures at the points the walk calls it.
+	m := &sc.mem
+	m.start(&cfg, sc, y, seed, xs, nodes, needed)
+	for i := len(nodes) - 1; i >= 0; i-- {
+		m.reach(i)
+		v := nodes[i]
+		g, ok := grads[v]
+		if !ok || v.prim == nil {
+			m.afterNode(v, nil)
+			continue
+		}
+		if !isX[v] {
+			delete(grads, v) // passed on below
+		}
+		if need := sc.needs(v, needed); need != nil {
+			out, ins := v, v.inputs
+			if !cfg.createGraph {
+				out, ins = sc.detached(v)
+			}
+			m.beforeRule(g, out, ins)
+			gin := v.prim.vjp(v.params, g, out, ins, need)
+			m.afterRule()
+			if !cfg.createGraph {
+				sc.unwrap(gin)
+			}
+			for j, in := range v.inputs {
+				if !need[j] || gin[j] == nil {
+					continue
+				}
+				if !gin[j].t.SameShape(in.t) {
+					panic(fmt.Sprintf("autodiff: internal error: cotangent shape %v for input shape %v", gin[j].t.Shape(), in.t.Shape()))
+				}
+				if prev, ok := grads[in]; ok {
+					grads[in] = m.sum(prev, gin[j])
+				} else {
+					grads[in] = gin[j]
+					m.arrive(in, gin[j])
+				}
+			}
+		}
+		m.afterNode(v, g)
+	}
+	m.end()
+	out := make([]*Value, len(xs))
+	for i, x := range xs {
+		if m.handed[i] {
+			continue
+		}
+		if g, ok := grads[x]; ok {
+			out[i] = g
+		} else {
+			out[i] = Const(tensor.ZerosLike(x.t))
+		}
+	}
+	m.returned(out)
+	return out
+}
+
+// configure reads Grad's options and returns them with the output
+// cotangent, detached in first order.
+func configure(y *Value, opts []Option) (gradConfig, *Value) {
 	var cfg gradConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -83,16 +154,19 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 	if cfg.consume != nil && cfg.createGraph {
 		panic("autodiff: Grad with both Consume and CreateGraph (a consumed gradient cannot be differentiated again)")
 	}
+	return cfg, seed
+}
 
-	sc := getGradScratch()
-	defer putGradScratch(sc)
+// order returns the nodes that depend on a variable and lead to y, in
+// creation order (a topological order: inputs first), and marks as needed
+// those on a path to some x. It walks iteratively so that deep graphs
+// cannot overflow the stack.
+func (sc *gradScratch) order(y *Value, xs []*Value) (nodes []*Value, needed map[*Value]bool) {
 	isX := sc.isX
 	for _, x := range xs {
 		isX[x] = true
 	}
-	// Collect the nodes that depend on a variable and lead to y; walk
-	// iteratively so deep graphs cannot overflow the stack.
-	nodes := sc.nodes[:0]
+	nodes = sc.nodes[:0]
 	seen := sc.seen
 	if y.grad {
 		stack := append(sc.stack[:0], y)
@@ -120,8 +194,7 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 		}
 		return 0
 	})
-	// Prune to nodes on a path to some x: inputs come first in id order.
-	needed := sc.needed
+	needed = sc.needed
 	for _, v := range nodes {
 		if isX[v] {
 			needed[v] = true
@@ -134,296 +207,23 @@ func Grad(y *Value, xs []*Value, opts ...Option) []*Value {
 			}
 		}
 	}
+	return nodes, needed
+}
 
-	grads := sc.grads
-	var live int64 // bytes of cotangents in grads, when tracking
-	if needed[y] {
-		grads[y] = seed
-		live = int64(seed.t.Bytes())
+// needs returns which of v's inputs want a cotangent, or nil when none
+// does (the slice is reused from node to node).
+func (sc *gradScratch) needs(v *Value, needed map[*Value]bool) []bool {
+	need := sc.need[:0]
+	anyNeed := false
+	for _, in := range v.inputs {
+		need = append(need, needed[in])
+		anyNeed = anyNeed || needed[in]
 	}
-	var rec *recycler
-	var tp *tape
-	if cfg.createGraph {
-		// Constants the recorded rules compute become the graph's (Scratch):
-		// a releasing Grad through the recorded graph recycles them.
-		tp = &tape{keep: true}
-		if cfg.seed == nil {
-			seed.tape = tp
-		} else if !seed.grad {
-			// The caller's constant seed, in a wrapper of the Grad's own
-			// so that what the rules compute from it joins the tape.
-			seed = &Value{t: seed.t, id: seed.id, tape: tp}
-		}
+	sc.need = need
+	if !anyNeed {
+		return nil
 	}
-	if cfg.release {
-		rec = sc.rec.init(y, seed, xs)
-		tp = &tape{}
-		if needed[y] {
-			rec.hold(seed.t)
-		}
-	}
-	// graph tracks the bytes the graph holds, for the stats: all of it
-	// unless nodes are released during the walk.
-	var graph *graphMeter
-	var xsBytes, xgBytes int64 // the xs themselves, and their gradients so far
-	if cfg.stats != nil {
-		graph = newGraphMeterIn(sc.meter, sc.meterSeen, nil, y)
-		cfg.stats.Nodes = len(nodes)
-		cfg.stats.GraphBytes = graph.live
-		cfg.stats.PeakCotangentBytes = live
-		cfg.stats.PeakBytes = graph.live + live
-		for x := range isX {
-			if x.t != nil {
-				xsBytes += int64(x.t.Bytes())
-			}
-		}
-		cfg.stats.PeakActivationBytes = max(0, graph.live-xsBytes+live)
-	}
-	// Leaves and constants that are not among xs stop being held by the
-	// graph once every node that uses them is released (the batch, noise and
-	// stacked FD inputs an objective builds); their tensors are not touched
-	// unless Scratch made them the graph's.
-	consumers := sc.consumers
-	if cfg.release {
-		for _, v := range nodes {
-			for _, in := range v.inputs {
-				if in.prim == nil && !isX[in] {
-					consumers[in]++
-				}
-			}
-		}
-	}
-	// unuse records that a released node no longer uses its inputs.
-	unuse := func(ins []*Value) {
-		for _, in := range ins {
-			n, ok := consumers[in]
-			if !ok {
-				continue
-			}
-			consumers[in] = n - 1
-			if n > 1 {
-				continue
-			}
-			if graph != nil {
-				graph.drop(in)
-			}
-			if rec != nil && in.owned {
-				rec.drop(in.t)
-			}
-		}
-	}
-	release := func(v *Value) {
-		if !cfg.release || v == y || v.prim == nil || isX[v] {
-			return
-		}
-		if graph != nil {
-			graph.drop(v)
-		}
-		unuse(v.inputs)
-		if rec != nil {
-			rec.dropNode(v)
-		}
-		v.t, v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil, nil
-	}
-	if cfg.release {
-		// A node on no path to the xs never runs its rule, so the walk needs
-		// at most its tensor (when a node that does run reads it), never its
-		// inputs: cut them now rather than at its turn, which comes last.
-		// This frees what built the stacked input of an FD objective, for
-		// instance, before the walk starts.
-		used := sc.used
-		used[y] = true
-		for _, v := range nodes {
-			if needed[v] {
-				for _, in := range v.inputs {
-					used[in] = true
-				}
-			}
-		}
-		for _, v := range nodes {
-			if needed[v] || v.prim == nil || isX[v] {
-				continue
-			}
-			if !used[v] {
-				release(v)
-				continue
-			}
-			ins := v.inputs
-			v.inputs = nil
-			unuse(ins)
-		}
-	}
-	// With Consume, xs[j] is final once the walk has passed the first (in id
-	// order) of its users: lastUse orders the handovers.
-	type handover struct{ at, j int }
-	var pending []handover
-	if cfg.consume != nil {
-		first := sc.first
-		for idx, v := range nodes {
-			for _, in := range v.inputs {
-				if _, ok := first[in]; !ok && isX[in] {
-					first[in] = idx
-				}
-			}
-		}
-		for j, x := range xs {
-			at, ok := first[x]
-			if !ok {
-				at = -1 // no user: zero, at the end
-			}
-			pending = append(pending, handover{at, j})
-		}
-		slices.SortStableFunc(pending, func(a, b handover) int { return b.at - a.at })
-	}
-	handed := make([]bool, len(xs))
-	handOver := func(h handover) {
-		x := xs[h.j]
-		g, ok := grads[x]
-		if !ok {
-			g = Const(tensor.ZerosLike(x.t))
-		}
-		handed[h.j] = true
-		cfg.consume(h.j, g)
-		if ok && !slices.ContainsFunc(pending, func(o handover) bool { return xs[o.j] == x }) {
-			delete(grads, x)
-			live -= int64(g.t.Bytes())
-			xgBytes -= int64(g.t.Bytes())
-			if rec != nil {
-				rec.drop(g.t)
-			}
-		}
-	}
-	for i := len(nodes) - 1; i >= 0; i-- {
-		for len(pending) > 0 && pending[0].at > i {
-			h := pending[0]
-			pending = pending[1:]
-			handOver(h)
-		}
-		v := nodes[i]
-		g, ok := grads[v]
-		if !ok || v.prim == nil {
-			release(v)
-			continue
-		}
-		if !isX[v] {
-			delete(grads, v) // no longer needed: let it be collected
-			live -= int64(g.t.Bytes())
-		}
-		// g goes back to the pool once the rule's results are held (they
-		// may be views of g).
-		dropG := func() {
-			if rec != nil && !isX[v] {
-				rec.drop(g.t)
-			}
-		}
-		need := sc.need[:0]
-		for range v.inputs {
-			need = append(need, false)
-		}
-		sc.need = need
-		anyNeed := false
-		for j, in := range v.inputs {
-			need[j] = needed[in]
-			anyNeed = anyNeed || need[j]
-		}
-		if !anyNeed {
-			dropG()
-			release(v)
-			continue
-		}
-		out, ins := v, v.inputs
-		if !cfg.createGraph {
-			// Detached copies, reused from node to node (a rule returns new
-			// values, not its arguments; wrap checks).
-			out = sc.wrap(0, v.t)
-			ins = sc.ins[:0]
-			for j, in := range v.inputs {
-				ins = append(ins, sc.wrap(j+1, in.t))
-			}
-			sc.ins = ins
-		}
-		if rec != nil {
-			// First order and releasing: what the rule computes is recorded
-			// on the tape, to be recycled below.
-			rec.freed = rec.freed[:0]
-			out.tape, g.tape = tp, tp
-			for _, in := range ins {
-				in.tape = tp
-			}
-		}
-		if tp != nil {
-			tp.active = true
-		}
-		gin := v.prim.vjp(v.params, g, out, ins, need)
-		if tp != nil {
-			tp.active = false
-		}
-		if !cfg.createGraph {
-			sc.unwrap(gin)
-		}
-		for j, in := range v.inputs {
-			if !need[j] || gin[j] == nil {
-				continue
-			}
-			if !gin[j].t.SameShape(in.t) {
-				panic(fmt.Sprintf("autodiff: internal error: cotangent shape %v for input shape %v", gin[j].t.Shape(), in.t.Shape()))
-			}
-			if prev, ok := grads[in]; ok {
-				if tp != nil && tp.keep {
-					tp.active = true
-				}
-				sum := Add(prev, gin[j])
-				if tp != nil {
-					tp.active = false
-				}
-				grads[in] = sum
-				if rec != nil {
-					rec.hold(sum.t)
-					rec.drop(prev.t)
-				}
-			} else {
-				grads[in] = gin[j]
-				live += int64(gin[j].t.Bytes())
-				if isX[in] {
-					xgBytes += int64(gin[j].t.Bytes())
-				}
-				if rec != nil {
-					rec.hold(gin[j].t)
-				}
-			}
-		}
-		if rec != nil {
-			rec.dropTemps(tp)
-		}
-		dropG()
-		release(v)
-		if cfg.stats != nil {
-			cfg.stats.PeakCotangentBytes = max(cfg.stats.PeakCotangentBytes, live)
-			cfg.stats.PeakBytes = max(cfg.stats.PeakBytes, graph.live+live)
-			cfg.stats.PeakActivationBytes = max(cfg.stats.PeakActivationBytes, graph.live-xsBytes+live-xgBytes)
-		}
-	}
-	if cfg.release {
-		y.inputs, y.prim, y.params = nil, nil, nil
-	}
-	for _, h := range pending {
-		handOver(h)
-	}
-	out := make([]*Value, len(xs))
-	for i, x := range xs {
-		if handed[i] {
-			continue
-		}
-		if g, ok := grads[x]; ok {
-			out[i] = g
-		} else {
-			out[i] = Const(tensor.ZerosLike(x.t))
-		}
-	}
-	if tp != nil && tp.keep {
-		tp.finish(out)
-	}
-	return out
+	return need
 }
 
 // GradT is Grad for a single x, returning the gradient's tensor: the common

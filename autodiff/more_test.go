@@ -388,3 +388,48 @@ func TestConsume(t *testing.T) {
 	l3, p3 := build()
 	ad.Grad(l3, p3, ad.CreateGraph(), ad.Consume(func(int, *ad.Value) {}))
 }
+
+// TestConsumeRepeatedX checks Consume when an x appears twice among xs
+// (each position is handed the full gradient once, and the walk keeps the
+// entry until the last handover), and that a following Grad, which reuses
+// the first's bookkeeping, returns every gradient rather than taking them
+// as already handed over.
+func TestConsumeRepeatedX(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	// 32 elements: above bufpool.MinLen, so released buffers are pooled
+	// (and, in tests, poisoned).
+	at, bt := tensor.RandN(tensor.Float64, rng, 32), tensor.RandN(tensor.Float64, rng, 32)
+	build := func() (*ad.Value, *ad.Value, *ad.Value) {
+		a, b := ad.Var(at.Clone()), ad.Var(bt.Clone())
+		return ad.Sum(ad.Mul(ad.Square(a), ad.Exp(b))), a, b
+	}
+	y, a, b := build()
+	want := ad.Grad(y, []*ad.Value{a, b})
+	y, a, b = build()
+	xs := []*ad.Value{a, b, a}
+	seen := make([]int, len(xs))
+	got := ad.Grad(y, xs, ad.ReleaseGraph(), ad.Consume(func(i int, g *ad.Value) {
+		seen[i]++
+		w := want[i%2].T().ToFloat64()
+		for j, v := range g.T().ToFloat64() {
+			if v != w[j] {
+				t.Fatalf("x %d element %d: Consume gives %v, Grad %v", i, j, v, w[j])
+			}
+		}
+	}))
+	for i, n := range seen {
+		if n != 1 || got[i] != nil {
+			t.Errorf("x %d handed over %d times, Grad returned %v; want once and nil", i, n, got[i])
+		}
+	}
+	y, a, b = build()
+	again := ad.Grad(y, []*ad.Value{a, b, a}, ad.ReleaseGraph())
+	for i, g := range again {
+		if g == nil {
+			t.Fatalf("Grad after a consuming Grad returned nil for x %d", i)
+		}
+		if w := want[i%2].T().ToFloat64(); g.T().ToFloat64()[0] != w[0] {
+			t.Errorf("x %d: gradient %v, want %v", i, g.T().ToFloat64(), w)
+		}
+	}
+}

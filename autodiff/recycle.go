@@ -382,6 +382,7 @@ type gradScratch struct {
 	bufs                    map[uintptr]*tensor.Tensor // releaseDead's freed ones
 	meter                   map[uintptr]int            // the graph meter's holders (TrackStats)
 	meterSeen               map[*Value]bool            // and its walk's
+	mem                     memory                     // the memory pass
 }
 
 var gradScratches = freelist.List[*gradScratch]{Max: 16}
@@ -421,6 +422,7 @@ func putGradScratch(sc *gradScratch) {
 		w.t, w.tape = nil, nil
 	}
 	sc.rec.freed = sc.rec.freed[:0]
+	sc.mem.clear()
 	gradScratches.Put(sc)
 }
 
@@ -437,6 +439,18 @@ func (sc *gradScratch) wrap(i int, t *tensor.Tensor) *Value {
 	}
 	w.t, w.id, w.tape = t, ids.Add(1), nil
 	return w
+}
+
+// detached returns detached copies of v and its inputs for v's rule, in
+// the first-order walk, where the rule must record nothing.
+func (sc *gradScratch) detached(v *Value) (out *Value, ins []*Value) {
+	out = sc.wrap(0, v.t)
+	ins = sc.ins[:0]
+	for j, in := range v.inputs {
+		ins = append(ins, sc.wrap(j+1, in.t))
+	}
+	sc.ins = ins
+	return out, ins
 }
 
 // unwrap retires the copies a rule returned among its results (an identity
