@@ -34,11 +34,14 @@
 //  2. autodiff/delta.go: its line in Delta's table of difference rules;
 //  3. nn/nn.go: its name (a constant) and its row in the activation table
 //     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);
-//  4. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
+//  4. autodiff/jet_rules.go: its line in installJetRules (φ′ and φ″ for
+//     Taylor mode, see Jet2);
+//  5. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
 //     to order 3 and, through TestDeltaUnary, the difference rule in both
 //     dtypes at small and large steps), in TestDeltaSignChanges
-//     (delta_test.go: far steps) and in TestCentral; nn's
-//     TestActivationTable checks the nn row with no edit.
+//     (delta_test.go: far steps), in TestCentral and in TestJetUnary
+//     (jet_test.go: the jet against nested Grad); nn's TestActivationTable
+//     checks the nn row with no edit.
 //
 // An activation fused into Dense (its derivative a function of its output:
 // softplus, tanh, sigmoid, ELU) also has cases in the per-element kernels, which switch on
@@ -81,6 +84,19 @@
 // (and FD-SSM's central second difference) through an evaluation of the
 // function, each operation's difference computed as the operation runs, so
 // that float32 finite differences keep their precision (see package sm).
+//
+// # Taylor mode
+//
+// Jet2(f, x, vs) returns f(x), vᵀ∇f(x) and vᵀ∇²f(x)v for K directions at
+// once, exactly: the limit ε → 0 of what Central propagates. Each primitive
+// has a jet rule (the descriptor's jet field, installed by installJetRules)
+// carrying the stacked coefficients [ḣ_1…ḣ_K; ḧ_1…ḧ_K] (Central's layout):
+// a linear map applies itself to each coefficient, an elementwise φ gives
+// (φ′(h)ḣ, φ″(h)ḣ² + φ′(h)ḧ), products follow Leibniz. The rules are written
+// with the package's differentiable operations, so one ordinary Grad of a
+// loss built from the jets reaches the parameters. Jet1 carries first
+// coefficients only. A primitive without a jet rule panics with a
+// *NoJetRuleError. jet.go's comment has the rules table.
 //
 // # Memory
 //

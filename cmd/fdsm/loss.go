@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/fd"
@@ -20,7 +21,7 @@ func init() {
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
 	wf := addWeightFlags(fs, false)
-	objName := fs.String("objective", "fd-ssm", "objective: sm, ssm, ssm-vr, dsm, mdsm, fd-ssm, fd-dsm, fd-mdsm, fd-ssm-vr")
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
 	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
 	nPath := fs.String("noise", "", "DSM noise n, a .npy array [B, d] (x̃ = x + σn)")
