@@ -63,7 +63,8 @@ func expEBM(args []string, out, errw io.Writer) error {
 	objs := fs.String("objectives", "dsm,fd-dsm", "comma-separated objectives: some of "+strings.Join(ebmObjectives, ","))
 	minutes := fs.Float64("minutes", 30, "training time per objective in minutes (0: run -steps)")
 	steps := fs.Int("steps", 1_000_000, "training steps per objective (with -minutes: the cap)")
-	width := fs.Int("width", 512, "hidden width of the 784-w-w-1 softplus MLP energy")
+	width := fs.Int("width", 1024, "hidden width of the softplus MLP energy 784-w-…-w-1 (at least 784, so that the score can span every direction)")
+	depth := fs.Int("depth", 2, "hidden layers of the MLP energy")
 	batch := fs.Int("batch", 128, "rows per step")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate, annealed by a cosine to lr/10 over the budget (of time with -minutes, else of steps)")
 	sigma := fs.Float64("sigma", 0.3, "DSM and FD-DSM noise level σ (pixels in [0, 1])")
@@ -91,6 +92,8 @@ func expEBM(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-minutes %g: want a finite time ≥ 0", *minutes)}
 	case *width < 1 || *width > 4096:
 		return usageError{fmt.Sprintf("-width %d: want 1…4096", *width)}
+	case *depth < 1 || *depth > 8:
+		return usageError{fmt.Sprintf("-depth %d: want 1…8", *depth)}
 	case *batch < 1 || *batch > 1<<14:
 		return usageError{fmt.Sprintf("-batch %d: want 1…%d", *batch, 1<<14)}
 	case !(*lr > 0) || math.IsInf(*lr, 0):
@@ -137,7 +140,8 @@ func expEBM(args []string, out, errw io.Writer) error {
 	testX := data.DequantizePixels(tensor.SliceRows(testPix, 0, min(max(*smRows, *curveRows), testPix.Dim(0))), rand.New(rand.NewPCG(*seed, 50)))
 	smX := tensor.SliceRows(testX, 0, min(*smRows, testX.Dim(0)))
 	curveX := tensor.SliceRows(testX, 0, min(*curveRows, testX.Dim(0)))
-	spec := modelSpec{Kind: kindMLP, Dim: quality.Pixels, Width: *width, Depth: 2, Act: nn.Softplus}
+	spec := modelSpec{Kind: kindMLP, Dim: quality.Pixels, Width: *width, Depth: *depth, Act: nn.Softplus}
+	arch := "784" + strings.Repeat("-"+strconv.Itoa(*width), *depth) + "-1"
 	budget := time.Duration(*minutes * float64(time.Minute))
 
 	type result struct {
@@ -195,7 +199,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		arena := new(tensor.Arena)
 		var err error
 		r.st, err = train(runSpec{
-			name:     fmt.Sprintf("ebm %s: MLP 784-%d-%d-1, %s", name, *width, *width, desc),
+			name:     fmt.Sprintf("ebm %s: MLP %s, %s", name, arch, desc),
 			model:    m.mod,
 			schedule: schedule,
 			steps:    *steps,
@@ -234,7 +238,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		}
 		extra := map[string]string{extraData: dataSpec{kind: "mnist", arg: absMNIST}.String()}
 		transform{kind: transformNone, dequant: true}.store(extra)
-		for k, v := range map[string]string{"objective": name, "model": kindMLP, "width": strconv.Itoa(*width), "depth": "2",
+		for k, v := range map[string]string{"objective": name, "model": kindMLP, "width": strconv.Itoa(*width), "depth": strconv.Itoa(*depth),
 			"sigma": strconv.FormatFloat(*sigma, 'g', -1, 64), "batch": strconv.Itoa(*batch), "lr": strconv.FormatFloat(*lr, 'g', -1, 64),
 			"seed": strconv.FormatUint(*seed, 10)} {
 			extra[extraFlagPref+k] = v
@@ -329,8 +333,8 @@ func expEBM(args []string, out, errw io.Writer) error {
 	if *parallel && len(list) > 1 {
 		how = "at the same time"
 	}
-	fmt.Fprintf(out, "MNIST energy: 784-%d-%d-1 softplus MLP (float32) on dequantised pixels; Adam %g (cosine to %g), batch %d, %s per objective, trained %s; σ = %g (DSM, FD-DSM), seed %d;\n",
-		*width, *width, *lr, *lr/10, *batch, budgetText, how, *sigma, *seed)
+	fmt.Fprintf(out, "MNIST energy: %s softplus MLP (float32) on dequantised pixels; Adam %g (cosine to %g), batch %d, %s per objective, trained %s; σ = %g (DSM, FD-DSM), seed %d;\n",
+		arch, *lr, *lr/10, *batch, budgetText, how, *sigma, *seed)
 	fmt.Fprintf(out, "exact SM loss on %d test images; FID-MNIST, confident fraction (p ≥ %g) and smallest class share of %d samples from each model (fdsm quality)\n\n", smX.Dim(0), quality.ConfidenceLevel, *n)
 	t := mdTable{head: []string{"objective", "exact SM loss", "ms/step", "peak MB", "steps", "FID-MNIST", "confident", "smallest class"}}
 	for _, r := range res {
