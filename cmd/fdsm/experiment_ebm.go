@@ -71,9 +71,10 @@ func expEBM(args []string, out, errw io.Writer) error {
 	n := fs.Int("n", 1000, "samples drawn from each model and scored")
 	walkSteps := fs.Int("walk-steps", 0, "DSM, FD-DSM: Langevin steps of the walk (0: fdsm train's default, 1000)")
 	walkSize := fs.Float64("walk-size", 0, "DSM, FD-DSM: the walk's step size (0: fdsm train's default, 0.5·σ²)")
+	walkTemp := fs.String("walk-temperature", "none", "DSM, FD-DSM: the walk's temperature, as fdsm sample's -temperature: none (T = 1), mdsm or mdsm:TMAX,TMIN")
 	smRows := fs.Int("sm-rows", 100, "test images for the exact SM loss of the table")
-	curveRows := fs.Int("curve-rows", 20, "test images for the learning curve's exact SM loss")
-	points := fs.Int("points", 20, "points of each learning curve")
+	curveRows := fs.Int("curve-rows", 10, "test images for the learning curve's exact SM loss")
+	points := fs.Int("points", 10, "points of each learning curve")
 	parallel := fs.Bool("parallel", true, "train the objectives at the same time (false: one after the other)")
 	seed := fs.Uint64("seed", 1, "seed of the initialisation, minibatches, noise and samples")
 	outFl := addOutFlags(fs, "ebm", "the checkpoints, sample grids and learning-curve.svg")
@@ -106,6 +107,12 @@ func expEBM(args []string, out, errw io.Writer) error {
 		return usageError{"-walk-steps and -walk-size must be ≥ 0 (0: the default)"}
 	case *smRows < 1 || *curveRows < 1 || *points < 2:
 		return usageError{"-sm-rows and -curve-rows must be positive, -points at least 2"}
+	}
+	// -walk-temperature as fdsm sample will read it from the checkpoint.
+	walkKind, one, zero, fs1, no, noSigmas := "walk-jump", 1, 0.0, 1.0, false, ""
+	if _, err := (&sampleFlags{sampler: &walkKind, sigmas: &noSigmas, temperature: walkTemp, annealed: &no, denoise: &no, exact: &no,
+		steps: &one, stepSize: &fs1, sigma: &zero}).plan(); err != nil {
+		return usageError{strings.Replace(err.Error(), "-temperature", "-walk-temperature", 1)}
 	}
 	start := time.Now()
 	const dt = tensor.Float32
@@ -234,6 +241,9 @@ func expEBM(args []string, out, errw io.Writer) error {
 			}
 			if *walkSize > 0 {
 				settings["step-size"] = strconv.FormatFloat(*walkSize, 'g', -1, 64)
+			}
+			if *walkTemp != "none" {
+				settings["temperature"] = *walkTemp
 			}
 		}
 		extra := map[string]string{extraData: dataSpec{kind: "mnist", arg: absMNIST}.String()}

@@ -100,4 +100,6 @@ func TestExperimentEBMFlags(t *testing.T) {
 	usage(t, dir, "-objectives", "experiment", "ebm", "-objectives", "nice")
 	usage(t, dir, "-n 1", "experiment", "ebm", "-n", "1")
 	usage(t, dir, "-minutes", "experiment", "ebm", "-minutes", "-1")
+	usage(t, dir, "-walk-temperature", "experiment", "ebm", "-walk-temperature", "hot")
+	usage(t, dir, "-depth", "experiment", "ebm", "-depth", "0")
 }
