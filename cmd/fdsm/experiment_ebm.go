@@ -32,13 +32,20 @@ samples are scored by fdsm quality's LeNet (FID-MNIST against the test set,
 the share of samples classified with confidence ≥ 0.9, the share of the
 rarest digit).
 
-The energy is the 784-W-W-1 softplus MLP of fdsm train -model mlp: on two
-CPU cores a step of it costs a few milliseconds, where one of the ResNet
-energy costs ~170 ms, and sampling, 1000 images through 1000 Langevin
-steps, costs the same million model evaluations again (EXPERIMENTS.md
-section 3 has the measurements). Each objective's model is sampled by the
-sampler fdsm train records for it (see 'fdsm sample -h'; -walk-steps and
--walk-size override the walk-jump settings of DSM and FD-DSM).
+The energy is the softplus MLP 784-W-W-1 of fdsm train -model mlp, for
+cost: on two CPU cores a DSM step of the 1024-wide MLP on 128 images takes
+about 16 ms, one of the ResNet energy on 32 images about 170 ms, and drawing
+1000 samples by 1000 Langevin steps costs a million model gradients more.
+W must be at least 784: the score of an MLP energy lies in the row space of
+its first layer, so a narrower net has no restoring force in the other
+directions and Langevin dynamics diffuse freely along them. DSM at one
+noise level σ = 0.3 and walk-jump sampling (the sampler fdsm train records
+for DSM: 1000 steps of 0.5·σ² on the smoothed density from uniform noise,
+then the jump y + σ²·s(y)) drew the first digits (EXPERIMENTS.md section 3
+has the recipes tried). MDSM and FD-MDSM are sampled by the MDSM reference
+sampler, SSM and FD-SSM by plain Langevin, as fdsm train records them;
+-walk-steps, -walk-size and -walk-temperature override the walk of DSM and
+FD-DSM.
 
 DIR receives, per objective, the checkpoint OBJ.safetensors (parameters
 only, no optimizer state) recording the sampler used, so that
