@@ -154,7 +154,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 	testX := data.DequantizePixels(tensor.SliceRows(testPix, 0, min(max(*smRows, *curveRows), testPix.Dim(0))), rand.New(rand.NewPCG(*seed, 50)))
 	smX := tensor.SliceRows(testX, 0, min(*smRows, testX.Dim(0)))
 	curveX := tensor.SliceRows(testX, 0, min(*curveRows, testX.Dim(0)))
-	spec := modelSpec{Kind: kindMLP, Dim: quality.Pixels, Width: *width, Depth: *depth, Act: nn.Softplus}
+	spec := nn.ModelSpec{Kind: nn.KindMLP, Dim: quality.Pixels, Width: *width, Depth: *depth, Act: nn.Softplus}
 	arch := "784" + strings.Repeat("-"+strconv.Itoa(*width), *depth) + "-1"
 	budget := time.Duration(*minutes * float64(time.Minute))
 
@@ -179,7 +179,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		if *parallel && len(list) > 1 {
 			logw = &prefixWriter{w: errw, mu: &logMu, prefix: "[" + name + "] "}
 		}
-		m := spec.build(dt, rand.New(rand.NewPCG(*seed, 51)))
+		m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 51)))
 		obj := energyObjective(name)
 		// The learning rate falls by a cosine from lr to lr/10 over the
 		// budget: of training time with -minutes (trainSec is the clock
@@ -255,7 +255,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		}
 		extra := map[string]string{extraData: dataSpec{kind: "mnist", arg: absMNIST}.String()}
 		transform{kind: transformNone, dequant: true}.store(extra)
-		for k, v := range map[string]string{"objective": name, "model": kindMLP, "width": strconv.Itoa(*width), "depth": strconv.Itoa(*depth),
+		for k, v := range map[string]string{"objective": name, "model": nn.KindMLP, "width": strconv.Itoa(*width), "depth": strconv.Itoa(*depth),
 			"sigma": strconv.FormatFloat(*sigma, 'g', -1, 64), "batch": strconv.Itoa(*batch), "lr": strconv.FormatFloat(*lr, 'g', -1, 64),
 			"seed": strconv.FormatUint(*seed, 10)} {
 			extra[extraFlagPref+k] = v
