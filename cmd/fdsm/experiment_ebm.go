@@ -116,26 +116,14 @@ func expEBM(args []string, out, errw io.Writer) error {
 		return usageError{"-sm-rows and -curve-rows must be positive, -points at least 2"}
 	}
 	// -walk-temperature as fdsm sample will read it from the checkpoint.
-	walkKind, one, zero, fs1, no, noSigmas := "walk-jump", 1, 0.0, 1.0, false, ""
-	if _, err := (&sampleFlags{sampler: &walkKind, sigmas: &noSigmas, temperature: walkTemp, annealed: &no, denoise: &no, exact: &no,
-		steps: &one, stepSize: &fs1, sigma: &zero}).plan(); err != nil {
-		return usageError{strings.Replace(err.Error(), "-temperature", "-walk-temperature", 1)}
+	if _, _, err := parseTemperature(*walkTemp); err != nil {
+		return usageError{"-walk-temperature " + err.Error()}
 	}
 	start := time.Now()
 	const dt = tensor.Float32
-	if err := ensureMNIST(*mnistDir, errw, "train", "t10k"); err != nil {
-		return err
-	}
-	trainX, _, err := data.LoadMNIST(*mnistDir, true, dt)
+	trainX, _, testPix, _, err := mnistSplits(*mnistDir, errw, dt)
 	if err != nil {
 		return err
-	}
-	testPix, _, err := data.LoadMNIST(*mnistDir, false, dt)
-	if err != nil {
-		return err
-	}
-	if trainX.Dim(1) != quality.Pixels || testPix.Dim(1) != quality.Pixels {
-		return fmt.Errorf("%s: images of %d pixels, want %d", *mnistDir, trainX.Dim(1), quality.Pixels)
 	}
 	classifier, err := quality.Default()
 	if err != nil {

@@ -90,19 +90,9 @@ func expNICE(args []string, out, errw io.Writer) error {
 	}
 	start := time.Now()
 	const dt = tensor.Float32
-	if err := ensureMNIST(*mnistDir, errw, "train", "t10k"); err != nil {
-		return err
-	}
-	trainX, _, err := data.LoadMNIST(*mnistDir, true, dt)
+	trainX, _, testPix, _, err := mnistSplits(*mnistDir, errw, dt)
 	if err != nil {
 		return err
-	}
-	testPix, _, err := data.LoadMNIST(*mnistDir, false, dt)
-	if err != nil {
-		return err
-	}
-	if trainX.Dim(1) != testPix.Dim(1) {
-		return fmt.Errorf("%s: training images of %d pixels, test images of %d", *mnistDir, trainX.Dim(1), testPix.Dim(1))
 	}
 	d := trainX.Dim(1)
 	outDir, err := outFl.prepare()

@@ -107,21 +107,11 @@ func expOOD(args []string, out, errw io.Writer) error {
 	}
 	start := time.Now()
 	const dt = tensor.Float32
-	if err := ensureMNIST(*mnistDir, errw, "train", "t10k"); err != nil {
-		return err
-	}
-	trainAll, trainLabels, err := data.LoadMNIST(*mnistDir, true, dt)
-	if err != nil {
-		return err
-	}
-	testAll, testLabels, err := data.LoadMNIST(*mnistDir, false, dt)
+	trainAll, trainLabels, testAll, testLabels, err := mnistSplits(*mnistDir, errw, dt)
 	if err != nil {
 		return err
 	}
 	const side = 28 // MNIST images are 28×28
-	if trainAll.Dim(1) != side*side || testAll.Dim(1) != side*side {
-		return fmt.Errorf("%s: images of %d pixels, want %d", *mnistDir, trainAll.Dim(1), side*side)
-	}
 	d := side * side
 	trainX, _ := data.SelectClasses(trainAll, trainLabels, inDigits)
 	if trainX.Dim(0) == 0 {

@@ -128,6 +128,27 @@ type samplerPlan struct {
 }
 
 // plan validates the sampler flags; errors are usage errors.
+// parseTemperature reads a -temperature value: none (0, 0), mdsm (the MDSM
+// reference's schedule from 100 to 1) or mdsm:TMAX,TMIN. The error starts
+// with the value quoted, for the flag's name in front of it.
+func parseTemperature(t string) (tmax, tmin float64, err error) {
+	switch {
+	case t == "none":
+		return 0, 0, nil
+	case t == "mdsm":
+		return 100, 1, nil // the reference's Tmax, Tmin (sample.py)
+	case strings.HasPrefix(t, "mdsm:"):
+		a, b, ok := strings.Cut(t[len("mdsm:"):], ",")
+		hi, err1 := strconv.ParseFloat(a, 64)
+		lo, err2 := strconv.ParseFloat(b, 64)
+		if !ok || err1 != nil || err2 != nil || !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
+			return 0, 0, fmt.Errorf("%q: want mdsm:TMAX,TMIN with TMAX ≥ TMIN > 0", t)
+		}
+		return hi, lo, nil
+	}
+	return 0, 0, fmt.Errorf("%q: want none, mdsm or mdsm:TMAX,TMIN", t)
+}
+
 func (f *sampleFlags) plan() (samplerPlan, error) {
 	p := samplerPlan{kind: *f.sampler, steps: *f.steps, stepSize: *f.stepSize, denoise: *f.denoise, sigma: *f.sigma}
 	if *f.annealed {
@@ -162,20 +183,9 @@ func (f *sampleFlags) plan() (samplerPlan, error) {
 			return p, usageError{err.Error()}
 		}
 	}
-	switch t := *f.temperature; {
-	case t == "none":
-	case t == "mdsm":
-		p.tmax, p.tmin = 100, 1 // the reference's Tmax, Tmin (sample.py)
-	case strings.HasPrefix(t, "mdsm:"):
-		a, b, ok := strings.Cut(t[len("mdsm:"):], ",")
-		hi, err1 := strconv.ParseFloat(a, 64)
-		lo, err2 := strconv.ParseFloat(b, 64)
-		if !ok || err1 != nil || err2 != nil || !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
-			return p, usageError{fmt.Sprintf("-temperature %q: want mdsm:TMAX,TMIN with TMAX ≥ TMIN > 0", t)}
-		}
-		p.tmax, p.tmin = hi, lo
-	default:
-		return p, usageError{fmt.Sprintf("-temperature %q: want none, mdsm or mdsm:TMAX,TMIN", t)}
+	var err error
+	if p.tmax, p.tmin, err = parseTemperature(*f.temperature); err != nil {
+		return p, usageError{"-temperature " + err.Error()}
 	}
 	if p.tmax > 0 && p.kind != "langevin" && p.kind != "walk-jump" {
 		return p, usageError{fmt.Sprintf("-temperature is for -sampler langevin or walk-jump, not %s", p.kind)}
