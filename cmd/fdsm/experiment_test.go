@@ -14,8 +14,10 @@ import (
 	"github.com/fdsm/fdsm/sm"
 )
 
-// The experiments at toy sizes: a few steps, tiny widths, one seed. What is
-// checked is the shape of the output and the files, not the numbers.
+// The experiments at toy sizes: a few steps, tiny widths, one seed. Most
+// checks are of the output's shape and files; the values checked are named
+// where they are (the toys' log-likelihoods against the truth, UCI's ESS,
+// and in experiment_ood_test.go and experiment_ebm_test.go).
 
 // fakeMNIST writes a small MNIST of random images with labels cycling
 // through 0…9 into dir/mnist.
