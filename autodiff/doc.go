@@ -35,7 +35,9 @@
 //  3. nn/nn.go: its name (a constant) and its row in the activation table
 //     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);
 //  4. autodiff/jet_rules.go: its line in installJetRules (φ′ and φ″ for
-//     Taylor mode, see Jet2);
+//     Taylor mode, see Jet2), and series_rules.go: its line in
+//     installSeriesRules (its recurrence for Taylor coefficients of any
+//     order, see Jet; TestSeriesUnary reads unaryCases);
 //  5. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
 //     to order 3 and, through TestDeltaUnary, the difference rule in both
 //     dtypes at small and large steps), in TestDeltaSignChanges
@@ -97,6 +99,17 @@
 // loss built from the jets reaches the parameters. Jet1 carries first
 // coefficients only. A primitive without a jet rule panics with a
 // *NoJetRuleError. jet.go's comment has the rules table.
+//
+// Jet(f, x, v, K) is the general form: the derivatives d/dt … dᴷ/dtᴷ of
+// f(x + tv), exactly, for any K. Each primitive's series rule (the
+// descriptor's series field, installed by installSeriesRules) carries the
+// normalised Taylor coefficients h_1…h_K by univariate Taylor arithmetic:
+// linear maps apply themselves, products are Cauchy products, and exp,
+// tanh, sigmoid, softplus, log, ELU follow recurrences from their
+// differential equations (series.go's comment has the table). Jet costs K
+// applications of each linear map and O(K²) products per non-linear
+// primitive; Jet2 is its order-2 case with fused rules, which the
+// objectives use.
 //
 // # Memory
 //

@@ -49,6 +49,11 @@ type primitive struct {
 	// primitive. The rules are installed by installJetRules (jet_rules.go).
 	jet jetRule
 
+	// series is the Taylor-mode rule of any order (see Jet and series.go):
+	// the output's Taylor coefficients h_1 … h_K from the inputs'. nil: no
+	// series rule, and Jet panics with a *NoSeriesRuleError.
+	series seriesRule
+
 	// Room for more rules goes here: a transformation is one more field,
 	// filled where the primitive's other rules are.
 }

@@ -153,7 +153,9 @@ func BenchmarkScalingDim(b *testing.B) {
 // 64) and backpropagating it to the parameters: autodiff nested T times
 // (each level a recorded backward pass of ⟨∇x(previous), v⟩), against the
 // central O(ε²) stencil of fd (T + 1 or T + 2 evaluations in one batch, one
-// ordinary backward pass).
+// ordinary backward pass), and against Taylor mode (ad.Jet: the exact
+// derivative, K applications of each layer's GEMM and O(T²) elementwise
+// products, one ordinary backward pass).
 func BenchmarkScalingOrder(b *testing.B) {
 	const d, batch = 64, 64
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -180,6 +182,13 @@ func BenchmarkScalingOrder(b *testing.B) {
 			for range b.N {
 				y := fd.Directional(st, m.Energy, ad.Const(x), ad.Const(v))
 				ad.Grad(ad.Sum(y), params)
+			}
+		})
+		b.Run(fmt.Sprintf("jet/T=%d", order), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				_, d := ad.Jet(m.Energy, ad.Const(x), ad.Const(v), order)
+				ad.Grad(ad.Sum(d[order-1]), params)
 			}
 		})
 	}
