@@ -355,18 +355,22 @@ func actPairForward[T float32 | float64](d, y, sv, ev []T, act tensor.Act, pairs
 	}
 	off := pairs * nw // D block p at p·nw, S block p at off + p·nw
 	parallel.For(nw, max(1, deltaGrain/max(2*pairs, 1)), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			yj := y[j]
-			var s, e, c2, c3, c4, c5, c6 T
-			if act == tensor.ActSoftplus {
-				s, e = sv[j], ev[j]
-				q := s * e
-				c2, c3 = q*0.5, q*(e-s)*(1.0/6)
-				c4, c5 = q*(1-6*q)*(1.0/24), q*(e-s)*(1-12*q)*(1.0/120)
-				// σ⁽⁵⁾/720 = q(1 − 30q + 120q²)/720, for the S = 0 case only.
-				c6 = q * (1 - 30*q + 120*q*q) * (1.0 / 720)
+		for blk := range pairs {
+			if pairForwardVec(d, sv, ev, act, blk, off, nw, lo, hi, m) {
+				continue
 			}
-			for i := j; i < off; i += nw {
+			for j := lo; j < hi; j++ {
+				yj := y[j]
+				var s, e, c2, c3, c4, c5, c6 T
+				if act == tensor.ActSoftplus {
+					s, e = sv[j], ev[j]
+					q := s * e
+					c2, c3 = q*0.5, q*(e-s)*(1.0/6)
+					c4, c5 = q*(1-6*q)*(1.0/24), q*(e-s)*(1-12*q)*(1.0/120)
+					// σ⁽⁵⁾/720 = q(1 − 30q + 120q²)/720, for the S = 0 case only.
+					c6 = q * (1 - 30*q + 120*q*q) * (1.0 / 720)
+				}
+				i := blk*nw + j
 				a, b := d[i], d[off+i]*0.5
 				if act == tensor.ActSoftplus {
 					if h := max(a, -a) + max(b, -b); h <= m.taylorPair {
@@ -424,15 +428,27 @@ func pairGrad[T float32 | float64](gz, gd, g0, g, y, dy, sv, ev []T, act tensor.
 	off := pairs * nw
 	parallel.For(nw, max(1, deltaGrain/max(2*pairs, 1)), func(lo, hi int) {
 		for j := lo; j < hi; j++ {
-			yj := y[j]
-			var p, e T
+			var p T
 			if act == tensor.ActSoftplus {
-				p, e = sv[j], ev[j]
+				p = sv[j]
 			} else {
-				p = actDerivOne(act, yj)
+				p = actDerivOne(act, y[j])
 			}
-			acc := g0[j] * p
-			for i := j; i < off; i += nw {
+			gz[j] = g0[j] * p
+		}
+		for blk := range pairs {
+			if pairGradVec(gz, gd, g, dy, sv, ev, act, blk, off, nw, lo, hi, m) {
+				continue
+			}
+			for j := lo; j < hi; j++ {
+				yj := y[j]
+				var p, e T
+				if act == tensor.ActSoftplus {
+					p, e = sv[j], ev[j]
+				} else {
+					p = actDerivOne(act, yj)
+				}
+				i := blk*nw + j
 				dv, sv2 := dy[i], dy[off+i]
 				var sp, dp T // Δφ′₊ + Δφ′₋, (Δφ′₊ − Δφ′₋)/2
 				if h := max(dv, -dv) + max(sv2, -sv2)*0.5; act == tensor.ActSoftplus && h <= m.taylorPair {
@@ -457,11 +473,47 @@ func pairGrad[T float32 | float64](gz, gd, g0, g, y, dy, sv, ev []T, act tensor.
 				gD, gS := g[i], g[off+i]
 				gd[i] = gD*(p+sp*0.5) + 2*gS*dp
 				gd[off+i] = (gD*dp + gS*(2*p+sp)) * 0.5
-				acc += gD*dp + gS*sp
+				gz[j] += gD*dp + gS*sp
 			}
-			gz[j] = acc
 		}
 	})
+}
+
+// pairForwardVec runs pair block q of the base elements lo … hi−1 of
+// actPairForward on the vector kernel of internal/kernel/vec (the same
+// operations in the same order, so the same bits) when it can: float32
+// softplus with every step of the block within the pair series' bound. It
+// reports whether it did.
+func pairForwardVec[T float32 | float64](d, sv, ev []T, act tensor.Act, q, off, nw, lo, hi int, m *scalarMath[T]) bool {
+	d32, ok := any(d).([]float32)
+	if !ok || act != tensor.ActSoftplus {
+		return false
+	}
+	m32 := any(m).(*scalarMath[float32])
+	dd, ds := d32[q*nw+lo:q*nw+hi], d32[off+q*nw+lo:off+q*nw+hi]
+	if !vec.PairWithin(dd, ds, m32.taylorPair) {
+		return false
+	}
+	vec.SoftplusPairTaylor(dd, ds, any(sv).([]float32)[lo:hi], any(ev).([]float32)[lo:hi], m32.taylorPair4)
+	return true
+}
+
+// pairGradVec is pairForwardVec for pairGrad's block q: it adds the block's
+// share of the base cotangent to gz[lo:hi] and sets its pair's cotangents.
+func pairGradVec[T float32 | float64](gz, gd, g, dy, sv, ev []T, act tensor.Act, q, off, nw, lo, hi int, m *scalarMath[T]) bool {
+	dy32, ok := any(dy).([]float32)
+	if !ok || act != tensor.ActSoftplus {
+		return false
+	}
+	m32 := any(m).(*scalarMath[float32])
+	d0, s0 := q*nw, off+q*nw
+	if !vec.PairWithin(dy32[d0+lo:d0+hi], dy32[s0+lo:s0+hi], m32.taylorPair) {
+		return false
+	}
+	gd32, g32 := any(gd).([]float32), any(g).([]float32)
+	vec.SoftplusPairGradTaylor(any(gz).([]float32)[lo:hi], gd32[d0+lo:d0+hi], gd32[s0+lo:s0+hi], g32[d0+lo:d0+hi], g32[s0+lo:s0+hi],
+		dy32[d0+lo:d0+hi], dy32[s0+lo:s0+hi], any(sv).([]float32)[lo:hi], any(ev).([]float32)[lo:hi], m32.taylorPair4)
+	return true
 }
 
 // jointGradSoftplus is jointGrad's softplus case for the base elements
