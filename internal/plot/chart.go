@@ -186,6 +186,7 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 	// The curves, clipped to the plot area.
 	f(`<clipPath id="fdsm-plot-area"><rect x="%d" y="%d" width="%d" height="%d"/></clipPath>`+"\n", left, top, pw, ph)
 	f(`<g clip-path="url(#fdsm-plot-area)" fill="none" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round">` + "\n")
+	var ink curveInk // where the curves are, for placing the legend
 	for k, s := range series {
 		colour, dash := palette[k%len(palette)], dashes[(k/len(palette))%len(dashes)]
 		var d strings.Builder
@@ -204,6 +205,7 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 			p := [2]float64{sx(x), sy(y)}
 			switch {
 			case run > 0:
+				ink.segs = append(ink.segs, [2][2]float64{prev, p})
 				d.WriteString(" L")
 			case d.Len() > 0:
 				d.WriteString(" M")
@@ -217,6 +219,7 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 		if run == 1 {
 			dots = append(dots, prev)
 		}
+		ink.dots = append(ink.dots, dots...)
 		f(`<path class="series" stroke="%s"`, colour)
 		if dash != "" {
 			f(` stroke-dasharray="%s"`, dash)
@@ -228,7 +231,8 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 	}
 	f("</g>\n")
 
-	// The legend, in the plot's top right corner.
+	// The legend, in the corner of the plot that hides the least of the
+	// curves.
 	named := false
 	for _, s := range series {
 		named = named || s.Name != ""
@@ -239,7 +243,7 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 			maxName = max(maxName, utf8.RuneCountInString(seriesName(s, k)))
 		}
 		lw, lh := 48+charW*maxName, 8+18*len(series)
-		lx, ly := max(left+pw-lw-8, left+4), top+8
+		lx, ly := ink.legendCorner(left, top, pw, ph, lw, lh)
 		f(`<g class="legend">` + "\n")
 		f(`<rect x="%d" y="%d" width="%d" height="%d" fill="white" fill-opacity="0.85" stroke="#bbb"/>`+"\n", lx, ly, lw, lh)
 		for k, s := range series {
@@ -256,6 +260,58 @@ func LineChart(w io.Writer, series []Series, opts ChartOptions) error {
 	f("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// curveInk records what LineChart drew, in pixels: the segments of the
+// curves and the lone points drawn as dots.
+type curveInk struct {
+	segs [][2][2]float64
+	dots [][2]float64
+}
+
+// legendCorner returns the top-left corner of a legend box lw×lh inside
+// the plot area (left, top, pw×ph): of the four corners (top right, top
+// left, bottom right, bottom left, preferred in that order on ties) the one
+// whose box covers the least of the curves, their length inside it sampled
+// every pixel and a dot counting as 3 pixels.
+func (ink curveInk) legendCorner(left, top, pw, ph, lw, lh int) (x, y int) {
+	xs := []int{max(left+pw-lw-8, left+4), left + 8}
+	ys := []int{top + 8}
+	if b := top + ph - lh - 8; b > top+8 {
+		ys = append(ys, b)
+	}
+	best := math.Inf(1)
+	for _, cy := range ys {
+		for _, cx := range xs {
+			if c := ink.covered(float64(cx), float64(cy), float64(lw), float64(lh)); c < best {
+				best, x, y = c, cx, cy
+			}
+		}
+	}
+	return x, y
+}
+
+// covered returns the length of the curves inside the box (x, y, w×h), in
+// pixels, sampled every pixel along each segment, plus 3 per dot inside it.
+func (ink curveInk) covered(x, y, w, h float64) float64 {
+	in := func(p [2]float64) bool { return p[0] >= x && p[0] <= x+w && p[1] >= y && p[1] <= y+h }
+	var c float64
+	for _, s := range ink.segs {
+		dx, dy := s[1][0]-s[0][0], s[1][1]-s[0][1]
+		n := max(1, int(math.Ceil(math.Hypot(dx, dy))))
+		for i := range n {
+			t := (float64(i) + 0.5) / float64(n)
+			if in([2]float64{s[0][0] + t*dx, s[0][1] + t*dy}) {
+				c += math.Hypot(dx, dy) / float64(n)
+			}
+		}
+	}
+	for _, p := range ink.dots {
+		if in(p) {
+			c += 3
+		}
+	}
+	return c
 }
 
 // seriesName returns the name shown for series k.

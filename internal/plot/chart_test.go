@@ -275,3 +275,54 @@ func TestLineChartErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLineChartLegendAvoidsCurves: the legend goes to the corner of the
+// plot the curves leave free, the top right when it is free: a falling
+// curve keeps it there, a rising one (through the top right and the bottom
+// left) sends it to the top left, and one along the top, with the other
+// along the bottom edge, to the bottom right.
+func TestLineChartLegendAvoidsCurves(t *testing.T) {
+	xs := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	line := func(f func(x float64) float64) []float64 {
+		ys := make([]float64, len(xs))
+		for i, x := range xs {
+			ys[i] = f(x)
+		}
+		return ys
+	}
+	cases := []struct {
+		name       string
+		ys         []float64
+		flat       float64 // the level of a second, flat series
+		right, top bool
+	}{
+		{"falling", line(func(x float64) float64 { return 10 - x }), 5, true, true},
+		{"rising", line(func(x float64) float64 { return x }), 5, false, true},
+		{"along the top", line(func(x float64) float64 { return 7 }), 0, true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			opts := ChartOptions{Width: 500, Height: 300}
+			if err := LineChart(&buf, []Series{{Name: "curve", X: xs, Y: c.ys}, {Name: "flat", X: []float64{0, 10}, Y: []float64{c.flat, c.flat}}}, opts); err != nil {
+				t.Fatal(err)
+			}
+			root := parseSVG(t, buf.Bytes())
+			box := root.group("legend").all("rect")[0]
+			frame := root.all("clipPath")[0].all("rect")[0]
+			get := func(n *node, a string) float64 {
+				v, err := strconv.ParseFloat(n.attr(a), 64)
+				if err != nil {
+					t.Fatalf("attribute %s=%q: %v", a, n.attr(a), err)
+				}
+				return v
+			}
+			mx := get(frame, "x") + get(frame, "width")/2
+			my := get(frame, "y") + get(frame, "height")/2
+			right, top := get(box, "x") > mx, get(box, "y") < my
+			if right != c.right || top != c.top {
+				t.Errorf("legend at (%v, %v): right %v top %v, want right %v top %v", box.attr("x"), box.attr("y"), right, top, c.right, c.top)
+			}
+		})
+	}
+}
