@@ -37,3 +37,20 @@ func ExampleHVP() {
 	fmt.Printf("[%.4f %.4f]\n", out[0], out[1])
 	// Output: [2.0000 2.7183]
 }
+
+// Taylor mode gives the derivatives of t ↦ f(x + t·v) of every order at
+// once, exactly: for f(x) = x³ at x = 2 along v = 1 they are 3x² = 12,
+// 6x = 12, 6 and 0.
+func ExampleJet() {
+	x := ad.Const(tensor.Scalar(tensor.Float64, 2))
+	v := ad.Const(tensor.Scalar(tensor.Float64, 1))
+	_, d := ad.Jet(func(x *ad.Value) *ad.Value { return ad.Pow(x, 3) }, x, v, 4)
+	for k, dk := range d {
+		fmt.Printf("d%d = %.4g\n", k+1, dk.Item())
+	}
+	// Output:
+	// d1 = 12
+	// d2 = 12
+	// d3 = 6
+	// d4 = 0
+}
