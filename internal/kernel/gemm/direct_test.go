@@ -52,7 +52,7 @@ func TestDirectKernel(t *testing.T) {
 				}
 				c := matrix[float32](rng, directMR, directNR, tc.ldc, 3)
 				c0 := append([]float32(nil), c...)
-				kern.fn(a, &rows, tab, tc.n0, tc.a0, b, tc.b0, c, tc.ldc, add)
+				kern.fn(a, &rows, newDirectTable(tab), tc.n0, tc.a0, b, tc.b0, c, tc.ldc, add)
 				for r := range directMR {
 					for j := range directNR {
 						var s, abs float64
@@ -171,11 +171,12 @@ func TestDirectPanics(t *testing.T) {
 	var rows [directMR]int
 	a, b, c := make([]float32, 10), make([]float32, 32), make([]float32, 96)
 	rows[5] = 9
-	mustPanic("A past its end", func() { checkDirect(len(a), &rows, []int{1, 0}, 1, 1, len(b), 16, len(c), 16) })
+	mustPanic("A past its end", func() { checkDirect(len(a), &rows, newDirectTable([]int{1, 0}), 1, 1, len(b), 16, len(c), 16) })
 	rows[5] = 0
-	mustPanic("B past its end", func() { checkDirect(len(a), &rows, []int{0, 0}, 2, 1, len(b), 17, len(c), 16) })
-	mustPanic("C too short", func() { checkDirect(len(a), &rows, []int{0, 0}, 1, 1, len(b), 16, 95, 16) })
-	mustPanic("negative offset", func() { checkDirect(len(a), &rows, []int{-1, 0}, 1, 1, len(b), 16, len(c), 16) })
+	mustPanic("B past its end", func() { checkDirect(len(a), &rows, newDirectTable([]int{0, 0}), 2, 1, len(b), 17, len(c), 16) })
+	mustPanic("C too short", func() { checkDirect(len(a), &rows, newDirectTable([]int{0, 0}), 1, 1, len(b), 16, 95, 16) })
+	mustPanic("negative offset", func() { newDirectTable([]int{-1, 0}) })
+	mustPanic("odd table", func() { newDirectTable([]int{0, 0, 1}) })
 	q := Patches{H: 4, W: 4, C: 2, KH: 3, KW: 3, Stride: 1, PadH: 1, PadW: 1}
 	mustPanic("O not a multiple of 16", func() {
 		DirectWeightGrad(q, make([]float32, 32), 1, make([]float32, 16*8), 8, make([]float32, 8*18))

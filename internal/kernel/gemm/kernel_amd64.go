@@ -197,10 +197,10 @@ func init() {
 }
 
 // directAsm checks a direct kernel call and hands it to the assembly.
-func directAsm(a []float32, rows *[directMR]int, tab []int, n0, a0 int, b []float32, b0 int, c []float32, ldc int, add bool) {
+func directAsm(a []float32, rows *[directMR]int, tab directTable, n0, a0 int, b []float32, b0 int, c []float32, ldc int, add bool) {
 	checkDirect(len(a), rows, tab, n0, a0, len(b), b0, len(c), ldc)
-	if n0 == 0 || len(tab) == 0 {
-		directTileGo(a, rows, nil, 0, 0, nil, 0, c, ldc, add) // a zero sum: store or add nothing
+	if n0 == 0 || len(tab.e) == 0 {
+		directTileGo(a, rows, directTable{}, 0, 0, nil, 0, c, ldc, add) // a zero sum: store or add nothing
 		return
 	}
 	var p [directMR]*float32
@@ -211,5 +211,5 @@ func directAsm(a []float32, rows *[directMR]int, tab []int, n0, a0 int, b []floa
 	if add {
 		addI = 1
 	}
-	directF32AVX2x6x16(&p, &tab[0], len(tab)/2, n0, a0, &b[0], b0, &c[0], ldc, addI)
+	directF32AVX2x6x16(&p, &tab.e[0], len(tab.e)/2, n0, a0, &b[0], b0, &c[0], ldc, addI)
 }
