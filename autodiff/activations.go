@@ -4,10 +4,9 @@ import "github.com/fdsm/fdsm/tensor"
 
 // The standalone smooth activations, one block each: the operation (its
 // forward a tensor kernel), and its descriptor with the vector-Jacobian
-// product, the difference rule and the forward re-application, written with
-// this package's differentiable operations (so derivatives of every order
-// and gradients through Delta come with them). Adding an activation is one
-// more such block (see the package documentation for the other places).
+// product and the difference rule, written with this package's
+// differentiable operations (so derivatives of every order and gradients
+// through Delta come with them). Adding an activation is one more such block (see the package documentation for the other places).
 // The activations fused into Dense, whose derivative is a function of the
 // output, have their kernels in dense.go and tensor/fused.go.
 
@@ -29,7 +28,6 @@ func init() {
 			t := Tanh(dIn[0])
 			return Div(Mul(t, oneMinusSq(out)), AddScalar(Mul(out, t), 1))
 		},
-		fwd: func(_ any, in []*Value) *Value { return Tanh(in[0]) },
 	}
 }
 
@@ -48,7 +46,6 @@ func init() {
 			return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
 		},
 		diff: sigmoidDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Sigmoid(in[0]) },
 	}
 }
 
@@ -77,7 +74,6 @@ func init() {
 		diff: func(_ any, out *Value, in, dIn []*Value, k int) *Value {
 			return Log1p(Mul(Sigmoid(in[0]), Expm1(dIn[0])))
 		},
-		fwd: func(_ any, in []*Value) *Value { return Softplus(in[0]) },
 	}
 }
 
@@ -98,7 +94,6 @@ func init() {
 			return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, p.(float64)))))}
 		},
 		diff: eluDiff,
-		fwd:  func(p any, in []*Value) *Value { return ELU(in[0], p.(float64)) },
 	}
 }
 
@@ -150,6 +145,5 @@ func init() {
 			ds := sigmoidDiff(nil, s, nil, dIn, k)
 			return Add(Mul(dIn[0], Add(s, ds)), Mul(in[0], ds))
 		},
-		fwd: func(_ any, in []*Value) *Value { return SiLU(in[0]) },
 	}
 }

@@ -99,7 +99,6 @@ func init() {
 		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
 			return actDerivDelta(in[0], dIn[0], p.(tensor.Act))
 		},
-		fwd: func(p any, in []*Value) *Value { return actDeriv(in[0], p.(tensor.Act)) },
 	}
 	denseJointP = primitive{name: "denseJoint", vjp: denseJointVJP, diff: nestedDiff}
 	denseDeltaP = primitive{name: "denseDelta", vjp: denseDeltaVJP, diff: nestedDiff}

@@ -12,7 +12,7 @@
 // A primitive is data: one descriptor (prim.go) per operation, holding its
 // name and its rules as plain functions: the vector-Jacobian product, the
 // plain, central, joint and batch difference rules (see Delta) and the
-// operation applied to other inputs. Each operation computes its result
+// Taylor-mode jet rule. Each operation computes its result
 // with a tensor kernel and records the descriptor and its parameters
 // (Scale's factor, Reshape's shape, …); Grad, Delta and Central read the
 // rules from there, and error messages name the primitive from it. A new
@@ -29,8 +29,8 @@
 //  1. autodiff/activations.go: one block, the operation (its forward from
 //     tensor kernels, or from a new tensor kernel in tensor/elementwise.go,
 //     with tensor/simd.go, if it gets its own SIMD kernel) and its
-//     descriptor: vector-Jacobian product, difference rule (exact, without
-//     cancellation), forward re-application;
+//     descriptor: vector-Jacobian product and difference rule (exact,
+//     without cancellation);
 //  2. autodiff/delta.go: its line in Delta's table of difference rules;
 //  3. nn/nn.go: its name (a constant) and its row in the activation table
 //     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);

@@ -38,10 +38,6 @@ type primitive struct {
 	pair  diffRule      // central (see Central); nil, or a nil result: through diff
 	joint jointDiffRule // joint-aware (Dense)
 	batch batchRule     // batch-separable linear primitives: the rule on joints
-	// fwd is the primitive applied to other inputs (with p), with which
-	// Delta recomputes base values along the difference graph; nil: the
-	// recorded value is used.
-	fwd func(p any, in []*Value) *Value
 
 	// jet is the Taylor-mode rule (see Jet2 and jet.go): the output's
 	// first and second directional derivatives from the inputs'. nil: no

@@ -290,12 +290,12 @@ func (tp *tape) finish(out []*Value) {
 	tp.temps, tp.nodes, tp.active = nil, nil, false
 }
 
-// releaseDead releases the nodes of the graph of fy among own (a function's
-// recorded evaluation, what Delta made of it) that none of live reaches: their
-// tensors and aux go back to the pool unless a value still reachable, or
-// an input from outside that graph, shares the storage, and the nodes are
-// emptied (a stray use panics instead of reading reused storage).
-func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
+// releaseDead releases the nodes among own (what Delta made) that the
+// roots reach and none of live reaches: their tensors and aux go back to
+// the pool unless a value still reachable, or an input from outside own,
+// shares the storage, and the nodes are emptied (a stray use panics
+// instead of reading reused storage).
+func releaseDead(roots []*Value, own map[*Value]bool, live ...*Value) {
 	sc := getGradScratch() // for its maps
 	defer putGradScratch(sc)
 	// Buffers still in use: those of every value the results reach, and
@@ -325,11 +325,11 @@ func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
 			}
 		}
 	}
-	// The dead: f's nodes the results do not reach. Their inputs from
-	// outside own are kept too (views of a parameter, say).
+	// The dead: the nodes the roots reach and the results do not. Their
+	// inputs from outside own are kept too (views of a parameter, say).
 	dead := sc.nodes[:0]
 	defer func() { sc.nodes = dead }()
-	stack = append(stack[:0], fy)
+	stack = append(stack[:0], roots...)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]

@@ -88,16 +88,16 @@ func op(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
 }
 
 // interpret hands a recorded node, complete with its parameters and aux, to
-// the running Delta when one of its inputs is a value Delta follows (see
-// deltaState.eager).
+// the running Delta when one of its inputs is a value Delta follows, and
+// returns the value the caller goes on with: v, or the base Delta hands it
+// in v's place (see deltaState.eager).
 func interpret(v *Value) *Value {
 	if !v.grad {
 		return v
 	}
 	for _, in := range v.inputs {
 		if in.delta != nil && in.delta.active {
-			in.delta.eager(v)
-			break
+			return in.delta.eager(v)
 		}
 	}
 	return v
