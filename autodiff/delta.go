@@ -695,12 +695,9 @@ func stackK(k int, shape []int, part func(i int) *Value) *Value {
 	return Reshape(ConcatRows(parts...), withK(k, shape)...)
 }
 
-// zerosLike returns a constant zero shaped like v (the graph's, Scratch).
-func zerosLike(v *Value) *Value { return Scratch(tensor.ZerosLike(v.t)) }
-
-// mask returns a constant 0/1 value: t is the caller's fresh computation,
-// the graph's from now on (Scratch).
-func mask(t *tensor.Tensor) *Value { return Scratch(t) }
+// zerosLike returns a constant zero shaped like v, a temporary of the rule
+// running on v (see temp).
+func zerosLike(v *Value) *Value { return temp(v, tensor.ZerosLike(v.t)) }
 
 // oneMinus returns 1 − v.
 func oneMinus(v *Value) *Value { return AddScalar(Neg(v), 1) }

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -537,14 +538,13 @@ func expm1Diff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Mul(AddScalar(out, 1), Expm1(dIn[0]))
 }
 
-// anyNonZero reports whether t has a non-zero element.
+// anyNonZero reports whether t has a non-zero element. It reads the
+// storage in place (ToFloat64 would copy it, once per rule call).
 func anyNonZero(t *tensor.Tensor) bool {
-	for _, v := range t.ToFloat64() {
-		if v != 0 {
-			return true
-		}
+	if t.DType() == tensor.Float32 {
+		return slices.ContainsFunc(t.Float32s(), func(v float32) bool { return v != 0 })
 	}
-	return false
+	return slices.ContainsFunc(t.Float64s(), func(v float64) bool { return v != 0 })
 }
 
 // (a + α)² − a² = (2a + α)α.
@@ -564,15 +564,16 @@ func powDiff(pp any, out *Value, in, dIn []*Value, k int) *Value {
 	p := pp.(float64)
 	a, da := in[0], dIn[0]
 	// 1 where a(a + α) ≤ 0 (a sign change, a zero, or a NaN).
-	cross := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Mul(a.t, tensor.Add(a.t, da.t)), 0)), 1)
-	if !anyNonZero(cross) {
+	ca := constOn(out, a)
+	cross := oneMinus(positive(Mul(ca, Add(ca, constOn(out, da)))))
+	if !anyNonZero(cross.t) {
 		return Mul(out, Expm1(Scale(Log1p(Div(da, a)), p)))
 	}
-	ok := tensor.AddScalar(tensor.Neg(cross), 1)
-	safeA := Add(Mul(a, mask(ok)), mask(cross)) // 1 where the sign changes
-	d := Mul(out, Expm1(Scale(Log1p(Div(Mul(mask(ok), da), safeA)), p)))
-	direct := Sub(Pow(Add(a, Mul(mask(cross), da)), p), out)
-	return Add(d, Mul(mask(cross), direct))
+	ok := oneMinus(cross)
+	safeA := Add(Mul(a, ok), cross) // 1 where the sign changes
+	d := Mul(out, Expm1(Scale(Log1p(Div(Mul(ok, da), safeA)), p)))
+	direct := Sub(Pow(Add(a, Mul(cross, da)), p), out)
+	return Add(d, Mul(cross, direct))
 }
 
 // Σ(a + α) − Σa = Σα, per difference.
@@ -640,7 +641,7 @@ func concatDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	for i := range k {
 		for j, v := range in {
 			if dIn[j] == nil {
-				parts = append(parts, zerosLike(v))
+				parts = append(parts, zerosLike(constOn(out, v)))
 			} else {
 				parts = append(parts, sliceK(dIn[j], i))
 			}
