@@ -85,7 +85,7 @@ func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Va
 // linear primitives (Reshape, Im2Col, Col2Im, AvgPool2D and its adjoint,
 // BatchTranspose, SumAxis and MeanAxis over an axis ≥ 1, Scale, Neg, and Add
 // and Sub of two joints of one shape) map a joint to a joint by treating it
-// as a batch K+1 times larger, with no copy and no recomputed base: so Conv2D, Conv2DAct,
+// as a batch K+1 times larger, with no copy: so Conv2D, Conv2DAct,
 // AvgPool2D, GlobalAvgPool2D, the layout conversions and residual sums keep
 // the chain, and a convolution's patch matrix is built once, for all rows.
 // Any other primitive whose changing inputs have joints is applied to the

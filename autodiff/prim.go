@@ -73,7 +73,8 @@ type jointDiffRule func(p any, out *Value, in, dIn, jIn []*Value, k, pairs int) 
 // shape, [(K+1)·out.Dim(0)]+out.Shape()[1:]. Such a primitive acts on each
 // leading-axis block (image, row, matrix) alone, so in row-major order the
 // output of [x; Δx_1; …; Δx_K] is [y; Δy_1; …; Δy_K]: the joint chain
-// continues through it with no copy and no recomputed base. A primitive
+// continues through it with no copy, and f goes on with the joint's base
+// rows (see deltaState). A primitive
 // with a batch rule is linear: its diff rule also maps central pairs.
 type batchRule func(p any, j []*Value, shape []int) *Value
 
