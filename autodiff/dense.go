@@ -82,9 +82,9 @@ func actDerivVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
 	case tensor.ActSigmoid: // d/dy (y − y²) = 1 − 2y
 		d = AddScalar(Scale(in[0], -2), 1)
 	case tensor.ActELU: // 0 for y > 0, 1 otherwise (a constant mask)
-		d = Const(tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(in[0].t, 0)), 1))
+		d = oneMinus(positive(constOn(g, in[0])))
 	default:
-		return []*Value{temp(g, tensor.ZerosLike(g.t))}
+		return []*Value{zerosLike(g)}
 	}
 	return []*Value{Mul(g, d)}
 }
