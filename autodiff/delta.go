@@ -310,10 +310,8 @@ func constants(x *Value, dxs []*Value) bool {
 // standing for x and the stacked differences as views of it: nothing in
 // them is differentiated, so the graph holds the input rows once instead of
 // twice (the ConcatRows node would keep its inputs alive until the end of
-// the backward pass). The joint is a variable no gradient is asked of, so
-// that f's operations on its base rows are recorded, to be interpreted
-// (see newDeltaState); when its storage is fresh it is the graph's, as a
-// Scratch constant's is.
+// the backward pass). f runs on the joint's base rows, a constant: its
+// operations on them are interpreted all the same (see newOp).
 func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 	n := x.Dim(0)
 	ts := make([]*tensor.Tensor, 0, len(ds)+1)
@@ -324,15 +322,14 @@ func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 	if jt := consecutive(ts); jt != nil {
 		// The caller laid the rows out already (sm does): the joint is a
 		// view of its storage, which stays the caller's.
-		joint = Var(jt)
+		joint = Const(jt)
 		xm = Var(tensor.SliceRows(jt, 0, n))
 		rows := jt.Dim(0)
 		stacked = Const(tensor.SliceRows(jt, n, rows).Reshape(withK((rows-n)/n, x.Shape())...))
 		return xm, joint, stacked
 	}
 	jt := tensor.ConcatRows(ts...)
-	joint = Var(jt)
-	joint.owned = true
+	joint = Scratch(jt)
 	xm = Var(tensor.SliceRows(jt, 0, n))
 	xm.owned = true
 	rows := jt.Dim(0)
@@ -516,6 +513,13 @@ func (s *deltaState) run(f func(*Value) *Value, x *Value) *Value {
 // with a difference, and returns the value f is handed in its place (see
 // step): the rules run with interpretation off (their own operations are
 // not f's) and with the tape on.
+//
+// A recorded v that f goes on with joins the tape's nodes, so that the
+// rules' constants it uses stay (see tape.finish). A constant v (the part
+// of f before its first parameter, when x is a constant) is a leaf again
+// once interpreted, and the tape's temporary, like the constants the rules
+// compute: f's operations on constants record nothing, as in a plain
+// evaluation, and only the interpreter saw its inputs.
 func (s *deltaState) eager(v *Value) *Value {
 	s.active = false
 	s.own[v] = true
@@ -524,6 +528,18 @@ func (s *deltaState) eager(v *Value) *Value {
 	b := s.step(v)
 	s.tp.active = false
 	s.active = true
+	switch {
+	case v.grad && b == v:
+		s.tp.nodes = append(s.tp.nodes, v)
+	case !v.grad:
+		s.tp.record(v, v.inputs...)
+		if v.aux != nil {
+			for _, a := range v.aux.tensors() {
+				putBuffer(a)
+			}
+		}
+		v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil
+	}
 	return b
 }
 
