@@ -770,3 +770,27 @@ func TestDeltaHandsFBases(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaOnConstantsRecordsNothing: with x, the differences and the
+// parameters all constants, Delta's results are constants too (nothing is
+// recorded that a caller would hold on to), as a plain evaluation's are,
+// while f's operations are still interpreted (the differences are right).
+func TestDeltaOnConstantsRecordsNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	ps64 := deltaMLPParams(rng, 3, 4)
+	ps := make([]*ad.Value, len(ps64))
+	for i, p := range ps64 {
+		ps[i] = ad.Const(p)
+	}
+	f := func(x *ad.Value) *ad.Value { return ad.Exp(ad.Scale(deltaMLP(tensor.ActSoftplus, ps)(ad.Square(x)), 0.1)) }
+	x := tensor.RandN(tensor.Float64, rng, 5, 3)
+	dx := tensor.Scale(tensor.RandN(tensor.Float64, rng, 5, 3), 1e-2)
+	y, dys := ad.Delta(f, ad.Const(x), []*ad.Value{ad.Const(dx)})
+	if y.RequiresGrad() || dys[0].RequiresGrad() {
+		t.Errorf("Delta on constants returned recorded values (y %v, dy %v)", y.RequiresGrad(), dys[0].RequiresGrad())
+	}
+	want := tensor.Sub(f(ad.Const(tensor.Add(x, dx))).T(), f(ad.Const(x)).T()).ToFloat64()
+	if e := maxRelErr(dys[0].T().ToFloat64(), want); e > 1e-8 {
+		t.Errorf("difference off by %.3g", e)
+	}
+}
