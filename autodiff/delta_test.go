@@ -782,7 +782,9 @@ func TestDeltaOnConstantsRecordsNothing(t *testing.T) {
 	for i, p := range ps64 {
 		ps[i] = ad.Const(p)
 	}
-	f := func(x *ad.Value) *ad.Value { return ad.Exp(ad.Scale(deltaMLP(tensor.ActSoftplus, ps)(ad.Square(x)), 0.1)) }
+	f := func(x *ad.Value) *ad.Value {
+		return ad.Exp(ad.Scale(deltaMLP(tensor.ActSoftplus, ps)(ad.Square(x)), 0.1))
+	}
 	x := tensor.RandN(tensor.Float64, rng, 5, 3)
 	dx := tensor.Scale(tensor.RandN(tensor.Float64, rng, 5, 3), 1e-2)
 	y, dys := ad.Delta(f, ad.Const(x), []*ad.Value{ad.Const(dx)})
