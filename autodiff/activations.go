@@ -4,10 +4,9 @@ import "github.com/fdsm/fdsm/tensor"
 
 // The standalone smooth activations, one block each: the operation (its
 // forward a tensor kernel), and its descriptor with the vector-Jacobian
-// product, the difference rule and the forward re-application, written with
-// this package's differentiable operations (so derivatives of every order
-// and gradients through Delta come with them). Adding an activation is one
-// more such block (see the package documentation for the other places).
+// product and the difference rule, written with this package's
+// differentiable operations (so derivatives of every order and gradients
+// through Delta come with them). Adding an activation is one more such block (see the package documentation for the other places).
 // The activations fused into Dense, whose derivative is a function of the
 // output, have their kernels in dense.go and tensor/fused.go.
 
@@ -29,7 +28,6 @@ func init() {
 			t := Tanh(dIn[0])
 			return Div(Mul(t, oneMinusSq(out)), AddScalar(Mul(out, t), 1))
 		},
-		fwd: func(_ any, in []*Value) *Value { return Tanh(in[0]) },
 	}
 }
 
@@ -48,7 +46,6 @@ func init() {
 			return []*Value{Mul(g, Mul(out, AddScalar(Neg(out), 1)))}
 		},
 		diff: sigmoidDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Sigmoid(in[0]) },
 	}
 }
 
@@ -77,7 +74,6 @@ func init() {
 		diff: func(_ any, out *Value, in, dIn []*Value, k int) *Value {
 			return Log1p(Mul(Sigmoid(in[0]), Expm1(dIn[0])))
 		},
-		fwd: func(_ any, in []*Value) *Value { return Softplus(in[0]) },
 	}
 }
 
@@ -89,16 +85,11 @@ var eluP primitive
 func init() {
 	eluP = primitive{name: "ELU",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
-			// ELU' = 1 where a > 0, else αeᵃ = out + α. The mask is a constant:
-			// its derivative is zero almost everywhere.
-			pos := temp(g, tensor.GreaterScalar(in[0].t, 0))
-			np := tensor.Neg(pos.t)
-			neg := temp(g, tensor.AddScalar(np, 1))
-			putBuffer(np)
-			return []*Value{Mul(g, Add(pos, Mul(neg, AddScalar(out, p.(float64)))))}
+			// ELU' = 1 where a > 0, else αeᵃ = out + α.
+			pos := positive(constOn(g, in[0]))
+			return []*Value{Mul(g, Add(pos, Mul(oneMinus(pos), AddScalar(out, p.(float64)))))}
 		},
 		diff: eluDiff,
-		fwd:  func(p any, in []*Value) *Value { return ELU(in[0], p.(float64)) },
 	}
 }
 
@@ -110,15 +101,15 @@ func init() {
 func eluDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
 	alpha := p.(float64)
 	a, da := in[0], dIn[0]
-	pa := tensor.GreaterScalar(a.t, 0)                    // a > 0
-	pb := tensor.GreaterScalar(tensor.Add(a.t, da.t), 0)  // a + α > 0, [K]+S
-	pp := tensor.Mul(pb, pa)                              // both positive
-	nn := tensor.Mul(tensor.AddScalar(tensor.Neg(pb), 1), // both non-positive
-		tensor.AddScalar(tensor.Neg(pa), 1))
-	mix := tensor.AddScalar(tensor.Neg(tensor.Add(pp, nn)), 1)
-	d := Add(Mul(mask(pp), da), Mul(AddScalar(out, alpha), Expm1(Mul(mask(nn), da))))
-	if anyNonZero(mix) {
-		d = Add(d, Sub(ELU(Add(a, Mul(mask(mix), da)), alpha), out))
+	ca, cda := constOn(out, a), constOn(out, da)
+	pa := positive(ca)                    // a > 0
+	pb := positive(Add(ca, cda))          // a + α > 0, [K]+S
+	pp := Mul(pb, pa)                     // both positive
+	nn := Mul(oneMinus(pb), oneMinus(pa)) // both non-positive
+	mix := oneMinus(Add(pp, nn))
+	d := Add(Mul(pp, da), Mul(AddScalar(out, alpha), Expm1(Mul(nn, da))))
+	if anyNonZero(mix.t) {
+		d = Add(d, Sub(ELU(Add(a, Mul(mix, da)), alpha), out))
 	}
 	return d
 }
@@ -127,6 +118,9 @@ func eluDiff(p any, out *Value, in, dIn []*Value, k int) *Value {
 func SiLU(a *Value) *Value {
 	s := tensor.Sigmoid(a.t)
 	y := tensor.Mul(a.t, s)
+	// A forward kernel's scratch, not a rule's temporary (no tape scopes a
+	// forward): it goes back to the pool at once, or every SiLU would leave
+	// one buffer to the garbage collector.
 	putBuffer(s)
 	return op(y, &siluP, a)
 }
@@ -150,6 +144,5 @@ func init() {
 			ds := sigmoidDiff(nil, s, nil, dIn, k)
 			return Add(Mul(dIn[0], Add(s, ds)), Mul(in[0], ds))
 		},
-		fwd: func(_ any, in []*Value) *Value { return SiLU(in[0]) },
 	}
 }

@@ -297,7 +297,6 @@ func init() {
 		},
 		diff: im2ColDiff, pair: im2ColDiff,
 		batch: func(p any, j []*Value, _ []int) *Value { return Im2Col(j[0], p.(tensor.Window)) },
-		fwd:   func(p any, in []*Value) *Value { return Im2Col(in[0], p.(tensor.Window)) },
 	}
 	col2ImP = primitive{name: "Col2Im",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -308,7 +307,6 @@ func init() {
 			c := p.(col2ImParams)
 			return Col2Im(j[0], c.win, c.h, c.w, c.c)
 		},
-		fwd: func(p any, in []*Value) *Value { c := p.(col2ImParams); return Col2Im(in[0], c.win, c.h, c.w, c.c) },
 	}
 	batchTransposeP = primitive{name: "BatchTranspose",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -316,7 +314,6 @@ func init() {
 		},
 		diff: batchTransposeDiff, pair: batchTransposeDiff,
 		batch: func(_ any, j []*Value, _ []int) *Value { return BatchTranspose(j[0]) },
-		fwd:   func(_ any, in []*Value) *Value { return BatchTranspose(in[0]) },
 	}
 	avgPoolP = primitive{name: "AvgPool2D",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -328,7 +325,6 @@ func init() {
 			q := p.(poolParams)
 			return AvgPool2D(j[0], q.k, q.stride, q.pad)
 		},
-		fwd: func(p any, in []*Value) *Value { q := p.(poolParams); return AvgPool2D(in[0], q.k, q.stride, q.pad) },
 	}
 	avgPoolAdjP = primitive{name: "AvgPool2DAdjoint",
 		vjp: func(p any, gg, out *Value, in []*Value, need []bool) []*Value {
@@ -339,10 +335,6 @@ func init() {
 		batch: func(p any, j []*Value, _ []int) *Value {
 			q := p.(poolParams)
 			return AvgPool2DAdjoint(j[0], q.k, q.stride, q.pad, q.h, q.w)
-		},
-		fwd: func(p any, in []*Value) *Value {
-			q := p.(poolParams)
-			return AvgPool2DAdjoint(in[0], q.k, q.stride, q.pad, q.h, q.w)
 		},
 	}
 	convP = primitive{name: "convLinear",
@@ -361,7 +353,6 @@ func init() {
 			win := p.(tensor.Window)
 			return bilinearDiff(func(a, b *Value) *Value { return convLinear(a, b, win) }, out, in, dIn, k, true)
 		},
-		fwd: func(p any, in []*Value) *Value { return convLinear(in[0], in[1], p.(tensor.Window)) },
 	}
 	convInputGradP = primitive{name: "convInputGrad",
 		vjp: func(p any, gg, out *Value, in []*Value, need []bool) []*Value {
@@ -378,10 +369,6 @@ func init() {
 		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
 			c := p.(col2ImParams)
 			return bilinearDiff(func(a, b *Value) *Value { return convInputGrad(a, b, c.win, c.h, c.w) }, out, in, dIn, k, true)
-		},
-		fwd: func(p any, in []*Value) *Value {
-			c := p.(col2ImParams)
-			return convInputGrad(in[0], in[1], c.win, c.h, c.w)
 		},
 	}
 	convWeightGradP = primitive{name: "convWeightGrad",
@@ -400,7 +387,6 @@ func init() {
 			win := p.(tensor.Window)
 			return bilinearDiff(func(a, b *Value) *Value { return convWeightGrad(a, b, win) }, out, in, dIn, k, false)
 		},
-		fwd: func(p any, in []*Value) *Value { return convWeightGrad(in[0], in[1], p.(tensor.Window)) },
 	}
 }
 

@@ -85,7 +85,7 @@ func applyBatch(pr *primitive, p any, out *Value, jIn []*Value, k int) (d, j *Va
 // linear primitives (Reshape, Im2Col, Col2Im, AvgPool2D and its adjoint,
 // BatchTranspose, SumAxis and MeanAxis over an axis ≥ 1, Scale, Neg, and Add
 // and Sub of two joints of one shape) map a joint to a joint by treating it
-// as a batch K+1 times larger, with no copy and no recomputed base: so Conv2D, Conv2DAct,
+// as a batch K+1 times larger, with no copy: so Conv2D, Conv2DAct,
 // AvgPool2D, GlobalAvgPool2D, the layout conversions and residual sums keep
 // the chain, and a convolution's patch matrix is built once, for all rows.
 // Any other primitive whose changing inputs have joints is applied to the
@@ -306,10 +306,12 @@ func constants(x *Value, dxs []*Value) bool {
 }
 
 // constJoint builds the joint [x; d_1; …; d_K] of a 2-D x and constant
-// differences (each d_i a multiple of x's rows) as one constant, with a variable standing for x and the
-// stacked differences as views of it: nothing in them is differentiated, so
-// the graph holds the input rows once instead of twice (the ConcatRows node
-// would keep its inputs alive until the end of the backward pass).
+// differences (each d_i a multiple of x's rows) as one leaf, with a variable
+// standing for x and the stacked differences as views of it: nothing in
+// them is differentiated, so the graph holds the input rows once instead of
+// twice (the ConcatRows node would keep its inputs alive until the end of
+// the backward pass). f runs on the joint's base rows, a constant: its
+// operations on them are interpreted all the same (see newOp).
 func constJoint(x *Value, ds []*Value) (xm, joint, stacked *Value) {
 	n := x.Dim(0)
 	ts := make([]*tensor.Tensor, 0, len(ds)+1)
@@ -376,29 +378,27 @@ func mark(x *Value) *Value {
 // difference by its primitive's rules there and then.
 //
 // The values the caller made from its arguments args (the marked x, the
-// joint) and those f computes from x are deltaRun's (own): the difference graph replaces f's
-// recorded graph (Dense outputs are copied into joints, everything else is
-// recomputed or continued on the joints), and the nodes of f's graph the
-// results no longer reach are released, their storage handed back for
-// reuse (releaseDead). The constants the rules compute (masks, zero
+// joint) and those f computes from x are deltaRun's (own). f runs on base
+// values (see deltaState), so its nodes are the difference graph's but for
+// those a joint replaced (Dense outputs, copied into their joints, and the
+// batch rules' outputs, computed again on the joints' base rows); those
+// are released on return, with what of f's graph only they reach, their
+// storage handed back for reuse (releaseDead). The constants the rules compute (masks, zero
 // differences, conversions between pairs and differences) go on a tape, as
 // a recording Grad's do: those the difference graph uses become the
 // graph's, for the releasing Grad to recycle, the others are freed at once.
 func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, args []*Value) (y, dy *Value) {
 	tp := &tape{keep: true}
-	s := newDeltaState(x, dx, joint, k, pairs)
+	s, x0 := newDeltaState(x, dx, joint, k, pairs)
 	s.tp = tp
-	s.own = ownSince(args, x, dx, joint, s.bases[x])
+	s.own = ownSince(args, x, dx, joint, x0)
 	for v := range s.own {
 		s.mark(v)
 	}
-	fy := s.run(f, x)
-	switch b, ok := s.bases[fy]; {
-	case fy == x:
+	fy := s.run(f, x0)
+	if fy == x0 {
 		y, dy = x, dx
-	case ok:
-		y, dy = b, s.diffs[fy]
-	default:
+	} else {
 		y, dy = fy, s.diffs[fy]
 	}
 	if dy == nil {
@@ -408,7 +408,7 @@ func deltaRun(f func(*Value) *Value, x, dx, joint *Value, k, pairs int, args []*
 		s.own[v] = true // made by the rules
 	}
 	tp.finish([]*Value{y, dy})
-	releaseDead(fy, s.own, y, dy)
+	releaseDead(s.dropped, s.own, y, dy)
 	return y, dy
 }
 
@@ -433,8 +433,17 @@ func ownSince(args []*Value, vs ...*Value) map[*Value]bool {
 }
 
 // deltaState is what the difference interpreter knows of the values it has
-// seen: their stacked differences, their joints ([base; differences] in one
-// tensor) and their bases recomputed along the difference graph.
+// seen: their stacked differences and their joints ([base; differences] in
+// one tensor).
+//
+// Like autodidax's JVP interpreter, which carries each primal with its
+// tangent, the interpreter hands f the base value of each operation it
+// interprets, and f's next operations run on it: the value f holds is the
+// base, so the rules read base values, and the backward pass reaches the
+// parameters, through the difference graph only, and no primitive is
+// applied twice to compute a base. Where a rule continues a joint, the
+// base f is handed is the joint's base rows (a view), and the node f's
+// operation recorded is dropped (released on return, see deltaRun).
 //
 // A joint comes from a joint-aware rule (Dense) or a batch rule (the
 // batch-separable linear primitives: reshapes, Im2Col, Col2Im, pooling,
@@ -442,14 +451,8 @@ func ownSince(args []*Value, vs ...*Value) map[*Value]bool {
 // to joints with no copy, or is built on demand: any other primitive whose
 // changing inputs all have joints is joinable, and its joint is
 // ConcatRows(base, differences) once a joint-consuming primitive needs it
-// (one copy of the output, against a recomputed base and, at the next Dense,
-// a copy of its input: at a convolution, the 9× wider patch matrix). A
-// primitive that does not continue a joint is applied again to its inputs'
-// bases (a joint's base rows, or a recomputed base), so that the rules read
-// base values, and the backward pass reaches the parameters, through the
-// difference graph only. The recorded graph of f then carries no gradient:
-// its Dense outputs are reused (copied into the joints), everything else is
-// recomputed or continued on the joints.
+// (one copy of the output, against, at the next Dense, a copy of its input:
+// at a convolution, the 9× wider patch matrix).
 type deltaState struct {
 	k, pairs int
 	active   bool            // f is running and no rule is: operations are interpreted
@@ -457,21 +460,27 @@ type deltaState struct {
 	own      map[*Value]bool // the values Delta made (f's interpreted nodes among them)
 	diffs    map[*Value]*Value
 	joints   map[*Value]*Value
-	bases    map[*Value]*Value
 	joinable map[*Value]bool
+	dropped  []*Value // f's nodes replaced by a joint's base rows
 }
 
 // newDeltaState starts the interpreter at x, whose stacked difference is dx
-// and joint, if not nil, joint.
-func newDeltaState(x, dx, joint *Value, k, pairs int) *deltaState {
-	s := &deltaState{k: k, pairs: pairs, diffs: map[*Value]*Value{x: dx},
-		joints: map[*Value]*Value{}, bases: map[*Value]*Value{}, joinable: map[*Value]bool{}}
-	x.delta = s
+// and joint, if not nil, joint, and returns the value f is to be evaluated
+// at: x's base, the joint's base rows when there is a joint (so that the
+// rules' uses of the base reach x through the joint), and x otherwise.
+func newDeltaState(x, dx, joint *Value, k, pairs int) (*deltaState, *Value) {
+	s := &deltaState{k: k, pairs: pairs, diffs: map[*Value]*Value{},
+		joints: map[*Value]*Value{}, joinable: map[*Value]bool{}}
+	x0 := x
 	if joint != nil {
-		s.joints[x] = joint
-		s.bases[x] = SliceRows(joint, 0, x.Dim(0))
+		x0 = SliceRows(joint, 0, x.Dim(0))
 	}
-	return s
+	s.diffs[x0] = dx
+	x0.delta = s
+	if joint != nil {
+		s.joints[x0] = joint
+	}
+	return s, x0
 }
 
 // hasJoint reports whether v has, or can be given, a joint.
@@ -482,11 +491,7 @@ func (s *deltaState) jointOf(v *Value) *Value {
 	if j := s.joints[v]; j != nil {
 		return j
 	}
-	b := v
-	if bv, ok := s.bases[v]; ok {
-		b = bv
-	}
-	j := ConcatRows(b, rowsK(s.diffs[v]))
+	j := ConcatRows(v, rowsK(s.diffs[v]))
 	s.joints[v] = j
 	return j
 }
@@ -505,16 +510,37 @@ func (s *deltaState) run(f func(*Value) *Value, x *Value) *Value {
 }
 
 // eager interprets v, just recorded by an operation f applied to a value
-// with a difference: the rules run with interpretation off (their own
-// operations are not f's) and with the tape on.
-func (s *deltaState) eager(v *Value) {
+// with a difference, and returns the value f is handed in its place (see
+// step): the rules run with interpretation off (their own operations are
+// not f's) and with the tape on.
+//
+// A recorded v that f goes on with joins the tape's nodes, so that the
+// rules' constants it uses stay (see tape.finish). A constant v (the part
+// of f before its first parameter, when x is a constant) is a leaf again
+// once interpreted, and the tape's temporary, like the constants the rules
+// compute: f's operations on constants record nothing, as in a plain
+// evaluation, and only the interpreter saw its inputs.
+func (s *deltaState) eager(v *Value) *Value {
 	s.active = false
 	s.own[v] = true
 	s.mark(v)
 	s.tp.active = true
-	s.step(v)
+	b := s.step(v)
 	s.tp.active = false
 	s.active = true
+	switch {
+	case v.grad && b == v:
+		s.tp.nodes = append(s.tp.nodes, v)
+	case !v.grad:
+		s.tp.record(v, v.inputs...)
+		if v.aux != nil {
+			for _, a := range v.aux.tensors() {
+				putBuffer(a)
+			}
+		}
+		v.inputs, v.prim, v.params, v.aux = nil, nil, nil, nil
+	}
+	return b
 }
 
 // mark puts a value Delta made on the tape, so that what the rules compute
@@ -522,9 +548,10 @@ func (s *deltaState) eager(v *Value) {
 func (s *deltaState) mark(v *Value) { v.tape = s.tp }
 
 // step interprets one recorded node v whose inputs the state has seen: it
-// records v's difference (none when no input changes), and its joint and
-// base when its rules give them.
-func (s *deltaState) step(v *Value) {
+// records v's difference (none when no input changes) and, when its rules
+// give a joint, the joint; it returns the value f is handed: v, whose
+// inputs are bases already, or the joint's base rows.
+func (s *deltaState) step(v *Value) *Value {
 	var dIn []*Value
 	for j, in := range v.inputs {
 		if d, ok := s.diffs[in]; ok {
@@ -535,7 +562,7 @@ func (s *deltaState) step(v *Value) {
 		}
 	}
 	if dIn == nil {
-		return
+		return v
 	}
 	pr := v.prim
 	if !pr.hasDiff() {
@@ -543,22 +570,9 @@ func (s *deltaState) step(v *Value) {
 	}
 	n := len(v.inputs)
 	in := v.inputs
-	rebased := false
-	for j, vin := range v.inputs {
-		if b, ok := s.bases[vin]; ok {
-			if !rebased {
-				in = append([]*Value(nil), v.inputs...)
-				rebased = true
-			}
-			in[j] = b
-		}
-	}
-	// chained: v's joint, and so its base, comes from its rule.
-	chained := false
 	jIn := make([]*Value, n)
 	switch {
 	case pr.joint != nil:
-		chained = true
 		for j, vin := range v.inputs {
 			if dIn[j] != nil && (s.joints[vin] != nil || chainJoints && s.joinable[vin]) {
 				jIn[j] = s.jointOf(vin)
@@ -566,17 +580,12 @@ func (s *deltaState) step(v *Value) {
 		}
 	case pr.batch != nil:
 		if chainJoints && batchOK(v, v.inputs, dIn, func(j int) bool { return s.hasJoint(v.inputs[j]) }) {
-			chained = true
 			for j, vin := range v.inputs {
 				jIn[j] = s.jointOf(vin)
 			}
 		}
 	}
 	out := v
-	if rebased && !chained && pr.fwd != nil {
-		b := pr.fwd(v.params, in)
-		s.bases[v], out = b, b
-	}
 	d, jv := pr.difference(v.params, out, in, dIn, jIn, s.k, s.pairs)
 	if s.pairs > 0 && d == nil {
 		// No central rule: through the plain rule, on the differences
@@ -593,14 +602,18 @@ func (s *deltaState) step(v *Value) {
 		}
 	}
 	if jv != nil {
+		// f goes on with the joint's base rows (the same numbers as v),
+		// so that the backward pass reaches the parameters through the
+		// joint alone; v is dead.
+		s.dropped = append(s.dropped, v)
+		v = SliceRows(jv, 0, v.Dim(0))
 		s.joints[v] = jv
-		s.bases[v] = SliceRows(jv, 0, v.Dim(0))
 	}
 	if d == nil {
-		return
+		return v
 	}
 	if want := withK(s.k, v.Shape()); !shapeEqual(d.Shape(), want) || d.DType() != v.DType() {
-		panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(v), d.DType(), d.Shape(), v.DType(), want))
+		panic(fmt.Sprintf("autodiff: internal error: %s difference %v %v, want %v %v", primName(out), d.DType(), d.Shape(), v.DType(), want))
 	}
 	s.diffs[v] = d
 	v.delta = s
@@ -616,6 +629,7 @@ func (s *deltaState) step(v *Value) {
 			}
 		}
 	}
+	return v
 }
 
 // Helpers for the difference rules. A stacked difference of a value of shape
@@ -697,12 +711,9 @@ func stackK(k int, shape []int, part func(i int) *Value) *Value {
 	return Reshape(ConcatRows(parts...), withK(k, shape)...)
 }
 
-// zerosLike returns a constant zero shaped like v (the graph's, Scratch).
-func zerosLike(v *Value) *Value { return Scratch(tensor.ZerosLike(v.t)) }
-
-// mask returns a constant 0/1 value: t is the caller's fresh computation,
-// the graph's from now on (Scratch).
-func mask(t *tensor.Tensor) *Value { return Scratch(t) }
+// zerosLike returns a constant zero shaped like v, a temporary of the rule
+// running on v (see temp).
+func zerosLike(v *Value) *Value { return temp(v, tensor.ZerosLike(v.t)) }
 
 // oneMinus returns 1 − v.
 func oneMinus(v *Value) *Value { return AddScalar(Neg(v), 1) }

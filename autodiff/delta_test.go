@@ -740,3 +740,59 @@ func TestWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaHandsFBases: f runs on the base values Delta carries, so the
+// value f returns is Delta's y itself, not a base recomputed from it, both
+// after a joint (a Dense layer, then a primitive that does not continue the
+// joint) and without one (a 1-D x).
+func TestDeltaHandsFBases(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	ps := make([]*ad.Value, 0, 2)
+	for _, p := range deltaMLPParams(rng, 3, 4)[:2] {
+		ps = append(ps, ad.Var(p))
+	}
+	cases := []struct {
+		name  string
+		shape []int
+		f     func(*ad.Value) *ad.Value
+	}{
+		{"joint", []int{5, 3}, func(x *ad.Value) *ad.Value { return ad.Exp(ad.Dense(x, ps[0], ps[1], tensor.ActTanh)) }},
+		{"flat", []int{3}, func(x *ad.Value) *ad.Value { return ad.Mul(ad.Exp(x), x) }},
+	}
+	for _, c := range cases {
+		for _, x := range []*ad.Value{ad.Const(tensor.RandN(tensor.Float64, rng, c.shape...)), ad.Var(tensor.RandN(tensor.Float64, rng, c.shape...))} {
+			var fy *ad.Value
+			f := func(x *ad.Value) *ad.Value { fy = c.f(x); return fy }
+			y, _ := ad.Delta(f, x, []*ad.Value{ad.Const(tensor.Scale(tensor.RandN(tensor.Float64, rng, c.shape...), 1e-2))})
+			if y != fy {
+				t.Errorf("%s, x variable %v: Delta's y is not the value f returned (a base recomputed along the difference graph)", c.name, x.RequiresGrad())
+			}
+		}
+	}
+}
+
+// TestDeltaOnConstantsRecordsNothing: with x, the differences and the
+// parameters all constants, Delta's results are constants too (nothing is
+// recorded that a caller would hold on to), as a plain evaluation's are,
+// while f's operations are still interpreted (the differences are right).
+func TestDeltaOnConstantsRecordsNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	ps64 := deltaMLPParams(rng, 3, 4)
+	ps := make([]*ad.Value, len(ps64))
+	for i, p := range ps64 {
+		ps[i] = ad.Const(p)
+	}
+	f := func(x *ad.Value) *ad.Value {
+		return ad.Exp(ad.Scale(deltaMLP(tensor.ActSoftplus, ps)(ad.Square(x)), 0.1))
+	}
+	x := tensor.RandN(tensor.Float64, rng, 5, 3)
+	dx := tensor.Scale(tensor.RandN(tensor.Float64, rng, 5, 3), 1e-2)
+	y, dys := ad.Delta(f, ad.Const(x), []*ad.Value{ad.Const(dx)})
+	if y.RequiresGrad() || dys[0].RequiresGrad() {
+		t.Errorf("Delta on constants returned recorded values (y %v, dy %v)", y.RequiresGrad(), dys[0].RequiresGrad())
+	}
+	want := tensor.Sub(f(ad.Const(tensor.Add(x, dx))).T(), f(ad.Const(x)).T()).ToFloat64()
+	if e := maxRelErr(dys[0].T().ToFloat64(), want); e > 1e-8 {
+		t.Errorf("difference off by %.3g", e)
+	}
+}

@@ -82,9 +82,9 @@ func actDerivVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
 	case tensor.ActSigmoid: // d/dy (y − y²) = 1 − 2y
 		d = AddScalar(Scale(in[0], -2), 1)
 	case tensor.ActELU: // 0 for y > 0, 1 otherwise (a constant mask)
-		d = Const(tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(in[0].t, 0)), 1))
+		d = oneMinus(positive(constOn(g, in[0])))
 	default:
-		return []*Value{temp(g, tensor.ZerosLike(g.t))}
+		return []*Value{zerosLike(g)}
 	}
 	return []*Value{Mul(g, d)}
 }
@@ -99,7 +99,6 @@ func init() {
 		diff: func(p any, out *Value, in, dIn []*Value, k int) *Value {
 			return actDerivDelta(in[0], dIn[0], p.(tensor.Act))
 		},
-		fwd: func(p any, in []*Value) *Value { return actDeriv(in[0], p.(tensor.Act)) },
 	}
 	denseJointP = primitive{name: "denseJoint", vjp: denseJointVJP, diff: nestedDiff}
 	denseDeltaP = primitive{name: "denseDelta", vjp: denseDeltaVJP, diff: nestedDiff}
@@ -840,9 +839,9 @@ func denseDeltaVJP(p any, g, out *Value, in []*Value, need []bool) []*Value {
 		g3 := Reshape(g, k, n, width)
 		gd = Reshape(Mul(g3, Add(phi, dphi)), k*n, width)
 		if need[0] {
-			zero := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Abs(phi.t), 0)), 1) // φ′ = 0
+			nz := positive(temp(g, tensor.Abs(phi.t))) // φ′ ≠ 0
 			num := SumAxis(Mul(g3, dphi), 0)
-			gy = Mul(Div(num, Add(phi, mask(zero))), oneMinus(mask(zero)))
+			gy = Mul(Div(num, Add(phi, oneMinus(nz))), nz)
 		}
 	} else {
 		gdT, gyT := actDeltaBackward(g.t, y.t, out.t, act, aux, need[0])
@@ -882,15 +881,16 @@ func actDerivDelta(y, dy *Value, act tensor.Act) *Value {
 	case tensor.ActSigmoid: // (y+Δ)(1−y−Δ) − y(1−y) = Δ(1 − 2y − Δ)
 		return Mul(dy, Sub(AddScalar(Scale(y, -2), 1), dy))
 	case tensor.ActELU: // φ′ = 1 for y > 0, y + 1 otherwise
-		pa := tensor.GreaterScalar(y.t, 0)
-		pb := tensor.GreaterScalar(tensor.Add(y.t, dy.t), 0)
-		nn := tensor.Mul(tensor.AddScalar(tensor.Neg(pa), 1), tensor.AddScalar(tensor.Neg(pb), 1))
-		mix := tensor.Add(tensor.Mul(pa, tensor.AddScalar(tensor.Neg(pb), 1)), tensor.Mul(pb, tensor.AddScalar(tensor.Neg(pa), 1)))
-		d := Mul(mask(nn), dy)
-		if anyNonZero(mix) {
+		cy := constOn(dy, y)
+		pa := positive(cy)                       // y > 0
+		pb := positive(Add(cy, constOn(dy, dy))) // y + Δ > 0
+		nn := Mul(oneMinus(pa), oneMinus(pb))
+		mix := Add(Mul(pa, oneMinus(pb)), Mul(pb, oneMinus(pa)))
+		d := Mul(nn, dy)
+		if anyNonZero(mix.t) {
 			// φ′(y + Δ) − φ′(y) directly: 1 − (y + 1) = −y or (y + Δ + 1) − 1.
-			after := Add(mask(pb), Mul(oneMinus(mask(pb)), AddScalar(Add(y, dy), 1)))
-			d = Add(d, Mul(mask(mix), Sub(after, actDeriv(y, act))))
+			after := Add(pb, Mul(oneMinus(pb), AddScalar(Add(y, dy), 1)))
+			d = Add(d, Mul(mix, Sub(after, actDeriv(y, act))))
 		}
 		return d
 	}
@@ -1235,6 +1235,9 @@ func softplusAux(y *tensor.Tensor, act tensor.Act) *deltaAux {
 	}
 	ny := tensor.Neg(y)
 	e := tensor.Exp(ny)
+	// A forward kernel's scratch (this runs in denseJoint's and denseDelta's
+	// forward, once per softplus layer and step, not in a rule): back to the
+	// pool at once, so that a steady training step stays allocation-free.
 	putBuffer(ny)
 	return &deltaAux{s: tensor.ActDerivFromOutput(y, tensor.ActSoftplus), e: e}
 }

@@ -12,7 +12,7 @@
 // A primitive is data: one descriptor (prim.go) per operation, holding its
 // name and its rules as plain functions: the vector-Jacobian product, the
 // plain, central, joint and batch difference rules (see Delta) and the
-// operation applied to other inputs. Each operation computes its result
+// Taylor-mode jet rule. Each operation computes its result
 // with a tensor kernel and records the descriptor and its parameters
 // (Scale's factor, Reshape's shape, …); Grad, Delta and Central read the
 // rules from there, and error messages name the primitive from it. A new
@@ -29,8 +29,8 @@
 //  1. autodiff/activations.go: one block, the operation (its forward from
 //     tensor kernels, or from a new tensor kernel in tensor/elementwise.go,
 //     with tensor/simd.go, if it gets its own SIMD kernel) and its
-//     descriptor: vector-Jacobian product, difference rule (exact, without
-//     cancellation), forward re-application;
+//     descriptor: vector-Jacobian product and difference rule (exact,
+//     without cancellation);
 //  2. autodiff/delta.go: its line in Delta's table of difference rules;
 //  3. nn/nn.go: its name (a constant) and its row in the activation table
 //     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);
@@ -39,11 +39,12 @@
 //     installSeriesRules (its recurrence for Taylor coefficients of any
 //     order, see Jet; TestSeriesUnary reads unaryCases);
 //  5. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
-//     to order 3 and, through TestDeltaUnary, the difference rule in both
-//     dtypes at small and large steps), in TestDeltaSignChanges
-//     (delta_test.go: far steps), in TestCentral and in TestJetUnary
-//     (jet_test.go: the jet against nested Grad); nn's TestActivationTable
-//     checks the nn row with no edit.
+//     to order 3 and, through TestDeltaUnary and TestJetUnary, which read
+//     the table, the difference rule in both dtypes at small and large
+//     steps and the jet against nested Grad), and its cases in
+//     TestDeltaSignChanges (far steps) and TestCentral (both in
+//     delta_test.go); nn's TestActivationTable checks the nn row with no
+//     edit.
 //
 // An activation fused into Dense (its derivative a function of its output:
 // softplus, tanh, sigmoid, ELU) also has cases in the per-element kernels, which switch on
@@ -151,22 +152,35 @@
 //     it replaces goes. A releasing Grad then recycles it unless a graph
 //     value shares its buffer. With Consume, a gradient handed to fn is
 //     recycled after fn returns: fn must not keep it.
-//   - Temporaries a rule computes in a releasing Grad are recorded on the
-//     Grad's tape as they are made (through the values the rule was given)
-//     and recycled when the rule returns, unless a result or a graph value
-//     shares the buffer. Operations record onto an active tape by
-//     themselves; a rule that wraps a tensor it computed with a kernel does
-//     so through temp. A recording Grad (CreateGraph) keeps such a tape too:
-//     the constants its rules compute that a recorded node uses become the
-//     graph's (as Scratch), the others are recycled when it returns.
+//   - A rule never hands a buffer to the pool itself. It runs on a tape,
+//     which whoever runs the rule owns: a releasing Grad (its tape scopes
+//     one rule at a time), a recording Grad or Delta (one tape for the whole
+//     call). Operations record their results onto the active tape of any
+//     of their inputs, and a tensor a rule computes with a kernel (a mask,
+//     a zero, a fused first-order kernel's result) becomes a value through
+//     temp (or positive and zerosLike, built on it), which records it the
+//     same way, and constOn puts an argument's tensor on the tape as a
+//     constant to compute such masks from; a rule then reads as math on
+//     values. A releasing Grad
+//     recycles the constants a rule made when the rule returns, unless a
+//     result or a graph value shares the buffer. A recording Grad or Delta
+//     makes those that a node recorded by the rules uses the graph's (as
+//     Scratch: the step's releasing Grad recycles them) and recycles the
+//     others when it returns. Without a tape (a plain first-order Grad)
+//     they are ordinary constants, left to the garbage collector.
+//   - Outside the memory pass, the pool is called by hand only for a forward
+//     kernel's own scratch, which no tape scopes (SiLU's σ, the softplus
+//     aux's −y: both go back as soon as the kernel is done), for the aux of
+//     a constant result (opAux) and for Central's zero rows once copied
+//     into the joint.
 //   - A buffer goes back to the pool whole, once, from its widest view: a
 //     view (Reshape, SliceRows) shares its buffer, which is why the
 //     recycler counts holders per buffer, not per tensor.
 //   - Delta and Central own what they make from their arguments and what f
-//     computes from x: the part of f's graph the results no longer reach is
-//     released on return (f must not keep its values), and the constants
-//     the difference rules compute join the results' graph as Scratch, for
-//     the releasing Grad to recycle.
+//     computes from x. f runs on the base values Delta hands it; the nodes
+//     a joint replaced are released on return, with what only they reach
+//     (f must not keep its values), and the constants the rules compute
+//     follow the tape rule above.
 //   - tensor.Arena owns what the caller allocates per step (an objective's
 //     noise and shifted inputs) and returns it all in one Release, after the
 //     step's last backward pass.

@@ -60,7 +60,6 @@ func init() {
 			return []*Value{ga, gb}
 		},
 		diff: solveDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Solve(in[0], in[1]) },
 	}
 }
 

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -9,8 +10,8 @@ import (
 // Each operation below computes its result with a tensor kernel (which
 // checks the shapes, panicking with both on misuse) and records it with its
 // primitive's descriptor; the descriptors, one row per primitive with its
-// vector-Jacobian product, difference rules and forward re-application,
-// follow in the table of init. Every rule is written with this package's
+// vector-Jacobian product and difference rules, follow in the table of
+// init. Every rule is written with this package's
 // differentiable operations.
 
 // Add returns a + b with broadcasting.
@@ -206,7 +207,6 @@ func init() {
 		},
 		diff: addDiff2, pair: addDiff2,
 		batch: func(_ any, j []*Value, _ []int) *Value { return Add(j[0], j[1]) },
-		fwd:   func(_ any, in []*Value) *Value { return Add(in[0], in[1]) },
 	}
 	subP = primitive{name: "Sub",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -218,7 +218,6 @@ func init() {
 		},
 		diff: subDiff, pair: subDiff,
 		batch: func(_ any, j []*Value, _ []int) *Value { return Sub(j[0], j[1]) },
-		fwd:   func(_ any, in []*Value) *Value { return Sub(in[0], in[1]) },
 	}
 	mulP = primitive{name: "Mul",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -232,7 +231,6 @@ func init() {
 			return []*Value{ga, gb}
 		},
 		diff: mulDiff, pair: mulPair,
-		fwd: func(_ any, in []*Value) *Value { return Mul(in[0], in[1]) },
 	}
 	divP = primitive{name: "Div",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -247,7 +245,6 @@ func init() {
 			return []*Value{ga, gb}
 		},
 		diff: divDiff, pair: divPair,
-		fwd: func(_ any, in []*Value) *Value { return Div(in[0], in[1]) },
 	}
 	whereP = primitive{name: "Where",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -263,13 +260,11 @@ func init() {
 			return []*Value{ga, gb}
 		},
 		diff: whereDiff, pair: whereDiff,
-		fwd: func(p any, in []*Value) *Value { return Where(p.(*tensor.Tensor), in[0], in[1]) },
 	}
 	negP = primitive{name: "Neg",
 		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Neg(g)} },
 		diff: negDiff, pair: negDiff,
 		batch: func(_ any, j []*Value, _ []int) *Value { return Neg(j[0]) },
-		fwd:   func(_ any, in []*Value) *Value { return Neg(in[0]) },
 	}
 	scaleP = primitive{name: "Scale",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -277,52 +272,44 @@ func init() {
 		},
 		diff: scaleDiff, pair: scaleDiff,
 		batch: func(p any, j []*Value, _ []int) *Value { return Scale(j[0], p.(float64)) },
-		fwd:   func(p any, in []*Value) *Value { return Scale(in[0], p.(float64)) },
 	}
 	// No batch rule: on a joint it would add s to the differences too.
 	// Delta builds its joint from base and differences.
 	addScalarP = primitive{name: "AddScalar",
 		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{g} },
 		diff: identityDiff, pair: identityDiff,
-		fwd: func(p any, in []*Value) *Value { return AddScalar(in[0], p.(float64)) },
 	}
 	expP = primitive{name: "Exp",
 		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Mul(g, out)} },
 		diff: expDiff, pair: expPair,
-		fwd: func(_ any, in []*Value) *Value { return Exp(in[0]) },
 	}
 	logP = primitive{name: "Log",
 		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Div(g, in[0])} },
 		diff: logDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Log(in[0]) },
 	}
 	log1pP = primitive{name: "Log1p",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{Div(g, AddScalar(in[0], 1))}
 		},
 		diff: log1pDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Log1p(in[0]) },
 	}
 	expm1P = primitive{name: "Expm1",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{Mul(g, AddScalar(out, 1))}
 		},
 		diff: expm1Diff,
-		fwd:  func(_ any, in []*Value) *Value { return Expm1(in[0]) },
 	}
 	squareP = primitive{name: "Square",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{Mul(g, Scale(in[0], 2))}
 		},
 		diff: squareDiff, pair: squarePair,
-		fwd: func(_ any, in []*Value) *Value { return Square(in[0]) },
 	}
 	sqrtP = primitive{name: "Sqrt",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{Div(g, Scale(out, 2))}
 		},
 		diff: sqrtDiff,
-		fwd:  func(_ any, in []*Value) *Value { return Sqrt(in[0]) },
 	}
 	powP = primitive{name: "Pow",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -330,14 +317,12 @@ func init() {
 			return []*Value{Mul(g, Scale(Pow(in[0], e-1), e))}
 		},
 		diff: powDiff,
-		fwd:  func(p any, in []*Value) *Value { return Pow(in[0], p.(float64)) },
 	}
 	sumP = primitive{name: "Sum",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
 		},
 		diff: sumDiff, pair: sumDiff,
-		fwd: func(_ any, in []*Value) *Value { return Sum(in[0]) },
 	}
 	sumAxis0P = primitive{name: "SumAxis",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -347,7 +332,6 @@ func init() {
 			return []*Value{BroadcastTo(Reshape(g, kept...), shape...)}
 		},
 		diff: sumAxisDiff, pair: sumAxisDiff,
-		fwd: func(p any, in []*Value) *Value { return SumAxis(in[0], p.(int)) },
 	}
 	sumAxisP = sumAxis0P // over an axis ≥ 1: with a batch rule
 	sumAxisP.batch = func(p any, j []*Value, _ []int) *Value { return SumAxis(j[0], p.(int)) }
@@ -356,14 +340,12 @@ func init() {
 			return []*Value{SumTo(g, in[0].t.Shape()...)}
 		},
 		diff: broadcastDiff, pair: broadcastDiff,
-		fwd: func(p any, in []*Value) *Value { return BroadcastTo(in[0], p.([]int)...) },
 	}
 	sumToP = primitive{name: "SumTo",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{BroadcastTo(g, in[0].t.Shape()...)}
 		},
 		diff: sumToDiff, pair: sumToDiff,
-		fwd: func(p any, in []*Value) *Value { return SumTo(in[0], p.([]int)...) },
 	}
 	reshapeP = primitive{name: "Reshape",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -371,12 +353,10 @@ func init() {
 		},
 		diff: reshapeDiff, pair: reshapeDiff,
 		batch: func(_ any, j []*Value, js []int) *Value { return Reshape(j[0], js...) },
-		fwd:   func(p any, in []*Value) *Value { return Reshape(in[0], p.([]int)...) },
 	}
 	transposeP = primitive{name: "Transpose",
 		vjp:  func(_ any, g, out *Value, in []*Value, need []bool) []*Value { return []*Value{Transpose(g)} },
 		diff: transposeDiff, pair: transposeDiff,
-		fwd: func(_ any, in []*Value) *Value { return Transpose(in[0]) },
 	}
 	matMulP = primitive{name: "MatMul",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -401,10 +381,6 @@ func init() {
 			return []*Value{ga, gb}
 		},
 		diff: matMulDiff, pair: matMulPair,
-		fwd: func(p any, in []*Value) *Value {
-			f := p.(matMulFlags)
-			return MatMul(in[0], in[1], f.transA, f.transB)
-		},
 	}
 	concatP = primitive{name: "ConcatRows",
 		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -420,7 +396,6 @@ func init() {
 			return gs
 		},
 		diff: concatDiff, pair: concatDiff,
-		fwd: func(_ any, in []*Value) *Value { return ConcatRows(in...) },
 	}
 	sliceRowsP = primitive{name: "SliceRows",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -428,7 +403,6 @@ func init() {
 			return []*Value{PadRows(g, r[0], in[0].t.Dim(0)-r[1])}
 		},
 		diff: sliceRowsDiff, pair: sliceRowsDiff,
-		fwd: func(p any, in []*Value) *Value { r := p.([2]int); return SliceRows(in[0], r[0], r[1]) },
 	}
 	padRowsP = primitive{name: "PadRows",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
@@ -436,21 +410,18 @@ func init() {
 			return []*Value{SliceRows(g, before, before+in[0].t.Dim(0))}
 		},
 		diff: padRowsDiff, pair: padRowsDiff,
-		fwd: func(p any, in []*Value) *Value { r := p.([2]int); return PadRows(in[0], r[0], r[1]) },
 	}
 	gatherP = primitive{name: "GatherRows",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{ScatterAddRows(g, p.([]int), in[0].t.Dim(0))}
 		},
 		diff: gatherDiff, pair: gatherDiff,
-		fwd: func(p any, in []*Value) *Value { return GatherRows(in[0], p.([]int)) },
 	}
 	scatterP = primitive{name: "ScatterAddRows",
 		vjp: func(p any, g, out *Value, in []*Value, need []bool) []*Value {
 			return []*Value{GatherRows(g, p.(scatterParams).idx)}
 		},
 		diff: scatterDiff, pair: scatterDiff,
-		fwd: func(p any, in []*Value) *Value { s := p.(scatterParams); return ScatterAddRows(in[0], s.idx, s.n) },
 	}
 }
 
@@ -567,14 +538,13 @@ func expm1Diff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	return Mul(AddScalar(out, 1), Expm1(dIn[0]))
 }
 
-// anyNonZero reports whether t has a non-zero element.
+// anyNonZero reports whether t has a non-zero element. It reads the
+// storage in place (ToFloat64 would copy it, once per rule call).
 func anyNonZero(t *tensor.Tensor) bool {
-	for _, v := range t.ToFloat64() {
-		if v != 0 {
-			return true
-		}
+	if t.DType() == tensor.Float32 {
+		return slices.ContainsFunc(t.Float32s(), func(v float32) bool { return v != 0 })
 	}
-	return false
+	return slices.ContainsFunc(t.Float64s(), func(v float64) bool { return v != 0 })
 }
 
 // (a + α)² − a² = (2a + α)α.
@@ -594,15 +564,16 @@ func powDiff(pp any, out *Value, in, dIn []*Value, k int) *Value {
 	p := pp.(float64)
 	a, da := in[0], dIn[0]
 	// 1 where a(a + α) ≤ 0 (a sign change, a zero, or a NaN).
-	cross := tensor.AddScalar(tensor.Neg(tensor.GreaterScalar(tensor.Mul(a.t, tensor.Add(a.t, da.t)), 0)), 1)
-	if !anyNonZero(cross) {
+	ca := constOn(out, a)
+	cross := oneMinus(positive(Mul(ca, Add(ca, constOn(out, da)))))
+	if !anyNonZero(cross.t) {
 		return Mul(out, Expm1(Scale(Log1p(Div(da, a)), p)))
 	}
-	ok := tensor.AddScalar(tensor.Neg(cross), 1)
-	safeA := Add(Mul(a, mask(ok)), mask(cross)) // 1 where the sign changes
-	d := Mul(out, Expm1(Scale(Log1p(Div(Mul(mask(ok), da), safeA)), p)))
-	direct := Sub(Pow(Add(a, Mul(mask(cross), da)), p), out)
-	return Add(d, Mul(mask(cross), direct))
+	ok := oneMinus(cross)
+	safeA := Add(Mul(a, ok), cross) // 1 where the sign changes
+	d := Mul(out, Expm1(Scale(Log1p(Div(Mul(ok, da), safeA)), p)))
+	direct := Sub(Pow(Add(a, Mul(cross, da)), p), out)
+	return Add(d, Mul(cross, direct))
 }
 
 // Σ(a + α) − Σa = Σα, per difference.
@@ -670,7 +641,7 @@ func concatDiff(_ any, out *Value, in, dIn []*Value, k int) *Value {
 	for i := range k {
 		for j, v := range in {
 			if dIn[j] == nil {
-				parts = append(parts, zerosLike(v))
+				parts = append(parts, zerosLike(constOn(out, v)))
 			} else {
 				parts = append(parts, sliceK(dIn[j], i))
 			}

@@ -38,10 +38,6 @@ type primitive struct {
 	pair  diffRule      // central (see Central); nil, or a nil result: through diff
 	joint jointDiffRule // joint-aware (Dense)
 	batch batchRule     // batch-separable linear primitives: the rule on joints
-	// fwd is the primitive applied to other inputs (with p), with which
-	// Delta recomputes base values along the difference graph; nil: the
-	// recorded value is used.
-	fwd func(p any, in []*Value) *Value
 
 	// jet is the Taylor-mode rule (see Jet2 and jet.go): the output's
 	// first and second directional derivatives from the inputs'. nil: no
@@ -82,7 +78,8 @@ type jointDiffRule func(p any, out *Value, in, dIn, jIn []*Value, k, pairs int) 
 // shape, [(K+1)·out.Dim(0)]+out.Shape()[1:]. Such a primitive acts on each
 // leading-axis block (image, row, matrix) alone, so in row-major order the
 // output of [x; Δx_1; …; Δx_K] is [y; Δy_1; …; Δy_K]: the joint chain
-// continues through it with no copy and no recomputed base. A primitive
+// continues through it with no copy, and f goes on with the joint's base
+// rows (see deltaState). A primitive
 // with a batch rule is linear: its diff rule also maps central pairs.
 type batchRule func(p any, j []*Value, shape []int) *Value
 

@@ -82,16 +82,40 @@ func (tp *tape) record(v *Value, inputs ...*Value) {
 	tp.temps = append(tp.temps, v)
 }
 
-// temp returns t, a tensor a rule just allocated, as a constant; when the
-// rule runs in a releasing Grad (g, its cotangent, is on an active tape) it
-// is recorded as a temporary of the rule.
-func temp(g *Value, t *tensor.Tensor) *Value {
+// temp is the one way a rule turns a tensor it computed with a kernel (a
+// mask, a zero, a fused first-order kernel's result) into a value: a
+// constant that, when the rule runs on a tape (ref, a value the rule was
+// given, is on an active tape: a releasing or recording Grad's, or
+// Delta's), is the rule's temporary, owned by the tape. A releasing Grad's
+// tape recycles it when the rule returns unless a result shares it; a
+// recording Grad's or Delta's makes it the graph's if a node recorded by
+// the rules uses it and recycles it otherwise when the Grad or Delta
+// returns. Without a tape (a plain first-order Grad) it is an ordinary
+// constant. The operations record what a rule computes from such values in
+// the same way, so a rule never hands a buffer to the pool itself.
+func temp(ref *Value, t *tensor.Tensor) *Value {
 	v := Const(t)
-	if g.tape != nil && g.tape.active {
-		g.tape.record(v, g)
+	if ref.tape != nil && ref.tape.active {
+		ref.tape.record(v, ref)
 	}
 	return v
 }
+
+// constOn returns v's tensor as a constant on ref's tape (if ref is on an
+// active one): what a rule computes from it with operations (masks, say)
+// is then the tape's, as temp's results are, while v's storage stays v's.
+func constOn(ref, v *Value) *Value {
+	c := Const(v.t)
+	if ref.tape != nil && ref.tape.active {
+		c.tape = ref.tape
+	}
+	return c
+}
+
+// positive returns the constant mask [v > 0] (1 where v > 0, else 0), a
+// temporary of the rule running on v (see temp). A mask's derivative is
+// zero almost everywhere, so a rule may treat it as a constant.
+func positive(v *Value) *Value { return temp(v, tensor.GreaterScalar(v.t, 0)) }
 
 // bufKey identifies the buffer t's storage lies in by the address of the
 // buffer's last element: every view (Reshape, SliceRows) keeps its slice's
@@ -290,12 +314,12 @@ func (tp *tape) finish(out []*Value) {
 	tp.temps, tp.nodes, tp.active = nil, nil, false
 }
 
-// releaseDead releases the nodes of the graph of fy among own (a function's
-// recorded evaluation, what Delta made of it) that none of live reaches: their
-// tensors and aux go back to the pool unless a value still reachable, or
-// an input from outside that graph, shares the storage, and the nodes are
-// emptied (a stray use panics instead of reading reused storage).
-func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
+// releaseDead releases the nodes among own (what Delta made) that the
+// roots reach and none of live reaches: their tensors and aux go back to
+// the pool unless a value still reachable, or an input from outside own,
+// shares the storage, and the nodes are emptied (a stray use panics
+// instead of reading reused storage).
+func releaseDead(roots []*Value, own map[*Value]bool, live ...*Value) {
 	sc := getGradScratch() // for its maps
 	defer putGradScratch(sc)
 	// Buffers still in use: those of every value the results reach, and
@@ -325,11 +349,11 @@ func releaseDead(fy *Value, own map[*Value]bool, live ...*Value) {
 			}
 		}
 	}
-	// The dead: f's nodes the results do not reach. Their inputs from
-	// outside own are kept too (views of a parameter, say).
+	// The dead: the nodes the roots reach and the results do not. Their
+	// inputs from outside own are kept too (views of a parameter, say).
 	dead := sc.nodes[:0]
 	defer func() { sc.nodes = dead }()
-	stack = append(stack[:0], fy)
+	stack = append(stack[:0], roots...)
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]

@@ -58,16 +58,17 @@ func Detach(v *Value) *Value { return Const(v.t) }
 
 // newOp records the result of primitive pr. When no input depends on a
 // variable the result is a constant and nothing is recorded, which is what
-// makes first-order backward passes and plain evaluation cheap.
+// makes first-order backward passes and plain evaluation cheap; only a
+// running Delta that follows an input sees a constant result's primitive
+// and inputs, for as long as it interprets it (see deltaState.eager).
 func newOp(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
 	v := &Value{t: t, id: ids.Add(1)}
+	followed := false
 	for _, in := range inputs {
-		if in.grad {
-			v.grad = true
-			break
-		}
+		v.grad = v.grad || in.grad
+		followed = followed || in.delta != nil && in.delta.active
 	}
-	if v.grad {
+	if v.grad || followed {
 		// A copy: the caller's argument list then need not escape, so a
 		// constant result allocates none.
 		v.inputs = append([]*Value(nil), inputs...)
@@ -88,16 +89,16 @@ func op(t *tensor.Tensor, pr *primitive, inputs ...*Value) *Value {
 }
 
 // interpret hands a recorded node, complete with its parameters and aux, to
-// the running Delta when one of its inputs is a value Delta follows (see
-// deltaState.eager).
+// the running Delta when one of its inputs is a value Delta follows, and
+// returns the value the caller goes on with: v, or the base Delta hands it
+// in v's place (see deltaState.eager).
 func interpret(v *Value) *Value {
-	if !v.grad {
+	if v.prim == nil {
 		return v
 	}
 	for _, in := range v.inputs {
 		if in.delta != nil && in.delta.active {
-			in.delta.eager(v)
-			break
+			return in.delta.eager(v)
 		}
 	}
 	return v
@@ -108,7 +109,7 @@ func interpret(v *Value) *Value {
 // result (a first-order backward pass, a plain evaluation) boxes nothing.
 func opWith[P any](t *tensor.Tensor, pr *primitive, p P, inputs ...*Value) *Value {
 	v := newOp(t, pr, inputs...)
-	if v.grad {
+	if v.prim != nil {
 		v.params = p
 	}
 	return interpret(v)
@@ -120,11 +121,11 @@ func opWith[P any](t *tensor.Tensor, pr *primitive, p P, inputs ...*Value) *Valu
 // goes back to the pool at once.
 func opAux[P any](t *tensor.Tensor, aux *deltaAux, pr *primitive, p P, inputs ...*Value) *Value {
 	v := newOp(t, pr, inputs...)
-	if v.grad {
+	if v.prim != nil {
 		v.params = p
 	}
 	if aux != nil {
-		if v.grad {
+		if v.prim != nil {
 			v.aux = aux
 		} else {
 			for _, a := range aux.tensors() {
