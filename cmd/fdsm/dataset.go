@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
@@ -146,65 +144,31 @@ func loadData(s dataSpec, dt tensor.DType, train bool, columns, drop []string, e
 	return d, nil
 }
 
-// Transforms between the data's units and the space the model sees.
-const (
-	transformNone        = "none"
-	transformStandardize = "standardize"
-	transformLogit       = "logit"
-)
-
-// transform maps data rows into the model's space. It is chosen at training
-// time and stored in the checkpoint, so that every later command applies the
-// same map.
-type transform struct {
-	kind      string
-	mean, std []float64 // standardize
-	columns   []string  // CSV columns the model was trained on (nil otherwise)
-	dequant   bool      // dequantise pixels (k/255 → (k+u)/256) when evaluating on MNIST
-}
-
 // newTransform chooses the transform for -transform name ("auto": standardize
 // for CSV, logit for MNIST under NICE, none otherwise) and fits it to d.
-func newTransform(name string, d *dataset, kind string) (transform, error) {
+func newTransform(name string, d *dataset, kind string) (data.Transform, error) {
 	if name == "auto" {
 		switch {
 		case d.spec.kind == "csv":
-			name = transformStandardize
+			name = data.TransformStandardize
 		case d.spec.kind == "mnist" && kind == nn.KindNICE:
-			name = transformLogit
+			name = data.TransformLogit
 		default:
-			name = transformNone
+			name = data.TransformNone
 		}
 	}
-	t := transform{kind: name, columns: d.columns, dequant: d.spec.kind == "mnist"}
+	t := data.Transform{Kind: name, Columns: d.columns, Dequantize: d.spec.kind == "mnist"}
 	switch name {
-	case transformNone:
-	case transformStandardize:
+	case data.TransformNone:
+	case data.TransformStandardize:
 		if d.toy != nil {
 			return t, usageError{"-transform standardize needs a table (csv or mnist), not a toy distribution"}
 		}
-		n, c := d.x.Dim(0), d.x.Dim(1)
-		if n < 2 {
+		if n := d.x.Dim(0); n < 2 {
 			return t, fmt.Errorf("%s: -transform standardize needs at least 2 rows, the data has %d", d.spec.arg, n)
 		}
-		v := d.x.ToFloat64()
-		t.mean, t.std = make([]float64, c), make([]float64, c)
-		for j := range c {
-			var s, q float64
-			for i := range n {
-				s += v[i*c+j]
-			}
-			m := s / float64(n)
-			for i := range n {
-				q += (v[i*c+j] - m) * (v[i*c+j] - m)
-			}
-			sd := math.Sqrt(q / float64(n-1))
-			if !(sd > 0) {
-				sd = 1 // a constant column: only centred
-			}
-			t.mean[j], t.std[j] = m, sd
-		}
-	case transformLogit:
+		t.Mean, t.Std = data.FitStandardize(d.x)
+	case data.TransformLogit:
 		if d.toy != nil {
 			return t, usageError{"-transform logit needs pixel data in [0, 1] (mnist, or a csv of pixels), not a toy distribution"}
 		}
@@ -215,124 +179,6 @@ func newTransform(name string, d *dataset, kind string) (transform, error) {
 		}
 	default:
 		return t, usageError{fmt.Sprintf("-transform %q: want auto, none, standardize or logit", name)}
-	}
-	return t, nil
-}
-
-// apply maps rows of data x into the model's space and returns, per row,
-// log|det ∂y/∂x|, which converts a log-density of y into one of x.
-func (t transform) apply(x *tensor.Tensor) (*tensor.Tensor, []float64) {
-	n, c := x.Dim(0), x.Dim(1)
-	logDet := make([]float64, n)
-	switch t.kind {
-	case transformStandardize:
-		v := x.ToFloat64()
-		var ld float64
-		for j := range c {
-			ld -= math.Log(t.std[j])
-		}
-		for i := range n {
-			for j := range c {
-				v[i*c+j] = (v[i*c+j] - t.mean[j]) / t.std[j]
-			}
-			logDet[i] = ld
-		}
-		return tensor.FromFloat64(x.DType(), v, n, c), logDet
-	case transformLogit:
-		y, ld := data.Logit(x, data.LogitLambda)
-		return y, ld
-	}
-	return x, logDet
-}
-
-// invert maps rows of the model's space back to the data's units (samples).
-func (t transform) invert(y *tensor.Tensor) *tensor.Tensor {
-	switch t.kind {
-	case transformStandardize:
-		n, c := y.Dim(0), y.Dim(1)
-		v := y.ToFloat64()
-		for i := range n {
-			for j := range c {
-				v[i*c+j] = v[i*c+j]*t.std[j] + t.mean[j]
-			}
-		}
-		return tensor.FromFloat64(y.DType(), v, n, c)
-	case transformLogit:
-		return data.InvLogit(y, data.LogitLambda)
-	}
-	return y
-}
-
-// prepare turns data rows into model inputs, dequantising pixels first
-// when the model was trained on dequantised MNIST and rng is given.
-func (t transform) prepare(x *tensor.Tensor, rng *rand.Rand) (*tensor.Tensor, []float64) {
-	if t.dequant && rng != nil {
-		x = data.DequantizePixels(x, rng)
-	}
-	return t.apply(x)
-}
-
-// store writes the transform into checkpoint metadata.
-func (t transform) store(extra map[string]string) {
-	extra[extraTransform] = t.kind
-	if t.kind == transformStandardize {
-		extra[extraMean], extra[extraStd] = formatFloats(t.mean), formatFloats(t.std)
-	}
-	if t.columns != nil {
-		b, _ := json.Marshal(t.columns)
-		extra[extraColumns] = string(b)
-	}
-	if t.dequant {
-		extra[extraDequant] = "true"
-	}
-}
-
-// transformFromMeta reads what store writes, for a model of d inputs.
-func transformFromMeta(extra map[string]string, d int) (transform, error) {
-	t := transform{kind: extra[extraTransform]}
-	if t.kind == "" {
-		t.kind = transformNone
-	}
-	bad := func(key, why string) error { return fmt.Errorf("metadata %q: %s", "extra."+key, why) }
-	switch v, ok := extra[extraDequant]; {
-	case !ok || v == "false":
-	case v == "true":
-		t.dequant = true
-	default:
-		return t, bad(extraDequant, fmt.Sprintf("%q: want true or false", infile.Cut(v)))
-	}
-	switch t.kind {
-	case transformNone, transformLogit:
-	case transformStandardize:
-		var err error
-		if t.mean, err = parseFloats(extra[extraMean]); err != nil || len(t.mean) != d {
-			return t, bad(extraMean, fmt.Sprintf("want %d column means", d))
-		}
-		for _, m := range t.mean {
-			if math.IsNaN(m) || math.IsInf(m, 0) {
-				return t, bad(extraMean, fmt.Sprintf("mean %g is not finite", m))
-			}
-		}
-		if t.std, err = parseFloats(extra[extraStd]); err != nil || len(t.std) != d {
-			return t, bad(extraStd, fmt.Sprintf("want %d column standard deviations", d))
-		}
-		for _, s := range t.std {
-			if !(s > 0) || math.IsInf(s, 0) {
-				return t, bad(extraStd, fmt.Sprintf("standard deviation %g is not positive and finite", s))
-			}
-		}
-	default:
-		return t, bad(extraTransform, fmt.Sprintf("unknown transform %q", infile.Cut(t.kind)))
-	}
-	if c, ok := extra[extraColumns]; ok {
-		if err := json.Unmarshal([]byte(c), &t.columns); err != nil || len(t.columns) != d {
-			return t, bad(extraColumns, fmt.Sprintf("want a JSON list of %d column names", d))
-		}
-		for i, n := range t.columns {
-			if slices.Contains(t.columns[:i], n) {
-				return t, bad(extraColumns, fmt.Sprintf("column %q twice", infile.Cut(n)))
-			}
-		}
 	}
 	return t, nil
 }

@@ -71,7 +71,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	}
 	var x *tensor.Tensor
 	if inExt == ".csv" {
-		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.columns})
+		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.Columns})
 		if err != nil {
 			return err
 		}
@@ -90,13 +90,13 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if x, err = finiteAs(*in, x, dt); err != nil {
 		return err
 	}
-	if m.tr.kind == transformLogit {
+	if m.tr.Kind == data.TransformLogit {
 		if err := checkUnit(*in, x); err != nil {
 			return err
 		}
 	}
-	y, _ := m.tr.apply(x)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.kind, m.path), y); err != nil {
+	y, _ := m.tr.Apply(x)
+	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
 		return err
 	}
 	e := m.energies(y)

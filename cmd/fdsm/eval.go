@@ -209,7 +209,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 			res.BitsPerDim = &b
 		}
 	}
-	if ds.kind == "toy" && m.tr.kind == transformNone {
+	if ds.kind == "toy" && m.tr.Kind == data.TransformNone {
 		if dens, ok := mustToy(ds).(data.Density); ok {
 			var t float64
 			for _, v := range dens.LogDensity(x) {
@@ -290,7 +290,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
 	var cols []string
 	if s.kind == "csv" {
-		cols = m.tr.columns
+		cols = m.tr.Columns
 	}
 	ds, err := loadData(s, dt, false, cols, nil, errw)
 	if err != nil {
@@ -305,7 +305,7 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 	if err := checkDim(s.String(), raw, m.spec.Dim); err != nil {
 		return nil, nil, err
 	}
-	if m.tr.kind == transformLogit {
+	if m.tr.Kind == data.TransformLogit {
 		if err := checkUnit(s.String(), raw); err != nil {
 			return nil, nil, err
 		}
@@ -314,8 +314,8 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 	if s.kind == "mnist" {
 		r = rng
 	}
-	x, ld := m.tr.prepare(raw, r)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.kind, m.path), x); err != nil {
+	x, ld := m.tr.Prepare(raw, r)
+	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
 		return nil, nil, err
 	}
 	if !m.isScore() {

@@ -242,7 +242,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 			}
 		}
 		extra := map[string]string{extraData: dataSpec{kind: "mnist", arg: absMNIST}.String()}
-		transform{kind: transformNone, dequant: true}.store(extra)
+		data.Transform{Kind: data.TransformNone, Dequantize: true}.Store(extra)
 		for k, v := range map[string]string{"objective": name, "model": nn.KindMLP, "width": strconv.Itoa(*width), "depth": strconv.Itoa(*depth),
 			"sigma": strconv.FormatFloat(*sigma, 'g', -1, 64), "batch": strconv.Itoa(*batch), "lr": strconv.FormatFloat(*lr, 'g', -1, 64),
 			"seed": strconv.FormatUint(*seed, 10)} {
@@ -251,7 +251,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		recordSampling(extra, settings)
 		mm := &model{energy: m.energy}
 		eBar := mean(mm.energies(data.DequantizePixels(tensor.SliceRows(trainX, 0, min(2000, trainX.Dim(0))), rand.New(rand.NewPCG(*seed, 53)))))
-		extra[extraEnergy] = formatFloats([]float64{eBar})
+		extra[extraEnergy] = data.FormatFloats([]float64{eBar})
 		r.ckpt = filepath.Join(outDir, name+".safetensors")
 		meta := nn.Metadata{Model: spec.String(), Step: r.st.Steps, Seed: *seed, Objective: name, DType: dt, Extra: extra}
 		if err := nn.SaveCheckpoint(r.ckpt, m.mod.Params(), nil, meta); err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -411,7 +412,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Meta.Extra[extraTransform] != transformStandardize || ck.Meta.Extra[extraColumns] != `["a","b","c"]` {
+	if ck.Meta.Extra[data.MetaTransform] != data.TransformStandardize || ck.Meta.Extra[data.MetaColumns] != `["a","b","c"]` {
 		t.Errorf("checkpoint extra %v", ck.Meta.Extra)
 	}
 	res := ok(t, dir, "eval", "-ckpt", "run", "-is-samples", "2000", "-json")

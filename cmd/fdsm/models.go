@@ -7,10 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
@@ -134,42 +134,11 @@ func (m *model) scoreNorms(x *tensor.Tensor) []float64 {
 
 // Keys of Metadata.Extra that fdsm train writes.
 const (
-	extraData      = "data"              // the -data specification
-	extraTransform = "data.transform"    // none, standardize or logit
-	extraMean      = "data.mean"         // standardize: column means
-	extraStd       = "data.std"          // standardize: column standard deviations
-	extraColumns   = "data.columns"      // CSV: the columns used, in order
-	extraDequant   = "data.dequantize"   // MNIST: "true" to dequantise pixels when evaluating
-	extraAlpha     = nn.ExtraDKEFAlpha   // DKEF: the fitted α
-	extraEnergy    = "train.energy_mean" // mean energy of training rows, for OOD scores
-	extraFlagPref  = "flag."             // the train flags, for -resume
+	extraData     = "data"              // the -data specification
+	extraAlpha    = nn.ExtraDKEFAlpha   // DKEF: the fitted α
+	extraEnergy   = "train.energy_mean" // mean energy of training rows, for OOD scores
+	extraFlagPref = "flag."             // the train flags, for -resume
 )
-
-// formatFloats writes floats so that they read back exactly.
-func formatFloats(v []float64) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(s, ",")
-}
-
-// parseFloats reads what formatFloats writes.
-func parseFloats(s string) ([]float64, error) {
-	if s == "" {
-		return nil, nil
-	}
-	parts := strings.Split(s, ",")
-	out := make([]float64, len(parts))
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", infile.Cut(p))
-		}
-		out[i] = v
-	}
-	return out, nil
-}
 
 // loaded is a model rebuilt from a checkpoint, with what the checkpoint says
 // about the data it was trained on.
@@ -322,18 +291,18 @@ logit says otherwise, a CSV's columns are all of its columns unless
 // the flags that say how data rows map into the model's space (-transform,
 // -mean, -std, -columns), which a checkpoint records and a state_dict does
 // not.
-func addWeightFlags(fs *flag.FlagSet, data bool) *weightFlags {
+func addWeightFlags(fs *flag.FlagSet, withData bool) *weightFlags {
 	f := &weightFlags{fs: fs}
 	with := "" // loss requires -model; the others take it or -ckpt
-	if data {
+	if withData {
 		with = "with -model: "
 	}
 	f.path = fs.String("model", "", weightModelHelp)
 	f.prefix = fs.String("prefix", "", with+"use only the tensors whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
 	f.act = fs.String("act", "softplus", with+"the activation between the Linear layers: "+activationList())
 	f.dtype = fs.String("dtype", "float32", with+"compute in float32 or float64")
-	if data {
-		f.transform = fs.String("transform", transformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
+	if withData {
+		f.transform = fs.String("transform", data.TransformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
 		f.mean = fs.String("mean", "", "with -model -transform standardize: the column means, comma-separated or a .npy vector of d values")
 		f.std = fs.String("std", "", "with -model -transform standardize: the column standard deviations (positive), comma-separated or a .npy vector of d values")
 		f.columns = fs.String("columns", "", "with -model: the CSV columns the model takes, comma-separated, in order (empty: every column)")
@@ -444,36 +413,36 @@ func (f *weightFlags) load() (*loaded, error) {
 
 // transformFor reads -transform, -mean, -std and -columns for a model of d
 // inputs.
-func (f *weightFlags) transformFor(d int) (transform, error) {
+func (f *weightFlags) transformFor(d int) (data.Transform, error) {
 	// Pixels of -data mnist are dequantised, as for a model train fitted to
 	// MNIST: a density's log-likelihood (and bits/dim) is of continuous
 	// values.
-	t := transform{kind: *f.transform, dequant: true}
-	switch t.kind {
-	case transformNone, transformLogit:
+	t := data.Transform{Kind: *f.transform, Dequantize: true}
+	switch t.Kind {
+	case data.TransformNone, data.TransformLogit:
 		if *f.mean != "" || *f.std != "" {
-			return t, usageError{fmt.Sprintf("-mean and -std are for -transform standardize, not %s", t.kind)}
+			return t, usageError{fmt.Sprintf("-mean and -std are for -transform standardize, not %s", t.Kind)}
 		}
-	case transformStandardize:
+	case data.TransformStandardize:
 		var err error
-		if t.mean, err = readVector("-mean", *f.mean, d); err != nil {
+		if t.Mean, err = readVector("-mean", *f.mean, d); err != nil {
 			return t, err
 		}
-		if t.std, err = readVector("-std", *f.std, d); err != nil {
+		if t.Std, err = readVector("-std", *f.std, d); err != nil {
 			return t, err
 		}
-		for j, s := range t.std {
+		for j, s := range t.Std {
 			if !(s > 0) {
 				return t, usageError{fmt.Sprintf("-std: value %d is %g: want positive standard deviations", j+1, s)}
 			}
 		}
 	default:
-		return t, usageError{fmt.Sprintf("-transform %q: want none, standardize or logit", infile.Cut(t.kind))}
+		return t, usageError{fmt.Sprintf("-transform %q: want none, standardize or logit", infile.Cut(t.Kind))}
 	}
 	if *f.columns != "" {
-		t.columns = strings.Split(*f.columns, ",")
-		if len(t.columns) != d {
-			return t, usageError{fmt.Sprintf("-columns: %d names, but the model takes %d inputs", len(t.columns), d)}
+		t.Columns = strings.Split(*f.columns, ",")
+		if len(t.Columns) != d {
+			return t, usageError{fmt.Sprintf("-columns: %d names, but the model takes %d inputs", len(t.Columns), d)}
 		}
 	}
 	return t, nil
@@ -497,7 +466,7 @@ func readVector(name, s string, d int) ([]float64, error) {
 		v = t.ToFloat64()
 	} else {
 		var err error
-		if v, err = parseFloats(s); err != nil {
+		if v, err = data.ParseFloats(s); err != nil {
 			return nil, usageError{fmt.Sprintf("%s: %v", name, err)}
 		}
 		if len(v) != d {

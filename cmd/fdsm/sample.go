@@ -313,7 +313,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	}
 	var x0 *tensor.Tensor
 	if initKind == "uniform" {
-		x0, _ = m.tr.apply(tensor.RandU(dt, rng, 0, 1, count, d))
+		x0, _ = m.tr.Apply(tensor.RandU(dt, rng, 0, 1, count, d))
 	} else {
 		x0 = tensor.RandN(dt, rng, count, d)
 	}
@@ -326,7 +326,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	} else {
 		y = plan.run(m.sampler(), x0, rng)
 	}
-	x := m.tr.invert(y)
+	x := m.tr.Invert(y)
 	if bad := countNonFinite(x); bad > 0 {
 		fmt.Fprintf(errw, "fdsm sample: warning: %d of %d samples are not finite (is -step-size too large?)\n", bad, count)
 	}
@@ -364,8 +364,8 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		}
 		xs, ys := columns2(v)
 		xl, yl := "x0", "x1"
-		if len(m.tr.columns) == 2 {
-			xl, yl = m.tr.columns[0], m.tr.columns[1]
+		if len(m.tr.Columns) == 2 {
+			xl, yl = m.tr.Columns[0], m.tr.Columns[1]
 		}
 		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
 			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
@@ -382,9 +382,9 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	case ".npy":
 		return tensor.SaveNpy(*outPath, x)
 	case ".csv":
-		return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error { return writeCSV(w, x, m.tr.columns) })
+		return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error { return writeCSV(w, x, m.tr.Columns) })
 	}
-	return writeCSV(out, x, m.tr.columns)
+	return writeCSV(out, x, m.tr.Columns)
 }
 
 // recordedPlan completes the sampler flags with the settings the checkpoint

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/fd"
 	"github.com/fdsm/fdsm/internal/progress"
 	"github.com/fdsm/fdsm/nn"
@@ -265,12 +266,12 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	var sp split // CSV: training never sees the held-out rows
+	var sp data.Holdout // CSV: training never sees the held-out rows
 	if ds.kind == "csv" {
 		if sp, err = trainSplit(ds.arg, d.x.Dim(0), *holdout, *seed, holdoutGiven, prev, ckpt); err != nil {
 			return err
 		}
-		d.x = sp.pick(d.x, false)
+		d.x = sp.Pick(d.x, false)
 	}
 	spec, err := mf.spec(d.dim())
 	if err != nil {
@@ -290,10 +291,10 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		if prev.Meta.Step >= *steps {
 			return fmt.Errorf("%s: the checkpoint is at step %d already: give a larger -steps to continue", ckpt, prev.Meta.Step)
 		}
-		if tr, err = transformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
+		if tr, err = data.TransformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
 			return fmt.Errorf("%s: %v", ckpt, err)
 		}
-		tr.dequant = ds.kind == "mnist"
+		tr.Dequantize = ds.kind == "mnist"
 	}
 	m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
 	if err := m.compatible(obj); err != nil {
@@ -306,9 +307,9 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 
 	// Metadata: everything later commands and -resume need.
 	extra := map[string]string{extraData: ds.String()}
-	tr.store(extra)
+	tr.Store(extra)
 	if ds.kind == "csv" {
-		sp.store(extra)
+		sp.Store(extra)
 	}
 	fs.VisitAll(func(f *flag.Flag) {
 		if !trainNotStored[f.Name] && !(trainStoredIfSet[f.Name] && f.Value.String() == f.DefValue) {
@@ -319,7 +320,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
 
 	nextBatch := func(r *rand.Rand, n int) *tensor.Tensor {
-		x, _ := tr.prepare(d.batch(dt, r, n), r)
+		x, _ := tr.Prepare(d.batch(dt, r, n), r)
 		return x
 	}
 	// The step's batch, draws and gradients go to an arena released after
@@ -335,10 +336,10 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		}
 		if m.dkef != nil {
 			alpha := m.dkef.Fit(nextBatch(r, fitRows))
-			extra[extraAlpha] = formatFloats(alpha.T().ToFloat64())
+			extra[extraAlpha] = data.FormatFloats(alpha.T().ToFloat64())
 		}
 		raw := arena.Add(d.batch(dt, r, *batch))
-		x, _ := tr.prepare(raw, r)
+		x, _ := tr.Prepare(raw, r)
 		return m.loss(obj, arena.Add(x), o)
 	}
 
@@ -410,11 +411,11 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if res.Checkpoint != "" {
 		if m.dkef != nil {
 			r := rand.New(rand.NewPCG(*seed, 3))
-			extra[extraAlpha] = formatFloats(m.dkef.Fit(nextBatch(r, fitRows)).T().ToFloat64())
+			extra[extraAlpha] = data.FormatFloats(m.dkef.Fit(nextBatch(r, fitRows)).T().ToFloat64())
 		}
 		if !m.isScore() {
 			r := rand.New(rand.NewPCG(*seed, 4))
-			extra[extraEnergy] = formatFloats([]float64{mean(m.energies(nextBatch(r, 2000)))})
+			extra[extraEnergy] = data.FormatFloats([]float64{mean(m.energies(nextBatch(r, 2000)))})
 		}
 		ck, err := nn.ReadCheckpoint(res.Checkpoint)
 		if err != nil {
