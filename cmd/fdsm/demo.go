@@ -293,8 +293,8 @@ func demoPictures(dir string, dens data.Density, train *tensor.Tensor, runs []*d
 	tv := train.ToFloat64()
 	dx, dy := columns2(tv[:2*min(sampleN, train.Dim(0))])
 	for _, r := range runs {
-		m := &model{energy: r.model}
-		e := m.energies(grid)
+		m := &sm.Model{Energy: r.model}
+		e := m.Energies(grid)
 		// exp(−E) normalised by its integral on the grid (the sum times a
 		// cell's area), a density on the true density's scale.
 		logp := make([]float64, len(e))

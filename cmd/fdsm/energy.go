@@ -62,8 +62,8 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if m.isScore() {
-		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.spec.Kind)
+	if m.IsScore() {
+		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.Spec.Kind)
 	}
 	dt := m.meta.DType
 	if dt == 0 {
@@ -80,11 +80,11 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		if x, err = tensor.LoadNpy(*in); err != nil {
 			return err
 		}
-		if x.Rank() == 1 && x.Dim(0) == m.spec.Dim {
-			x = x.Reshape(1, m.spec.Dim)
+		if x.Rank() == 1 && x.Dim(0) == m.Spec.Dim {
+			x = x.Reshape(1, m.Spec.Dim)
 		}
 	}
-	if err := checkDim(*in, x, m.spec.Dim); err != nil {
+	if err := checkDim(*in, x, m.Spec.Dim); err != nil {
 		return err
 	}
 	if x, err = finiteAs(*in, x, dt); err != nil {
@@ -99,7 +99,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
 		return err
 	}
-	e := m.energies(y)
+	e := m.Energies(y)
 	if err := checkFiniteEnergies(m.path, *in, e); err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
 	}
-	d := m.spec.Dim
+	d := m.Spec.Dim
 
 	// Exact SM loss in the model's space, a batch at a time: each costs d
 	// backward passes (784 through a ResNet: seconds per row), so a
@@ -157,10 +157,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		hi := min(lo+*batch, n)
 		xb := tensor.SliceRows(x, lo, hi)
 		var l float64
-		if m.isScore() {
-			l = sm.ExactScoreSMLoss(m.score, xb, *batch)
+		if m.IsScore() {
+			l = sm.ExactScoreSMLoss(m.Score, xb, *batch)
 		} else {
-			l = sm.ExactSMLoss(m.energy, xb, *batch)
+			l = sm.ExactSMLoss(m.Energy, xb, *batch)
 		}
 		total += l * float64(hi-lo)
 		if bar != nil {
@@ -175,11 +175,11 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	// Log-likelihood in the model's space, then in the data's units.
 	var ll, stderr float64
 	switch {
-	case m.isScore():
+	case m.IsScore():
 		res.LogLikMethod = "none (score network)"
-	case m.nice != nil:
+	case m.NICE != nil:
 		res.LogLikMethod = "exact"
-		lp := m.nice.LogProb(ad.Const(x)).T().ToFloat64()
+		lp := m.NICE.LogProb(ad.Const(x)).T().ToFloat64()
 		for _, v := range lp {
 			ll += v
 		}
@@ -187,17 +187,17 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	case d == 2:
 		res.LogLikMethod = fmt.Sprintf("grid %d×%d", *grid, *grid)
 		lo, hi := gridBox(x)
-		ll, _ = sm.LogLikelihoodGrid2D(m.energy, lo, hi, *grid, x)
+		ll, _ = sm.LogLikelihoodGrid2D(m.Energy, lo, hi, *grid, x)
 	default:
 		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
 		var ess float64
-		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
+		ll, _, stderr = sm.LogLikelihoodIS(m.Energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
 		res.LogLikStderr, res.LogLikESS = &stderr, &ess
 		if !(ess >= sm.MinESS) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the importance weights have an effective sample size of %.3g of %d (below %d): the log-likelihood and its standard error are unreliable; try another -proposal-std or more -is-samples", ess, *isSamples, sm.MinESS))
 		}
 	}
-	if !m.isScore() {
+	if !m.IsScore() {
 		var ld float64
 		for _, v := range logDet {
 			ld += v
@@ -228,10 +228,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 		res.OOD, res.OODRows = oodSpec.String(), xo.Dim(0)
 		var in, outS []float64
-		if m.isScore() {
-			in, outS = m.scoreNorms(x), m.scoreNorms(xo)
+		if m.IsScore() {
+			in, outS = m.ScoreNorms(x), m.ScoreNorms(xo)
 		} else {
-			ein, eout := m.energies(x), m.energies(xo)
+			ein, eout := m.Energies(x), m.Energies(xo)
 			ref := mean(ein)
 			if m.energyMean != nil {
 				ref = *m.energyMean
@@ -302,7 +302,7 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 		}
 	}
 	raw := ds.rows(dt, rng, n)
-	if err := checkDim(s.String(), raw, m.spec.Dim); err != nil {
+	if err := checkDim(s.String(), raw, m.Spec.Dim); err != nil {
 		return nil, nil, err
 	}
 	if m.tr.Kind == data.TransformLogit {
@@ -318,10 +318,10 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
 		return nil, nil, err
 	}
-	if !m.isScore() {
+	if !m.IsScore() {
 		// Finite parameters can still overflow (a DKEF α of 1e308): every
 		// figure eval prints would then be NaN, so say where instead.
-		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.energies(x)); err != nil {
+		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -116,7 +116,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		return usageError{"-sm-rows and -curve-rows must be positive, -points at least 2"}
 	}
 	// -walk-temperature as fdsm sample will read it from the checkpoint.
-	if _, _, err := parseTemperature(*walkTemp); err != nil {
+	if _, _, err := sm.ParseTemperature(*walkTemp); err != nil {
 		return usageError{"-walk-temperature " + err.Error()}
 	}
 	start := time.Now()
@@ -167,7 +167,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		if *parallel && len(list) > 1 {
 			logw = &prefixWriter{w: errw, mu: &logMu, prefix: "[" + name + "] "}
 		}
-		m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 51)))
+		m := sm.NewModel(spec, dt, rand.New(rand.NewPCG(*seed, 51)))
 		obj := energyObjective(name)
 		// The learning rate falls by a cosine from lr to lr/10 over the
 		// budget: of training time with -minutes (trainSec is the clock
@@ -189,10 +189,10 @@ func expEBM(args []string, out, errw io.Writer) error {
 			}
 			if due {
 				next += budget.Seconds() / float64(*points)
-				r.times, r.losses = append(r.times, sec), append(r.losses, sm.ExactSMLoss(m.energy, curveX, 50))
+				r.times, r.losses = append(r.times, sec), append(r.losses, sm.ExactSMLoss(m.Energy, curveX, 50))
 			}
 		}
-		r.times, r.losses = []float64{0}, []float64{sm.ExactSMLoss(m.energy, curveX, 50)}
+		r.times, r.losses = []float64{0}, []float64{sm.ExactSMLoss(m.Energy, curveX, 50)}
 		next = budget.Seconds() / float64(*points)
 		desc := fmt.Sprintf("%d steps", *steps)
 		if budget > 0 {
@@ -202,7 +202,7 @@ func expEBM(args []string, out, errw io.Writer) error {
 		var err error
 		r.st, err = train(runSpec{
 			name:     fmt.Sprintf("ebm %s: MLP %s, %s", name, arch, desc),
-			model:    m.mod,
+			model:    m.Module,
 			schedule: schedule,
 			steps:    *steps,
 			budget:   budget,
@@ -216,20 +216,20 @@ func expEBM(args []string, out, errw io.Writer) error {
 					idx[i] = rg.IntN(trainX.Dim(0))
 				}
 				x := arena.Add(data.DequantizePixels(arena.Add(tensor.GatherRows(trainX, idx)), rg))
-				return obj(m.energy, x, &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
+				return obj(m.Energy, x, &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
 			},
 		}, logw)
 		if err != nil {
 			return err
 		}
 		if l := r.times[len(r.times)-1]; l < r.st.Seconds {
-			r.times, r.losses = append(r.times, r.st.Seconds), append(r.losses, sm.ExactSMLoss(m.energy, curveX, 50))
+			r.times, r.losses = append(r.times, r.st.Seconds), append(r.losses, sm.ExactSMLoss(m.Energy, curveX, 50))
 		}
-		r.exact = sm.ExactSMLoss(m.energy, smX, 50)
+		r.exact = sm.ExactSMLoss(m.Energy, smX, 50)
 
 		// The checkpoint, as fdsm train would write it for this model, with
 		// the sampler settings used here.
-		settings := objectiveSampling(name, *sigma)
+		settings := sm.ObjectiveSampling(name, *sigma)
 		if name == "dsm" || name == "fd-dsm" {
 			if *walkSteps > 0 {
 				settings["steps"] = strconv.Itoa(*walkSteps)
@@ -248,13 +248,13 @@ func expEBM(args []string, out, errw io.Writer) error {
 			"seed": strconv.FormatUint(*seed, 10)} {
 			extra[extraFlagPref+k] = v
 		}
-		recordSampling(extra, settings)
-		mm := &model{energy: m.energy}
-		eBar := mean(mm.energies(data.DequantizePixels(tensor.SliceRows(trainX, 0, min(2000, trainX.Dim(0))), rand.New(rand.NewPCG(*seed, 53)))))
+		sm.RecordSampling(extra, settings)
+		mm := &sm.Model{Energy: m.Energy}
+		eBar := mean(mm.Energies(data.DequantizePixels(tensor.SliceRows(trainX, 0, min(2000, trainX.Dim(0))), rand.New(rand.NewPCG(*seed, 53)))))
 		extra[extraEnergy] = data.FormatFloats([]float64{eBar})
 		r.ckpt = filepath.Join(outDir, name+".safetensors")
 		meta := nn.Metadata{Model: spec.String(), Step: r.st.Steps, Seed: *seed, Objective: name, DType: dt, Extra: extra}
-		if err := nn.SaveCheckpoint(r.ckpt, m.mod.Params(), nil, meta); err != nil {
+		if err := nn.SaveCheckpoint(r.ckpt, m.Module.Params(), nil, meta); err != nil {
 			return err
 		}
 

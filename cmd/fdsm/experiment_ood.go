@@ -155,13 +155,13 @@ func expOOD(args []string, out, errw io.Writer) error {
 	refX := data.DequantizePixels(tensor.GatherRows(trainX, refIdx), ref)
 	// aurocs scores every set against the in-distribution test images, each
 	// cut to its first k rows.
-	aurocs := func(mm *model, k int) []float64 {
+	aurocs := func(mm *sm.Model, k int) []float64 {
 		cut := func(x *tensor.Tensor) *tensor.Tensor { return tensor.SliceRows(x, 0, min(k, x.Dim(0))) }
-		eBar := mean(mm.energies(cut(refX)))
-		scoreIn := absDev(mm.energies(cut(testIn)), eBar)
+		eBar := mean(mm.Energies(cut(refX)))
+		scoreIn := absDev(mm.Energies(cut(testIn)), eBar)
 		a := make([]float64, len(sets))
 		for i, s := range sets {
-			a[i] = sm.AUROC(scoreIn, absDev(mm.energies(cut(s.x)), eBar))
+			a[i] = sm.AUROC(scoreIn, absDev(mm.Energies(cut(s.x)), eBar))
 		}
 		return a
 	}
@@ -182,7 +182,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	every := max(1, *steps / *points)
 	for _, name := range list {
 		m := nn.NewMLP(dt, []int{d, *width, *width, 1}, nn.Softplus, rand.New(rand.NewPCG(*seed, 41)))
-		mm := &model{energy: m}
+		mm := &sm.Model{Energy: m}
 		obj := energyObjective(name)
 		rr := &result{name: name, label: name}
 		if name != "dsm" && name != "mdsm" {

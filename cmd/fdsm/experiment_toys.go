@@ -146,8 +146,8 @@ func expToys(args []string, out, errw io.Writer) error {
 			l, _ := sm.LogLikelihoodGrid2D(m, lo, hi, *grid, held)
 			ll[ti] = append(ll[ti], l)
 			ms[ti] = append(ms[ti], st.MsPerStep)
-			mm := &model{energy: m}
-			e := mm.energies(pgrid)
+			mm := &sm.Model{Energy: m}
+			e := mm.Energies(pgrid)
 			for i := range e {
 				e[i] = -e[i]
 			}

@@ -21,7 +21,7 @@ func init() {
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
 	wf := addWeightFlags(fs, false)
-	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
 	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
 	nPath := fs.String("noise", "", "DSM noise n, a .npy array [B, d] (x̃ = x + σn)")
@@ -79,8 +79,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		return err
 	}
 	d := x.Dim(1)
-	if net.spec.Dim != d {
-		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.spec.Dim, *xPath, d)
+	if net.Spec.Dim != d {
+		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.Spec.Dim, *xPath, d)
 	}
 	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
 		Projection: projection, NonBatched: *nobatch, FDMode: mode}
@@ -106,18 +106,18 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 
 	var loss *ad.Value
 	switch {
-	case !net.isScore() && obj.Energy != nil:
-		loss = obj.Energy(net.energy, x, opts)
-	case net.isScore() && obj.Score != nil:
-		loss = obj.Score(net.score, x, opts)
-	case !net.isScore():
+	case !net.IsScore() && obj.Energy != nil:
+		loss = obj.Energy(net.Energy, x, opts)
+	case net.IsScore() && obj.Score != nil:
+		loss = obj.Score(net.Score, x, opts)
+	case !net.IsScore():
 		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", modelPath, obj.Name, d)
 	default:
 		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", modelPath, obj.Name)
 	}
 	if *gradPath != "" {
-		ps := net.mod.Params()
-		gs := ad.Grad(loss, nn.Values(net.mod))
+		ps := net.Module.Params()
+		gs := ad.Grad(loss, nn.Values(net.Module))
 		named := map[string]*tensor.Tensor{}
 		for i, p := range ps {
 			named[p.Name] = gs[i].T()

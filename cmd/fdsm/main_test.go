@@ -17,6 +17,7 @@ import (
 
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -484,11 +485,11 @@ func TestFileErrors(t *testing.T) {
 		ck.Meta.Model = strings.Replace(ck.Meta.Model, c.from, c.to, 1)
 		name := "edited-" + c.to + ".safetensors"
 		m, _ := nn.ParseModelSpec("mlp d=2 width=8 depth=2 act=softplus")
-		mm := newModel(m, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
-		if _, err := nn.LoadCheckpoint(ckpt, mm.mod.Params(), nil); err != nil {
+		mm := sm.NewModel(m, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
+		if _, err := nn.LoadCheckpoint(ckpt, mm.Module.Params(), nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := nn.SaveCheckpoint(filepath.Join(dir, name), mm.mod.Params(), nil, ck.Meta); err != nil {
+		if err := nn.SaveCheckpoint(filepath.Join(dir, name), mm.Module.Params(), nil, ck.Meta); err != nil {
 			t.Fatal(err)
 		}
 		fails(t, dir, []string{name, c.want}, "eval", "-ckpt", name)

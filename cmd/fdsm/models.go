@@ -4,133 +4,16 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 
-	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
-
-// model is a built model with the views the commands need.
-type model struct {
-	spec   nn.ModelSpec
-	mod    nn.Module
-	energy sm.Energy // nil for a score network
-	score  sm.Score  // set for a score network only
-	nice   *nn.NICE  // set for NICE
-	dkef   *nn.DKEF  // set for DKEF
-}
-
-// newModel creates the model of spec s with fresh, seeded parameters.
-func newModel(s nn.ModelSpec, dt tensor.DType, rng *rand.Rand) *model {
-	return viewModel(s, s.Build(dt, rng))
-}
-
-// viewModel wraps mod, a model nn.ModelSpec.Build made for s, with the
-// views the commands need.
-func viewModel(s nn.ModelSpec, mod nn.Module) *model {
-	m := &model{spec: s, mod: mod}
-	switch v := mod.(type) {
-	case *nn.MLP:
-		if s.Kind == nn.KindScoreMLP {
-			m.score = sm.ScoreFunc(v.Score)
-		} else {
-			m.energy = v
-		}
-	case *nn.NICE:
-		m.energy, m.nice = v, v
-	case *nn.DKEF:
-		m.energy, m.dkef = v, v
-	case sm.Energy:
-		m.energy = v
-	default:
-		panic(fmt.Sprintf("fdsm: model %T is neither an energy nor a score network", mod))
-	}
-	return m
-}
-
-// isScore reports whether the model is a score network.
-func (m *model) isScore() bool { return m.energy == nil }
-
-// compatible checks that objective obj can train the model, with a message
-// that says what would.
-func (m *model) compatible(obj sm.Objective) error {
-	switch {
-	case m.isScore() && obj.Score == nil:
-		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s, %s or %s); %s is a score network, trained by %s",
-			obj.Name, nn.KindMLP, nn.KindNICE, nn.KindQuadratic, nn.KindDKEF, nn.KindResNet, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
-	case !m.isScore() && obj.Energy == nil:
-		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, nn.KindScoreMLP, m.spec.Kind)
-	}
-	return nil
-}
-
-// objectiveNames lists the names of the objectives keep accepts.
-func objectiveNames(keep func(sm.Objective) bool) []string {
-	var names []string
-	for _, o := range sm.Objectives() {
-		if keep == nil || keep(o) {
-			names = append(names, o.Name)
-		}
-	}
-	return names
-}
-
-// loss evaluates objective obj on batch x.
-func (m *model) loss(obj sm.Objective, x *tensor.Tensor, o *sm.Options) *ad.Value {
-	if m.isScore() {
-		return obj.Score(m.score, x, o)
-	}
-	return obj.Energy(m.energy, x, o)
-}
-
-// sampler returns what sm.Langevin takes: the energy or the score network.
-func (m *model) sampler() any {
-	if m.isScore() {
-		return m.score
-	}
-	return m.energy
-}
-
-// evalChunk is the rows per forward pass of energies and scoreNorms: small
-// enough that a ResNet's patch matrices (9·channels floats per pixel) stay
-// in the tens of megabytes.
-const evalChunk = 256
-
-// energies returns E(x) for each row of x, in chunks, as float64.
-func (m *model) energies(x *tensor.Tensor) []float64 {
-	out := make([]float64, 0, x.Dim(0))
-	for lo := 0; lo < x.Dim(0); lo += evalChunk {
-		hi := min(lo+evalChunk, x.Dim(0))
-		out = append(out, m.energy.Energy(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()...)
-	}
-	return out
-}
-
-// scoreNorms returns ‖s(x)‖² for each row of x: the anomaly score of a
-// score network, which has no energy.
-func (m *model) scoreNorms(x *tensor.Tensor) []float64 {
-	out := make([]float64, 0, x.Dim(0))
-	d := x.Dim(1)
-	for lo := 0; lo < x.Dim(0); lo += evalChunk {
-		hi := min(lo+evalChunk, x.Dim(0))
-		s := m.score.Score(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()
-		for i := range hi - lo {
-			var q float64
-			for _, v := range s[i*d : (i+1)*d] {
-				q += v * v
-			}
-			out = append(out, q)
-		}
-	}
-	return out
-}
 
 // Keys of Metadata.Extra that fdsm train writes.
 const (
@@ -143,7 +26,7 @@ const (
 // loaded is a model rebuilt from a checkpoint, with what the checkpoint says
 // about the data it was trained on.
 type loaded struct {
-	*model
+	*sm.Model
 	path     string // the checkpoint file
 	meta     nn.Metadata
 	ckptMeta // what the metadata says about the data, validated
@@ -190,9 +73,9 @@ func loadModel(ckpt string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := viewModel(spec, mod)
+	m := sm.WrapModel(spec, mod)
 	meta := ck.Meta
-	return &loaded{model: m, path: path, meta: meta, ckptMeta: cm}, nil
+	return &loaded{Model: m, path: path, meta: meta, ckptMeta: cm}, nil
 }
 
 // addModelFlags registers the model flags shared by train and demo.
@@ -324,7 +207,7 @@ func (f *weightFlags) given() []string {
 
 // build reads the state_dict of -model into an MLP energy or score network
 // in the dtype of -dtype; flag mistakes are usage errors.
-func (f *weightFlags) build() (*model, tensor.DType, error) {
+func (f *weightFlags) build() (*sm.Model, tensor.DType, error) {
 	act, err := nn.ParseActivation(*f.act)
 	if err != nil {
 		return nil, 0, usageError{"-act: " + err.Error()}
@@ -369,17 +252,14 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 	for _, w := range widths[1 : len(widths)-1] {
 		s.Width = max(s.Width, w)
 	}
-	m := &model{spec: s, mod: mlp}
 	switch {
 	case out == 1:
-		m.energy = mlp
 	case out == d:
-		m.spec.Kind = nn.KindScoreMLP
-		m.score = sm.ScoreFunc(mlp.Score)
+		s.Kind = nn.KindScoreMLP
 	default:
 		return nil, 0, fmt.Errorf("%s: the last layer's weight is %v: want 1 output (an energy) or %d, its input dimension (a score network)", path, mlp.Layers[len(mlp.Layers)-1].W.Shape(), d)
 	}
-	return m, dt, nil
+	return sm.WrapModel(s, mlp), dt, nil
 }
 
 // describeMLP names an MLP of the given kind by its widths, e.g.
@@ -403,12 +283,12 @@ func (f *weightFlags) load() (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := f.transformFor(m.spec.Dim)
+	tr, err := f.transformFor(m.Spec.Dim)
 	if err != nil {
 		return nil, err
 	}
-	meta := nn.Metadata{Model: describeMLP(m.spec.Kind, m.mod.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
-	return &loaded{model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
+	meta := nn.Metadata{Model: describeMLP(m.Spec.Kind, m.Module.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
+	return &loaded{Model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
 }
 
 // transformFor reads -transform, -mean, -std and -columns for a model of d

@@ -76,7 +76,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	holdout := fs.Float64("holdout", 0.1, "csv: fraction of the rows held out from training for eval, chosen by -seed (0 ≤ f < 1)")
 	trName := fs.String("transform", "auto", "map from the data to the model's space: none, standardize (per column, fitted to the training rows), logit (pixels in [0, 1]) or auto (standardize for csv, logit for mnist under nice, none otherwise); MNIST pixels are always dequantised")
 	mf := addModelFlags(fs)
-	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
 	nobatch := fs.Bool("nobatch", false, "evaluate the points of an FD stencil in separate model calls instead of one stacked batch (the paper's ablation)")
 	eps := fs.Float64("eps", 0, "finite-difference step ε (0: the objective's default)")
 	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ (dsm, fd-dsm)")
@@ -182,7 +182,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	}
 	obj, err := sm.Lookup(*objName)
 	if err != nil {
-		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(objectiveNames(nil), ", "))}
+		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(sm.ObjectiveNames(nil), ", "))}
 	}
 	dt, err := tensor.ParseDType(*dtName)
 	if err != nil {
@@ -296,8 +296,8 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		}
 		tr.Dequantize = ds.kind == "mnist"
 	}
-	m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
-	if err := m.compatible(obj); err != nil {
+	m := sm.NewModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
+	if err := m.Compatible(obj); err != nil {
 		return usageError{err.Error()}
 	}
 	fitRows := *fitBatch
@@ -316,7 +316,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 			extra[extraFlagPref+f.Name] = f.Value.String()
 		}
 	})
-	recordSampling(extra, objectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
+	sm.RecordSampling(extra, sm.ObjectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
 	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
 
 	nextBatch := func(r *rand.Rand, n int) *tensor.Tensor {
@@ -334,13 +334,13 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		if *acc == 4 {
 			o.First, o.Second = fd.D1Acc4, fd.D2Acc4
 		}
-		if m.dkef != nil {
-			alpha := m.dkef.Fit(nextBatch(r, fitRows))
+		if m.DKEF != nil {
+			alpha := m.DKEF.Fit(nextBatch(r, fitRows))
 			extra[extraAlpha] = data.FormatFloats(alpha.T().ToFloat64())
 		}
 		raw := arena.Add(d.batch(dt, r, *batch))
 		x, _ := tr.Prepare(raw, r)
-		return m.loss(obj, arena.Add(x), o)
+		return m.Loss(obj, arena.Add(x), o)
 	}
 
 	// Progress and the metrics log.
@@ -383,9 +383,9 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		return nil
 	}
 	cfg := nn.TrainConfig{
-		Model: m.mod, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
+		Model: m.Module, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
 		Source: rand.NewPCG(*seed, 2), Eval: eval, EvalEvery: 1, Meta: meta,
-		Arena: arena, ReleaseGraph: m.dkef == nil, MaxParamNorm: *maxNorm,
+		Arena: arena, ReleaseGraph: m.DKEF == nil, MaxParamNorm: *maxNorm,
 	}
 	if *outDir != "" {
 		cfg.CheckpointDir, cfg.CheckpointEvery = *outDir, *every
@@ -409,20 +409,20 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	// parameters, and the mean training energy that OOD scores are
 	// measured from.
 	if res.Checkpoint != "" {
-		if m.dkef != nil {
+		if m.DKEF != nil {
 			r := rand.New(rand.NewPCG(*seed, 3))
-			extra[extraAlpha] = data.FormatFloats(m.dkef.Fit(nextBatch(r, fitRows)).T().ToFloat64())
+			extra[extraAlpha] = data.FormatFloats(m.DKEF.Fit(nextBatch(r, fitRows)).T().ToFloat64())
 		}
-		if !m.isScore() {
+		if !m.IsScore() {
 			r := rand.New(rand.NewPCG(*seed, 4))
-			extra[extraEnergy] = data.FormatFloats([]float64{mean(m.energies(nextBatch(r, 2000)))})
+			extra[extraEnergy] = data.FormatFloats([]float64{mean(m.Energies(nextBatch(r, 2000)))})
 		}
 		ck, err := nn.ReadCheckpoint(res.Checkpoint)
 		if err != nil {
 			return err
 		}
 		ck.Meta.Extra = extra
-		if err := nn.SaveCheckpoint(res.Checkpoint, m.mod.Params(), opt, ck.Meta); err != nil {
+		if err := nn.SaveCheckpoint(res.Checkpoint, m.Module.Params(), opt, ck.Meta); err != nil {
 			return err
 		}
 	}
