@@ -87,7 +87,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if err := checkDim(*in, x, m.Spec.Dim); err != nil {
 		return err
 	}
-	if x, err = finiteAs(*in, x, dt); err != nil {
+	if x, err = data.FiniteAs(*in, x, dt); err != nil {
 		return err
 	}
 	if m.tr.Kind == data.TransformLogit {
@@ -96,7 +96,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		}
 	}
 	y, _ := m.tr.Apply(x)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
 		return err
 	}
 	e := m.Energies(y)

@@ -3,8 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/numeric"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -99,7 +100,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if *rows < 0 || *batch < 1 || *grid < 2 || *grid > 4000 || *isSamples < 1 || !(*propStd > 0) {
 		return usageError{"-rows must not be negative; -batch, -is-samples and -proposal-std must be positive; -grid 2…4000"}
 	}
-	var ds, oodSpec dataSpec
+	var ds, oodSpec data.Spec
 	var err error
 	if *dataFlag != "" {
 		if ds, err = parseDataSpec(*dataFlag); err != nil {
@@ -186,7 +187,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		ll /= float64(len(lp))
 	case d == 2:
 		res.LogLikMethod = fmt.Sprintf("grid %d×%d", *grid, *grid)
-		lo, hi := gridBox(x)
+		lo, hi := sm.GridBox2D(x)
 		ll, _ = sm.LogLikelihoodGrid2D(m.Energy, lo, hi, *grid, x)
 	default:
 		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
@@ -204,12 +205,12 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 		ll += ld / float64(len(logDet))
 		res.LogLik = &ll
-		if ds.kind == "mnist" {
+		if ds.Kind == "mnist" {
 			b := nn.BitsPerDim(ll, d) + 8
 			res.BitsPerDim = &b
 		}
 	}
-	if ds.kind == "toy" && m.tr.Kind == data.TransformNone {
+	if ds.Kind == "toy" && m.tr.Kind == data.TransformNone {
 		if dens, ok := mustToy(ds).(data.Density); ok {
 			var t float64
 			for _, v := range dens.LogDensity(x) {
@@ -232,14 +233,14 @@ func cmdEval(args []string, out, errw io.Writer) error {
 			in, outS = m.ScoreNorms(x), m.ScoreNorms(xo)
 		} else {
 			ein, eout := m.Energies(x), m.Energies(xo)
-			ref := mean(ein)
+			ref := numeric.Mean(ein)
 			if m.energyMean != nil {
 				ref = *m.energyMean
 				res.TrainEnergyRef = &ref
 			}
-			mi, mo := mean(ein), mean(eout)
+			mi, mo := numeric.Mean(ein), numeric.Mean(eout)
 			res.EnergyInMean, res.EnergyOODMean = &mi, &mo
-			in, outS = absDev(ein, ref), absDev(eout, ref)
+			in, outS = numeric.AbsDev(ein, ref), numeric.AbsDev(eout, ref)
 		}
 		a := sm.AUROC(in, outS)
 		res.AUROC = &a
@@ -249,8 +250,8 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(errw, "fdsm eval: warning: %s\n", w)
 	}
 	if *asJSON {
-		nulled, err := writeJSON(out, res)
-		warnNonFinite(errw, "eval", nulled)
+		nulled, err := jsonout.Write(out, res)
+		jsonout.WarnNonFinite(errw, "eval", nulled)
 		return err
 	}
 	if *wf.path != "" { // a state_dict records no objective or step
@@ -287,21 +288,21 @@ func cmdEval(args []string, out, errw io.Writer) error {
 // those of choice), checks their width and maps them into the model's space;
 // it returns them with the transform's per-row log-determinant. MNIST is
 // fetched if missing, with progress on errw.
-func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
+func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
 	var cols []string
-	if s.kind == "csv" {
+	if s.Kind == "csv" {
 		cols = m.tr.Columns
 	}
-	ds, err := loadData(s, dt, false, cols, nil, errw)
+	ds, err := data.Load(s, dt, false, cols, nil, errw)
 	if err != nil {
 		return nil, nil, err
 	}
-	if ds.x != nil && s.kind == "csv" {
-		if ds.x, err = choice.apply(s.arg, ds.x); err != nil {
+	if ds.X != nil && s.Kind == "csv" {
+		if ds.X, err = choice.apply(s.Arg, ds.X); err != nil {
 			return nil, nil, err
 		}
 	}
-	raw := ds.rows(dt, rng, n)
+	raw := ds.Rows(dt, rng, n)
 	if err := checkDim(s.String(), raw, m.Spec.Dim); err != nil {
 		return nil, nil, err
 	}
@@ -311,11 +312,11 @@ func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, cho
 		}
 	}
 	var r *rand.Rand
-	if s.kind == "mnist" {
+	if s.Kind == "mnist" {
 		r = rng
 	}
 	x, ld := m.tr.Prepare(raw, r)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
 		return nil, nil, err
 	}
 	if !m.IsScore() {
@@ -340,51 +341,10 @@ func checkUnit(what string, x *tensor.Tensor) error {
 }
 
 // mustToy returns the toy of a toy data spec (parseDataSpec has checked it).
-func mustToy(s dataSpec) data.Toy {
-	t, err := data.NewToy(s.arg)
+func mustToy(s data.Spec) data.Toy {
+	t, err := data.NewToy(s.Arg)
 	if err != nil {
 		panic(err)
 	}
 	return t
-}
-
-// gridBox returns the box for 2-D quadrature: the data's bounding box,
-// widened by half its size on each side (at least 1), so that it holds the
-// mass of a model fitted to the data.
-func gridBox(x *tensor.Tensor) (lo, hi [2]float64) { return dataBox(x, 0.5, 1) }
-
-// dataBox returns the bounding box of 2-D points x widened on each side by
-// frac of its size, and at least by minPad and by a millionth of its
-// coordinates' magnitude (points at 6e19, as an edited standardisation makes
-// them, would otherwise give lo = hi in floating point: an empty box).
-func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
-	v := x.ToFloat64()
-	lo = [2]float64{math.Inf(1), math.Inf(1)}
-	hi = [2]float64{math.Inf(-1), math.Inf(-1)}
-	for i := 0; i+1 < len(v); i += 2 {
-		for j := range 2 {
-			lo[j], hi[j] = min(lo[j], v[i+j]), max(hi[j], v[i+j])
-		}
-	}
-	for j := range 2 {
-		pad := max(frac*(hi[j]-lo[j]), minPad, 1e-6*max(math.Abs(lo[j]), math.Abs(hi[j])))
-		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
-	}
-	return lo, hi
-}
-
-func mean(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
-func absDev(v []float64, ref float64) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = math.Abs(x - ref)
-	}
-	return out
 }

@@ -103,7 +103,7 @@ func evalIDs(t *testing.T, run, name string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := parseDataSpec(m.meta.Extra[extraData])
+	ds, err := parseDataSpec(m.meta.Extra[nn.ExtraData])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +140,8 @@ func TestHoldout(t *testing.T) {
 		t.Fatal(err)
 	}
 	abs := "csv:" + filepath.Join(dir, "id.csv")
-	if ck.Meta.Extra[extraData] != abs || ck.Meta.Extra[extraFlagPref+"data"] != abs {
-		t.Errorf("recorded data %q, flag %q, want %q", ck.Meta.Extra[extraData], ck.Meta.Extra[extraFlagPref+"data"], abs)
+	if ck.Meta.Extra[nn.ExtraData] != abs || ck.Meta.Extra[nn.ExtraFlagPrefix+"data"] != abs {
+		t.Errorf("recorded data %q, flag %q, want %q", ck.Meta.Extra[nn.ExtraData], ck.Meta.Extra[nn.ExtraFlagPrefix+"data"], abs)
 	}
 	if ck.Meta.Extra[data.MetaHoldout] != "0.1" || ck.Meta.Extra[data.MetaRows] != "50" || ck.Meta.Extra[data.MetaHoldoutSeed] != "1" {
 		t.Errorf("recorded split %v", ck.Meta.Extra)
@@ -239,7 +239,7 @@ func TestHoldoutResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{data.MetaHoldout, data.MetaHoldoutSeed, data.MetaRows, extraFlagPref + "holdout"} {
+	for _, k := range []string{data.MetaHoldout, data.MetaHoldoutSeed, data.MetaRows, nn.ExtraFlagPrefix + "holdout"} {
 		if _, found := meta["extra."+k]; !found {
 			t.Fatalf("checkpoint metadata has no %q", "extra."+k)
 		}

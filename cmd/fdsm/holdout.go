@@ -74,19 +74,19 @@ func (c rowChoice) apply(file string, x *tensor.Tensor) (*tensor.Tensor, error) 
 // data s of model m: the rows to take, their label and, when the rows are
 // the ones the model was trained on though held-out ones were asked for by
 // default, a warning saying so.
-func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, label, warning string, err error) {
+func evalChoice(m *loaded, s data.Spec, name string, given bool) (c rowChoice, label, warning string, err error) {
 	switch name {
 	case splitHeldOut, splitTrain, splitAll:
 	default:
 		return c, "", "", usageError{fmt.Sprintf("-split %q: want held-out, train or all", name)}
 	}
-	switch s.kind {
+	switch s.Kind {
 	case "toy":
 		label = splitSamples
 	case "mnist":
 		label = splitTest
 	}
-	if s.kind != "csv" {
+	if s.Kind != "csv" {
 		if given {
 			return c, "", "", usageError{fmt.Sprintf("-split is for csv data, not %s (%s)", s, label)}
 		}
@@ -97,14 +97,14 @@ func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, la
 	}
 	// The split applies to the file the model was trained on, whose path
 	// train recorded absolute.
-	var stored dataSpec
+	var stored data.Spec
 	if m.trainData != nil {
 		stored = *m.trainData
 	}
-	abs, _ := filepath.Abs(s.arg)
-	if stored.kind != "csv" || filepath.Clean(stored.arg) != abs {
+	abs, _ := filepath.Abs(s.Arg)
+	if stored.Kind != "csv" || filepath.Clean(stored.Arg) != abs {
 		if given {
-			return c, "", "", usageError{fmt.Sprintf("-split %s: %s is not the file the model was trained on (%s)", name, s.arg, stored)}
+			return c, "", "", usageError{fmt.Sprintf("-split %s: %s is not the file the model was trained on (%s)", name, s.Arg, stored)}
 		}
 		return c, splitAll, "", nil
 	}
@@ -114,9 +114,9 @@ func evalChoice(m *loaded, s dataSpec, name string, given bool) (c rowChoice, la
 		case name == splitTrain:
 			return c, splitTrain, "", nil
 		case given:
-			return c, "", "", fmt.Errorf("%s: the model was trained on every row of %s (no -holdout): there are no held-out rows; give -split train or all", m.path, s.arg)
+			return c, "", "", fmt.Errorf("%s: the model was trained on every row of %s (no -holdout): there are no held-out rows; give -split train or all", m.path, s.Arg)
 		}
-		return c, splitTrain, fmt.Sprintf("%s holds out no rows of %s: these are the rows it was trained on", m.path, s.arg), nil
+		return c, splitTrain, fmt.Sprintf("%s holds out no rows of %s: these are the rows it was trained on", m.path, s.Arg), nil
 	}
 	return rowChoice{split: m.split, held: name == splitHeldOut}, name, "", nil
 }

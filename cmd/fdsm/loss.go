@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/jsonout"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -127,8 +129,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		}
 	}
 	if *asJSON {
-		nulled, err := writeJSON(out, map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
-		warnNonFinite(errw, "loss", nulled)
+		nulled, err := jsonout.Write(out, map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
+		jsonout.WarnNonFinite(errw, "loss", nulled)
 		return err
 	}
 	fmt.Fprintf(out, "%s loss %.10g over %d rows\n", obj.Name, loss.Item(), x.Dim(0))
@@ -144,5 +146,5 @@ func loadBatch(path string, dt tensor.DType) (*tensor.Tensor, error) {
 	if t.Rank() != 2 || t.Dim(0) == 0 || t.Dim(1) == 0 {
 		return nil, fmt.Errorf("%s: shape %v, want a 2-D array [rows, columns] with at least one row and one column", path, t.Shape())
 	}
-	return finiteAs(path, t, dt)
+	return data.FiniteAs(path, t, dt)
 }

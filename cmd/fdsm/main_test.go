@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -674,7 +675,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	for _, o := range demoObjectives {
+	for _, o := range experiment.DemoObjectives() {
 		for _, f := range []string{"density-" + o + ".png", "samples-" + o + ".png"} {
 			if st, err := os.Stat(filepath.Join(dir, "pics", f)); err != nil || st.Size() == 0 {
 				t.Errorf("%s: %v", f, err)
@@ -688,7 +689,7 @@ func TestDemo(t *testing.T) {
 		if err := dec.Decode(&v); err != nil {
 			t.Fatalf("demo -json record %d: %v", i, err)
 		}
-		if i < 4 && (v["objective"] != demoObjectives[i] || v["peak_tensor_mb"].(float64) <= 0) {
+		if i < 4 && (v["objective"] != experiment.DemoObjectives()[i] || v["peak_tensor_mb"].(float64) <= 0) {
 			t.Errorf("demo -json record %d: %v", i, v)
 		}
 	}

@@ -3,9 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/fdsm/fdsm/data"
@@ -13,14 +12,6 @@ import (
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
-)
-
-// Keys of Metadata.Extra that fdsm train writes.
-const (
-	extraData     = "data"              // the -data specification
-	extraAlpha    = nn.ExtraDKEFAlpha   // DKEF: the fitted α
-	extraEnergy   = "train.energy_mean" // mean energy of training rows, for OOD scores
-	extraFlagPref = "flag."             // the train flags, for -resume
 )
 
 // loaded is a model rebuilt from a checkpoint, with what the checkpoint says
@@ -32,36 +23,10 @@ type loaded struct {
 	ckptMeta // what the metadata says about the data, validated
 }
 
-// checkpointPath resolves -ckpt: a file, or a directory holding
-// nn.CheckpointName.
-func checkpointPath(p string) (string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", p, unwrapPathError(err))
-	}
-	if st.IsDir() {
-		f := filepath.Join(p, nn.CheckpointName)
-		if _, err := os.Stat(f); err != nil {
-			return "", fmt.Errorf("%s: no checkpoint %s in this directory", p, nn.CheckpointName)
-		}
-		return f, nil
-	}
-	return p, nil
-}
-
-// unwrapPathError drops the path and operation of an *os.PathError, which
-// the caller names itself.
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
 // loadModel rebuilds the model a checkpoint (file or directory) holds from
 // its metadata alone. Parameters and numbers in the metadata must be finite.
 func loadModel(ckpt string) (*loaded, error) {
-	path, err := checkpointPath(ckpt)
+	path, err := rundir.CheckpointPath(ckpt)
 	if err != nil {
 		return nil, err
 	}
@@ -216,50 +181,8 @@ func (f *weightFlags) build() (*sm.Model, tensor.DType, error) {
 	if err != nil {
 		return nil, 0, usageError{"-dtype: " + err.Error()}
 	}
-	path := *f.path
-	weights, md, err := tensor.LoadSafetensors(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	hint := "" // for a checkpoint of fdsm train given to -model
-	if md["model"] != "" {
-		hint = fmt.Sprintf(" (the file is a checkpoint of a %s model: give it to -ckpt)", infile.Cut(md["model"]))
-	}
-	if *f.prefix != "" {
-		if weights, err = nn.SelectPrefix(weights, *f.prefix); err != nil {
-			return nil, 0, fmt.Errorf("%s: -prefix: %w", path, err)
-		}
-	}
-	if err := nn.CheckFiniteParams(path, weights); err != nil {
-		return nil, 0, err
-	}
-	mlp, err := nn.MLPFromTensors(weights, act, dt)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w%s", path, err, hint)
-	}
-	widths := []int{mlp.Layers[0].W.Dim(1)}
-	for k, l := range mlp.Layers {
-		if l.W.Len() == 0 {
-			return nil, 0, fmt.Errorf("%s: layer %d's weight is %v: want at least one input and one output", path, k, l.W.Shape())
-		}
-		widths = append(widths, l.W.Dim(0))
-	}
-	d, out := widths[0], widths[len(widths)-1]
-	if d > nn.MaxModelDim {
-		return nil, 0, fmt.Errorf("%s: the first layer takes %d inputs, more than the %d this tool takes", path, d, nn.MaxModelDim)
-	}
-	s := nn.ModelSpec{Kind: nn.KindMLP, Dim: d, Depth: len(mlp.Layers) - 1, Act: act}
-	for _, w := range widths[1 : len(widths)-1] {
-		s.Width = max(s.Width, w)
-	}
-	switch {
-	case out == 1:
-	case out == d:
-		s.Kind = nn.KindScoreMLP
-	default:
-		return nil, 0, fmt.Errorf("%s: the last layer's weight is %v: want 1 output (an energy) or %d, its input dimension (a score network)", path, mlp.Layers[len(mlp.Layers)-1].W.Shape(), d)
-	}
-	return sm.WrapModel(s, mlp), dt, nil
+	m, err := sm.LoadStateDict(*f.path, *f.prefix, act, dt)
+	return m, dt, err
 }
 
 // describeMLP names an MLP of the given kind by its widths, e.g.

@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/quality"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -62,7 +64,7 @@ func modelSigma(meta nn.Metadata) float64 {
 	key := ""
 	switch meta.Objective {
 	case "dsm", "fd-dsm":
-		key = extraFlagPref + "sigma"
+		key = nn.ExtraFlagPrefix + "sigma"
 	case "mdsm", "fd-mdsm":
 		return sm.MDSMSigma0
 	}
@@ -189,7 +191,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	rng := rand.New(rand.NewPCG(*seed, 5))
 	var dataKind string
 	if m.trainData != nil {
-		dataKind = m.trainData.kind
+		dataKind = m.trainData.Kind
 	}
 	initKind := *initName
 	if initKind == "auto" {
@@ -246,10 +248,10 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			}
 			cols := int(math.Ceil(math.Sqrt(float64(count))))
 			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: sampleGridScale, Caption: caption})
+				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: quality.SampleGridScale, Caption: caption})
 			})
 		}
-		xs, ys := columns2(v)
+		xs, ys := plot.Columns2(v)
 		xl, yl := "x0", "x1"
 		if len(m.tr.Columns) == 2 {
 			xl, yl = m.tr.Columns[0], m.tr.Columns[1]
@@ -257,10 +259,10 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
 			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
 		if dataKind == "toy" {
-			if ds, err := loadData(*m.trainData, tensor.Float64, true, nil, nil, errw); err == nil {
+			if ds, err := data.Load(*m.trainData, tensor.Float64, true, nil, nil, errw); err == nil {
 				// The data in blue under the samples in orange.
-				ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
-				rx, ry := columns2(ref)
+				ref := ds.Rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
+				rx, ry := plot.Columns2(ref)
 				xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
 				opts.Label, opts.Label2 = "data", "samples"
 			}
@@ -336,15 +338,6 @@ func outExt(p string) string {
 		return "(none)"
 	}
 	return strings.ToLower(p[i:])
-}
-
-// columns2 splits interleaved 2-D points into their coordinates.
-func columns2(v []float64) (xs, ys []float64) {
-	xs, ys = make([]float64, len(v)/2), make([]float64, len(v)/2)
-	for i := range xs {
-		xs[i], ys[i] = v[2*i], v[2*i+1]
-	}
-	return xs, ys
 }
 
 // countNonFinite counts the rows of x that hold a NaN or an infinity.
