@@ -3,18 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/jsonout"
-	"github.com/fdsm/fdsm/internal/numeric"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
-	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/progress"
-	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -52,31 +48,6 @@ MNIST pixels are dequantised as for a model trained on MNIST, and the
 AUROC's reference energy is the mean energy of the -data rows.
 
 Flags:`
-
-// evalResult is what eval prints.
-type evalResult struct {
-	Checkpoint     string   `json:"checkpoint"`
-	Model          string   `json:"model"`
-	Objective      string   `json:"objective,omitempty"`
-	Step           int      `json:"step"`
-	Data           string   `json:"data"`
-	Rows           int      `json:"rows"`
-	Split          string   `json:"split,omitempty"` // which rows: held-out, train, all, test or samples
-	ExactSM        float64  `json:"exact_sm"`
-	LogLik         *float64 `json:"loglik,omitempty"`
-	LogLikStderr   *float64 `json:"loglik_stderr,omitempty"`
-	LogLikESS      *float64 `json:"loglik_ess,omitempty"` // importance sampling: Kish's effective sample size
-	LogLikMethod   string   `json:"loglik_method"`
-	BitsPerDim     *float64 `json:"bits_per_dim,omitempty"`
-	TrueLogLik     *float64 `json:"true_loglik,omitempty"`
-	OOD            string   `json:"ood,omitempty"`
-	OODRows        int      `json:"ood_rows,omitempty"`
-	AUROC          *float64 `json:"auroc,omitempty"`
-	EnergyInMean   *float64 `json:"energy_mean,omitempty"`
-	EnergyOODMean  *float64 `json:"ood_energy_mean,omitempty"`
-	TrainEnergyRef *float64 `json:"train_energy_mean,omitempty"`
-	Warnings       []string `json:"warnings,omitempty"` // also printed to stderr
-}
 
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
@@ -136,114 +107,25 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := evalResult{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
+	res := evalrun.Result{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
 		Data: ds.String(), Rows: x.Dim(0), Split: label}
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
 	}
-	d := m.Spec.Dim
-
-	// Exact SM loss in the model's space, a batch at a time: each costs d
-	// backward passes (784 through a ResNet: seconds per row), so a
-	// progress bar goes to stderr on a terminal or when d is large.
-	n := x.Dim(0)
-	var bar *progress.Bar
-	if progress.IsTerminal(os.Stderr) || d >= 256 {
-		fmt.Fprintf(errw, "exact SM loss on %d rows (%d backward passes per batch of %d):\n", n, d, *batch)
-		bar = progress.New(errw, n, progress.IsTerminal(os.Stderr))
-		bar.Unit = "row" // the bar counts rows, not training steps
-	}
-	var total float64
-	for lo := 0; lo < n; lo += *batch {
-		hi := min(lo+*batch, n)
-		xb := tensor.SliceRows(x, lo, hi)
-		var l float64
-		if m.IsScore() {
-			l = sm.ExactScoreSMLoss(m.Score, xb, *batch)
-		} else {
-			l = sm.ExactSMLoss(m.Energy, xb, *batch)
-		}
-		total += l * float64(hi-lo)
-		if bar != nil {
-			bar.Update(hi, total/float64(hi))
-		}
-	}
-	if bar != nil {
-		bar.Finish()
-	}
-	res.ExactSM = total / float64(n)
-
-	// Log-likelihood in the model's space, then in the data's units.
-	var ll, stderr float64
-	switch {
-	case m.IsScore():
-		res.LogLikMethod = "none (score network)"
-	case m.NICE != nil:
-		res.LogLikMethod = "exact"
-		lp := m.NICE.LogProb(ad.Const(x)).T().ToFloat64()
-		for _, v := range lp {
-			ll += v
-		}
-		ll /= float64(len(lp))
-	case d == 2:
-		res.LogLikMethod = fmt.Sprintf("grid %d×%d", *grid, *grid)
-		lo, hi := sm.GridBox2D(x)
-		ll, _ = sm.LogLikelihoodGrid2D(m.Energy, lo, hi, *grid, x)
-	default:
-		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
-		var ess float64
-		ll, _, stderr = sm.LogLikelihoodIS(m.Energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
-		res.LogLikStderr, res.LogLikESS = &stderr, &ess
-		if !(ess >= sm.MinESS) {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("the importance weights have an effective sample size of %.3g of %d (below %d): the log-likelihood and its standard error are unreliable; try another -proposal-std or more -is-samples", ess, *isSamples, sm.MinESS))
-		}
-	}
-	if !m.IsScore() {
-		var ld float64
-		for _, v := range logDet {
-			ld += v
-		}
-		ll += ld / float64(len(logDet))
-		res.LogLik = &ll
-		if ds.Kind == "mnist" {
-			b := nn.BitsPerDim(ll, d) + 8
-			res.BitsPerDim = &b
-		}
-	}
-	if ds.Kind == "toy" && m.tr.Kind == data.TransformNone {
-		if dens, ok := mustToy(ds).(data.Density); ok {
-			var t float64
-			for _, v := range dens.LogDensity(x) {
-				t += v
-			}
-			t /= float64(x.Dim(0))
-			res.TrueLogLik = &t
-		}
-	}
-
-	// AUROC against the -ood rows.
+	var oodRows func() (string, *tensor.Tensor, error)
 	if *ood != "" {
-		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
-		if err != nil {
-			return err
+		oodRows = func() (string, *tensor.Tensor, error) {
+			xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
+			return oodSpec.String(), xo, err
 		}
-		res.OOD, res.OODRows = oodSpec.String(), xo.Dim(0)
-		var in, outS []float64
-		if m.IsScore() {
-			in, outS = m.ScoreNorms(x), m.ScoreNorms(xo)
-		} else {
-			ein, eout := m.Energies(x), m.Energies(xo)
-			ref := numeric.Mean(ein)
-			if m.energyMean != nil {
-				ref = *m.energyMean
-				res.TrainEnergyRef = &ref
-			}
-			mi, mo := numeric.Mean(ein), numeric.Mean(eout)
-			res.EnergyInMean, res.EnergyOODMean = &mi, &mo
-			in, outS = numeric.AbsDev(ein, ref), numeric.AbsDev(eout, ref)
-		}
-		a := sm.AUROC(in, outS)
-		res.AUROC = &a
+	}
+	err = evalrun.Run(evalrun.Config{
+		Model: m.Model, Transform: m.tr, EnergyMean: m.energyMean, Data: ds, X: x, LogDet: logDet,
+		Batch: *batch, Grid: *grid, ISSamples: *isSamples, ProposalStd: *propStd, Rand: rng, Progress: errw,
+		OOD: oodRows,
+	}, &res)
+	if err != nil {
+		return err
 	}
 
 	for _, w := range res.Warnings {
@@ -338,13 +220,4 @@ func checkUnit(what string, x *tensor.Tensor) error {
 		}
 	}
 	return nil
-}
-
-// mustToy returns the toy of a toy data spec (parseDataSpec has checked it).
-func mustToy(s data.Spec) data.Toy {
-	t, err := data.NewToy(s.Arg)
-	if err != nil {
-		panic(err)
-	}
-	return t
 }

@@ -3,18 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/quality"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 
-	"github.com/fdsm/fdsm/internal/plot"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
-	"github.com/fdsm/fdsm/tensor"
 )
 
 func init() {
@@ -184,96 +180,10 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			count = 64
 		}
 	}
-	dt := m.meta.DType
-	if dt == 0 {
-		dt = tensor.Float32
-	}
-	rng := rand.New(rand.NewPCG(*seed, 5))
-	var dataKind string
-	if m.trainData != nil {
-		dataKind = m.trainData.Kind
-	}
-	initKind := *initName
-	if initKind == "auto" {
-		initKind = "gaussian"
-		if dataKind == "mnist" {
-			initKind = "uniform"
-		}
-	}
-	var x0 *tensor.Tensor
-	if initKind == "uniform" {
-		x0, _ = m.tr.Apply(tensor.RandU(dt, rng, 0, 1, count, d))
-	} else {
-		x0 = tensor.RandN(dt, rng, count, d)
-	}
-	var y *tensor.Tensor
-	if plan.Kind == "exact" {
-		if m.NICE == nil {
-			return fmt.Errorf("%s: -exact needs a NICE model, this is %s", m.path, m.Spec.Kind)
-		}
-		y = m.NICE.Sample(count, rng)
-	} else {
-		y = plan.Run(m.Sampler(), x0, rng)
-	}
-	x := m.tr.Invert(y)
-	if bad := countNonFinite(x); bad > 0 {
-		fmt.Fprintf(errw, "fdsm sample: warning: %d of %d samples are not finite (is -step-size too large?)\n", bad, count)
-	}
-
-	if *outPath != "" {
-		// One line saying what was written where, once it has been.
-		defer func() {
-			if err == nil {
-				fmt.Fprintf(out, "wrote %d samples of %s to %s (%s)\n", count, m.path, *outPath, plan)
-			}
-		}()
-	}
-	switch ext {
-	case ".png":
-		// What the picture shows: the model, and how it was sampled.
-		trained := "objective not recorded"
-		if m.meta.Objective != "" {
-			trained = fmt.Sprintf("trained by %s for %d steps", strings.ToUpper(m.meta.Objective), m.meta.Step)
-		}
-		sampler := fmt.Sprintf("%s, %s start, seed %d", plan, initKind, *seed)
-		if plan.Kind == "exact" {
-			sampler = fmt.Sprintf("exact samples of the flow, seed %d", *seed)
-		}
-		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.meta.Model, m.path, trained, sampler)
-		v := x.ToFloat64()
-		if d == 784 {
-			imgs := make([][]float64, count)
-			for i := range imgs {
-				imgs[i] = v[i*d : (i+1)*d]
-			}
-			cols := int(math.Ceil(math.Sqrt(float64(count))))
-			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: quality.SampleGridScale, Caption: caption})
-			})
-		}
-		xs, ys := plot.Columns2(v)
-		xl, yl := "x0", "x1"
-		if len(m.tr.Columns) == 2 {
-			xl, yl = m.tr.Columns[0], m.tr.Columns[1]
-		}
-		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
-			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
-		if dataKind == "toy" {
-			if ds, err := data.Load(*m.trainData, tensor.Float64, true, nil, nil, errw); err == nil {
-				// The data in blue under the samples in orange.
-				ref := ds.Rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
-				rx, ry := plot.Columns2(ref)
-				xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
-				opts.Label, opts.Label2 = "data", "samples"
-			}
-		}
-		return plot.WriteFile(*outPath, func(w io.Writer) error { return plot.Scatter(w, xs, ys, opts) })
-	case ".npy":
-		return tensor.SaveNpy(*outPath, x)
-	case ".csv":
-		return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error { return writeCSV(w, x, m.tr.Columns) })
-	}
-	return writeCSV(out, x, m.tr.Columns)
+	return samplerun.Run(samplerun.Config{
+		Model: m.Model, Transform: m.tr, Path: m.path, Meta: m.meta, TrainData: m.trainData,
+		Plan: plan, N: count, Init: *initName, Seed: *seed, Out: *outPath, Ext: ext, Progress: errw,
+	}, out)
 }
 
 // recordedPlan completes the sampler flags with the settings the checkpoint
@@ -338,58 +248,4 @@ func outExt(p string) string {
 		return "(none)"
 	}
 	return strings.ToLower(p[i:])
-}
-
-// countNonFinite counts the rows of x that hold a NaN or an infinity.
-func countNonFinite(x *tensor.Tensor) int {
-	d := x.Dim(1)
-	v := x.ToFloat64()
-	bad := 0
-	for i := range x.Dim(0) {
-		for _, e := range v[i*d : (i+1)*d] {
-			if math.IsNaN(e) || math.IsInf(e, 0) {
-				bad++
-				break
-			}
-		}
-	}
-	return bad
-}
-
-// writeCSV writes the rows of x under a header of the column names, or
-// x0,x1,… if there are none.
-func writeCSV(w io.Writer, x *tensor.Tensor, columns []string) error {
-	d := x.Dim(1)
-	var b strings.Builder
-	for j := range d {
-		if j > 0 {
-			b.WriteByte(',')
-		}
-		if len(columns) == d {
-			b.WriteString(csvField(columns[j]))
-		} else {
-			fmt.Fprintf(&b, "x%d", j)
-		}
-	}
-	b.WriteByte('\n')
-	v := x.ToFloat64()
-	for i := range x.Dim(0) {
-		for j := range d {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.FormatFloat(v[i*d+j], 'g', 9, 64))
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// csvField quotes a CSV field if it needs it.
-func csvField(s string) string {
-	if !strings.ContainsAny(s, ",\"\r\n") && strings.TrimSpace(s) == s {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
