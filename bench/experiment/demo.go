@@ -58,15 +58,17 @@ type DemoConfig struct {
 	Progress     io.Writer // progress and per-run lines (nil: none)
 }
 
-// Demo runs `fdsm demo` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// Demo runs `fdsm demo` with the settings of c (which it does not
+// validate beyond the toy: cmd/fdsm checks its flags), writing its report
+// (the tables, or JSON lines if c.JSON) to out and the figures into c.Out.
 func Demo(c DemoConfig, out io.Writer) error {
 	errw := progressWriter(c.Progress)
 	hdSteps := c.HighDimSteps
-	toy, _ := data.NewToy(c.Toy)
-	dens := toy.(data.Density)
+	toy, err := data.NewToy(c.Toy)
+	dens, ok := toy.(data.Density)
+	if err != nil || !ok {
+		return fmt.Errorf("toy %q: want a toy with a known density (8gaussians, 2gaussians, rings, checkerboard)", c.Toy)
+	}
 	outDir, err := rundir.PrepareOutDir(c.Out, "demo", c.Force)
 	if err != nil {
 		return err

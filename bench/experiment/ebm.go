@@ -329,6 +329,7 @@ type prefixWriter struct {
 	buf    []byte
 }
 
+// Write buffers b and writes out the whole lines it completes.
 func (p *prefixWriter) Write(b []byte) (int, error) {
 	p.buf = append(p.buf, b...)
 	for {

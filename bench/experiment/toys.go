@@ -52,8 +52,12 @@ func Toys(c ToysConfig, out io.Writer) error {
 	toys := c.Toys
 	var dens []data.Density
 	for _, name := range toys {
-		t, _ := data.NewToy(name)
-		dens = append(dens, t.(data.Density))
+		t, err := data.NewToy(name)
+		dn, ok := t.(data.Density)
+		if err != nil || !ok {
+			return fmt.Errorf("toy %q: want a toy with a known density (8gaussians, 2gaussians, rings, checkerboard)", name)
+		}
+		dens = append(dens, dn)
 	}
 	outDir, err := rundir.PrepareOutDir(c.Out, "toys", c.Force)
 	if err != nil {

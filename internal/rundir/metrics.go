@@ -51,6 +51,7 @@ func OpenMetricsLog(path, format string, keep int) (*MetricsLog, error) {
 	return l, nil
 }
 
+// Write appends the record of the step info, elapsed into the run.
 func (l *MetricsLog) Write(info nn.StepInfo, elapsed time.Duration) error {
 	var err error
 	if l.format == "csv" {
@@ -64,6 +65,7 @@ func (l *MetricsLog) Write(info nn.StepInfo, elapsed time.Duration) error {
 	return nil
 }
 
+// Close closes the log (closing it twice is not an error).
 func (l *MetricsLog) Close() error {
 	if err := l.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("%s: %v", l.path, err)
