@@ -65,6 +65,9 @@ type EBMConfig struct {
 // report (a markdown table, or one JSON object if c.JSON) to out and the
 // figures into c.Out.
 func EBM(c EBMConfig, out io.Writer) error {
+	if c.Sample == nil {
+		return fmt.Errorf("experiment ebm: EBMConfig.Sample is nil: it draws the samples the table scores")
+	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
 	start := time.Now()

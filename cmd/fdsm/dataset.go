@@ -7,7 +7,6 @@ import (
 
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
-	"github.com/fdsm/fdsm/tensor"
 )
 
 // dataHelp documents the -data flag's forms.
@@ -69,15 +68,4 @@ func newTransform(name string, d *data.Set, kind string) (data.Transform, error)
 		return t, usageError{fmt.Sprintf("-transform %q: want auto, none, standardize or logit", name)}
 	}
 	return t, nil
-}
-
-// checkDim checks that data of the given source has the model's d columns.
-func checkDim(what string, x *tensor.Tensor, d int) error {
-	if x.Rank() != 2 || x.Dim(1) != d {
-		return fmt.Errorf("%s: %v values, but the model takes rows of %d columns", what, x.Shape(), d)
-	}
-	if x.Dim(0) == 0 {
-		return fmt.Errorf("%s: no rows", what)
-	}
-	return nil
 }

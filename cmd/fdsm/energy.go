@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,7 +55,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *wf.path != "" {
 		inputs = append(inputs, *wf.path)
 	}
-	if err := refuseInputAsOutput(*outPath, inputs...); err != nil {
+	if err := rundir.RefuseInputAsOutput(*outPath, inputs...); err != nil {
 		return err
 	}
 	m, err := openModel(*ckpt, wf)
@@ -84,14 +84,14 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 			x = x.Reshape(1, m.Spec.Dim)
 		}
 	}
-	if err := checkDim(*in, x, m.Spec.Dim); err != nil {
+	if err := data.CheckDim(*in, x, m.Spec.Dim); err != nil {
 		return err
 	}
 	if x, err = data.FiniteAs(*in, x, dt); err != nil {
 		return err
 	}
 	if m.tr.Kind == data.TransformLogit {
-		if err := checkUnit(*in, x); err != nil {
+		if err := data.CheckUnit(*in, x); err != nil {
 			return err
 		}
 	}
@@ -120,23 +120,4 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	})
-}
-
-// refuseInputAsOutput returns an error if out names the same file as one of
-// inputs (by os.SameFile, so other spellings of a path count), which writing
-// out would destroy. Inputs that do not exist are skipped.
-func refuseInputAsOutput(out string, inputs ...string) error {
-	if out == "" {
-		return nil
-	}
-	o, err := os.Stat(out)
-	if err != nil {
-		return nil // out does not exist yet (or cannot be read): it is no input
-	}
-	for _, in := range inputs {
-		if i, err := os.Stat(in); err == nil && os.SameFile(o, i) {
-			return fmt.Errorf("-out %s is the input %s: refusing to write over it", out, in)
-		}
-	}
-	return nil
 }

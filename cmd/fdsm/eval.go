@@ -185,11 +185,11 @@ func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, ch
 		}
 	}
 	raw := ds.Rows(dt, rng, n)
-	if err := checkDim(s.String(), raw, m.Spec.Dim); err != nil {
+	if err := data.CheckDim(s.String(), raw, m.Spec.Dim); err != nil {
 		return nil, nil, err
 	}
 	if m.tr.Kind == data.TransformLogit {
-		if err := checkUnit(s.String(), raw); err != nil {
+		if err := data.CheckUnit(s.String(), raw); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -209,15 +209,4 @@ func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, ch
 		}
 	}
 	return x, ld, nil
-}
-
-// checkUnit checks that every value lies in [0, 1], as the logit transform
-// needs.
-func checkUnit(what string, x *tensor.Tensor) error {
-	for _, v := range x.ToFloat64() {
-		if !(v >= 0 && v <= 1) {
-			return fmt.Errorf("%s: the model's logit transform needs values in [0, 1], the data has %g", what, v)
-		}
-	}
-	return nil
 }
