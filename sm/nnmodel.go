@@ -52,6 +52,18 @@ func WrapModel(s nn.ModelSpec, mod nn.Module) *Model {
 	return m
 }
 
+// LoadModel reads the checkpoint at path (nn.LoadModel: the model rebuilt
+// from its metadata, finite parameters) and wraps its model. The
+// checkpoint's metadata says what the model was trained on: see
+// data.TransformFromMeta for the map from data rows into its space.
+func LoadModel(path string) (*Model, *nn.Checkpoint, error) {
+	mod, spec, ck, err := nn.LoadModel(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return WrapModel(spec, mod), ck, nil
+}
+
 // IsScore reports whether the model is a score network.
 func (m *Model) IsScore() bool { return m.Energy == nil }
 

@@ -30,17 +30,15 @@ func loadModel(ckpt string) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	mod, spec, ck, err := nn.LoadModel(path)
+	m, ck, err := sm.LoadModel(path)
 	if err != nil {
 		return nil, err
 	}
-	cm, err := parseCheckpointMeta(path, ck.Meta, spec)
+	cm, err := parseCheckpointMeta(path, ck.Meta, m.Spec)
 	if err != nil {
 		return nil, err
 	}
-	m := sm.WrapModel(spec, mod)
-	meta := ck.Meta
-	return &loaded{Model: m, path: path, meta: meta, ckptMeta: cm}, nil
+	return &loaded{Model: m, path: path, meta: ck.Meta, ckptMeta: cm}, nil
 }
 
 // addModelFlags registers the model flags shared by train and demo.
