@@ -20,6 +20,13 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
+// OODObjectives returns the objectives the ood experiment accepts: dsm,
+// fd-dsm, sliced-dsm (FD-DSM's gradient-based counterpart, same
+// directions), ssm, fd-ssm, mdsm and fd-mdsm.
+func OODObjectives() []string {
+	return []string{"dsm", "fd-dsm", "sliced-dsm", "ssm", "fd-ssm", "mdsm", "fd-mdsm"}
+}
+
 // OODConfig holds the settings of OOD; the fields are the flags of
 // `fdsm experiment ood`, whose defaults cmd/fdsm gives.
 type OODConfig struct {

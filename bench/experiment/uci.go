@@ -30,6 +30,9 @@ const UCISource = "https://archive.ics.uci.edu/ml/machine-learning-databases/win
 // uciFiles maps -data names to the files in -dir.
 var uciFiles = map[string]string{"red": "winequality-red.csv", "white": "winequality-white.csv"}
 
+// UCIObjectives returns the objectives the uci experiment accepts.
+func UCIObjectives() []string { return []string{"ssm", "ssm-vr", "fd-ssm", "sm", "dsm", "fd-dsm"} }
+
 // UCIConfig holds the settings of UCI; the fields are the flags of
 // `fdsm experiment uci`, whose defaults cmd/fdsm gives.
 type UCIConfig struct {
@@ -43,7 +46,7 @@ type UCIConfig struct {
 	Width      int          // -width: width of the two hidden layers of DKEF's feature network
 	ISSamples  int          // -is-samples: importance samples for log Z (the paper's code draws 10⁶)
 	JSON       bool         // -json: print one JSON object instead of the tables
-	Objectives []string     // the objectives, in table order
+	Objectives []string     // the objectives, some of UCIObjectives, in table order
 	Tables     []string     // the wine tables: red, white or both
 	DType      tensor.DType // the dtype of the model and data
 	FDMode     sm.FDMode    // how the FD objectives evaluate their stencils

@@ -60,7 +60,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var inDigits, outDigits []uint8
+	var inDigits []uint8
 	for _, f := range strings.Split(*in, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || v < 0 || v > 9 || slices.Contains(inDigits, uint8(v)) {
@@ -68,12 +68,7 @@ func expOOD(args []string, out, errw io.Writer) error {
 		}
 		inDigits = append(inDigits, uint8(v))
 	}
-	for v := range uint8(10) {
-		if !slices.Contains(inDigits, v) {
-			outDigits = append(outDigits, v)
-		}
-	}
-	list, err := parseObjectiveList("objectives", *objs, []string{"dsm", "fd-dsm", "sliced-dsm", "ssm", "fd-ssm", "mdsm", "fd-mdsm"})
+	list, err := parseObjectiveList("objectives", *objs, experiment.OODObjectives())
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func expUCI(args []string, out, errw io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("-data %q: want red, white or both", *which)}
 	}
-	list, err := parseObjectiveList("objectives", *objs, []string{"ssm", "ssm-vr", "fd-ssm", "sm", "dsm", "fd-dsm"})
+	list, err := parseObjectiveList("objectives", *objs, experiment.UCIObjectives())
 	if err != nil {
 		return err
 	}
