@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/jsonout"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/fdsm/fdsm/bench"
@@ -20,17 +20,7 @@ func init() {
 }
 
 // defaultMNISTDir is where `fdsm data mnist` puts MNIST unless told otherwise.
-func defaultMNISTDir() string { return defaultDataDir("mnist") }
-
-// defaultDataDir is where fdsm looks for the data set name unless told
-// otherwise: fdsm/name in the user's cache directory (~/.cache on Linux),
-// or ./name if there is none.
-func defaultDataDir(name string) string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "fdsm", name)
-	}
-	return name
-}
+func defaultMNISTDir() string { return data.DefaultDir("mnist") }
 
 func cmdBench(args []string, out, errw io.Writer) error {
 	names := make([]string, len(bench.Configs()))
@@ -127,8 +117,8 @@ func cmdBench(args []string, out, errw io.Writer) error {
 	}
 	if *asJSON {
 		for _, r := range table {
-			nulled, err := writeJSON(out, r)
-			warnNonFinite(errw, "bench", nulled)
+			nulled, err := jsonout.Write(out, r)
+			jsonout.WarnNonFinite(errw, "bench", nulled)
 			if err != nil {
 				return err
 			}

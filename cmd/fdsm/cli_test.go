@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -130,7 +131,7 @@ func TestFlagHelpOneDefault(t *testing.T) {
 // TestUCIMissing: without the UCI tables, experiment uci says where to
 // download them and which flag points at them.
 func TestUCIMissing(t *testing.T) {
-	fails(t, t.TempDir(), []string{"nowhere", "winequality-red.csv", uciSource, "-dir"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
+	fails(t, t.TempDir(), []string{"nowhere", "winequality-red.csv", experiment.UCISource, "-dir"}, "experiment", "uci", "-data", "red", "-dir", "nowhere")
 }
 
 // benchRows runs fdsm bench -json in dir and returns the objectives of its

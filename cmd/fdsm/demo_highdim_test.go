@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -106,13 +107,13 @@ func TestDemoHighDim(t *testing.T) {
 			hd = append(hd, v)
 		}
 	}
-	if len(hd) != len(demoObjectives) {
-		t.Fatalf("want %d highdim objects, got %d:\n%s", len(demoObjectives), len(hd), out)
+	if len(hd) != len(experiment.DemoObjectives()) {
+		t.Fatalf("want %d highdim objects, got %d:\n%s", len(experiment.DemoObjectives()), len(hd), out)
 	}
 	byName := map[string]map[string]any{}
 	for i, v := range hd {
-		byName[demoObjectives[i]] = v
-		if v["objective"] != demoObjectives[i] || v["data"] != "mnist" || v["config"] != "mnist-mlp" || v["steps"] != 2.0 {
+		byName[experiment.DemoObjectives()[i]] = v
+		if v["objective"] != experiment.DemoObjectives()[i] || v["data"] != "mnist" || v["config"] != "mnist-mlp" || v["steps"] != 2.0 {
 			t.Errorf("highdim object %d: %v", i, v)
 		}
 		for _, k := range []string{"ms_per_step", "step_peak_mb"} {
@@ -121,7 +122,7 @@ func TestDemoHighDim(t *testing.T) {
 			}
 		}
 	}
-	for fd, vs := range highDimCounterpart {
+	for fd, vs := range experiment.HighDimCounterpart() {
 		v, c := byName[fd], byName[vs]
 		if v["vs"] != vs {
 			t.Errorf("%s: vs = %v, want %s", fd, v["vs"], vs)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,15 +55,15 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *wf.path != "" {
 		inputs = append(inputs, *wf.path)
 	}
-	if err := refuseInputAsOutput(*outPath, inputs...); err != nil {
+	if err := rundir.RefuseInputAsOutput(*outPath, inputs...); err != nil {
 		return err
 	}
 	m, err := openModel(*ckpt, wf)
 	if err != nil {
 		return err
 	}
-	if m.isScore() {
-		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.spec.Kind)
+	if m.IsScore() {
+		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.Spec.Kind)
 	}
 	dt := m.meta.DType
 	if dt == 0 {
@@ -71,7 +71,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	}
 	var x *tensor.Tensor
 	if inExt == ".csv" {
-		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.columns})
+		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.Columns})
 		if err != nil {
 			return err
 		}
@@ -80,26 +80,26 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		if x, err = tensor.LoadNpy(*in); err != nil {
 			return err
 		}
-		if x.Rank() == 1 && x.Dim(0) == m.spec.Dim {
-			x = x.Reshape(1, m.spec.Dim)
+		if x.Rank() == 1 && x.Dim(0) == m.Spec.Dim {
+			x = x.Reshape(1, m.Spec.Dim)
 		}
 	}
-	if err := checkDim(*in, x, m.spec.Dim); err != nil {
+	if err := data.CheckDim(*in, x, m.Spec.Dim); err != nil {
 		return err
 	}
-	if x, err = finiteAs(*in, x, dt); err != nil {
+	if x, err = data.FiniteAs(*in, x, dt); err != nil {
 		return err
 	}
-	if m.tr.kind == transformLogit {
-		if err := checkUnit(*in, x); err != nil {
+	if m.tr.Kind == data.TransformLogit {
+		if err := data.CheckUnit(*in, x); err != nil {
 			return err
 		}
 	}
-	y, _ := m.tr.apply(x)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.kind, m.path), y); err != nil {
+	y, _ := m.tr.Apply(x)
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
 		return err
 	}
-	e := m.energies(y)
+	e := m.Energies(y)
 	if err := checkFiniteEnergies(m.path, *in, e); err != nil {
 		return err
 	}
@@ -120,23 +120,4 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	})
-}
-
-// refuseInputAsOutput returns an error if out names the same file as one of
-// inputs (by os.SameFile, so other spellings of a path count), which writing
-// out would destroy. Inputs that do not exist are skipped.
-func refuseInputAsOutput(out string, inputs ...string) error {
-	if out == "" {
-		return nil
-	}
-	o, err := os.Stat(out)
-	if err != nil {
-		return nil // out does not exist yet (or cannot be read): it is no input
-	}
-	for _, in := range inputs {
-		if i, err := os.Stat(in); err == nil && os.SameFile(o, i) {
-			return fmt.Errorf("-out %s is the input %s: refusing to write over it", out, in)
-		}
-	}
-	return nil
 }

@@ -3,17 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/evalrun"
+	"github.com/fdsm/fdsm/internal/jsonout"
 	"io"
-	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 
-	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/progress"
-	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -52,31 +49,6 @@ AUROC's reference energy is the mean energy of the -data rows.
 
 Flags:`
 
-// evalResult is what eval prints.
-type evalResult struct {
-	Checkpoint     string   `json:"checkpoint"`
-	Model          string   `json:"model"`
-	Objective      string   `json:"objective,omitempty"`
-	Step           int      `json:"step"`
-	Data           string   `json:"data"`
-	Rows           int      `json:"rows"`
-	Split          string   `json:"split,omitempty"` // which rows: held-out, train, all, test or samples
-	ExactSM        float64  `json:"exact_sm"`
-	LogLik         *float64 `json:"loglik,omitempty"`
-	LogLikStderr   *float64 `json:"loglik_stderr,omitempty"`
-	LogLikESS      *float64 `json:"loglik_ess,omitempty"` // importance sampling: Kish's effective sample size
-	LogLikMethod   string   `json:"loglik_method"`
-	BitsPerDim     *float64 `json:"bits_per_dim,omitempty"`
-	TrueLogLik     *float64 `json:"true_loglik,omitempty"`
-	OOD            string   `json:"ood,omitempty"`
-	OODRows        int      `json:"ood_rows,omitempty"`
-	AUROC          *float64 `json:"auroc,omitempty"`
-	EnergyInMean   *float64 `json:"energy_mean,omitempty"`
-	EnergyOODMean  *float64 `json:"ood_energy_mean,omitempty"`
-	TrainEnergyRef *float64 `json:"train_energy_mean,omitempty"`
-	Warnings       []string `json:"warnings,omitempty"` // also printed to stderr
-}
-
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
@@ -99,7 +71,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if *rows < 0 || *batch < 1 || *grid < 2 || *grid > 4000 || *isSamples < 1 || !(*propStd > 0) {
 		return usageError{"-rows must not be negative; -batch, -is-samples and -proposal-std must be positive; -grid 2…4000"}
 	}
-	var ds, oodSpec dataSpec
+	var ds, oodSpec data.Spec
 	var err error
 	if *dataFlag != "" {
 		if ds, err = parseDataSpec(*dataFlag); err != nil {
@@ -135,122 +107,33 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := evalResult{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
+	res := evalrun.Result{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
 		Data: ds.String(), Rows: x.Dim(0), Split: label}
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
 	}
-	d := m.spec.Dim
-
-	// Exact SM loss in the model's space, a batch at a time: each costs d
-	// backward passes (784 through a ResNet: seconds per row), so a
-	// progress bar goes to stderr on a terminal or when d is large.
-	n := x.Dim(0)
-	var bar *progress.Bar
-	if progress.IsTerminal(os.Stderr) || d >= 256 {
-		fmt.Fprintf(errw, "exact SM loss on %d rows (%d backward passes per batch of %d):\n", n, d, *batch)
-		bar = progress.New(errw, n, progress.IsTerminal(os.Stderr))
-		bar.Unit = "row" // the bar counts rows, not training steps
-	}
-	var total float64
-	for lo := 0; lo < n; lo += *batch {
-		hi := min(lo+*batch, n)
-		xb := tensor.SliceRows(x, lo, hi)
-		var l float64
-		if m.isScore() {
-			l = sm.ExactScoreSMLoss(m.score, xb, *batch)
-		} else {
-			l = sm.ExactSMLoss(m.energy, xb, *batch)
-		}
-		total += l * float64(hi-lo)
-		if bar != nil {
-			bar.Update(hi, total/float64(hi))
-		}
-	}
-	if bar != nil {
-		bar.Finish()
-	}
-	res.ExactSM = total / float64(n)
-
-	// Log-likelihood in the model's space, then in the data's units.
-	var ll, stderr float64
-	switch {
-	case m.isScore():
-		res.LogLikMethod = "none (score network)"
-	case m.nice != nil:
-		res.LogLikMethod = "exact"
-		lp := m.nice.LogProb(ad.Const(x)).T().ToFloat64()
-		for _, v := range lp {
-			ll += v
-		}
-		ll /= float64(len(lp))
-	case d == 2:
-		res.LogLikMethod = fmt.Sprintf("grid %d×%d", *grid, *grid)
-		lo, hi := gridBox(x)
-		ll, _ = sm.LogLikelihoodGrid2D(m.energy, lo, hi, *grid, x)
-	default:
-		res.LogLikMethod = fmt.Sprintf("importance sampling, %d samples", *isSamples)
-		var ess float64
-		ll, _, stderr = sm.LogLikelihoodIS(m.energy, x, *isSamples, 1000, rng, sm.ProposalStd(*propStd), sm.ReportESS(&ess))
-		res.LogLikStderr, res.LogLikESS = &stderr, &ess
-		if !(ess >= sm.MinESS) {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("the importance weights have an effective sample size of %.3g of %d (below %d): the log-likelihood and its standard error are unreliable; try another -proposal-std or more -is-samples", ess, *isSamples, sm.MinESS))
-		}
-	}
-	if !m.isScore() {
-		var ld float64
-		for _, v := range logDet {
-			ld += v
-		}
-		ll += ld / float64(len(logDet))
-		res.LogLik = &ll
-		if ds.kind == "mnist" {
-			b := nn.BitsPerDim(ll, d) + 8
-			res.BitsPerDim = &b
-		}
-	}
-	if ds.kind == "toy" && m.tr.kind == transformNone {
-		if dens, ok := mustToy(ds).(data.Density); ok {
-			var t float64
-			for _, v := range dens.LogDensity(x) {
-				t += v
-			}
-			t /= float64(x.Dim(0))
-			res.TrueLogLik = &t
-		}
-	}
-
-	// AUROC against the -ood rows.
+	var oodRows func() (string, *tensor.Tensor, error)
 	if *ood != "" {
-		xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
-		if err != nil {
-			return err
+		oodRows = func() (string, *tensor.Tensor, error) {
+			xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
+			return oodSpec.String(), xo, err
 		}
-		res.OOD, res.OODRows = oodSpec.String(), xo.Dim(0)
-		var in, outS []float64
-		if m.isScore() {
-			in, outS = m.scoreNorms(x), m.scoreNorms(xo)
-		} else {
-			ein, eout := m.energies(x), m.energies(xo)
-			ref := mean(ein)
-			if m.energyMean != nil {
-				ref = *m.energyMean
-				res.TrainEnergyRef = &ref
-			}
-			mi, mo := mean(ein), mean(eout)
-			res.EnergyInMean, res.EnergyOODMean = &mi, &mo
-			in, outS = absDev(ein, ref), absDev(eout, ref)
-		}
-		a := sm.AUROC(in, outS)
-		res.AUROC = &a
+	}
+	err = evalrun.Run(evalrun.Config{
+		Model: m.Model, Transform: m.tr, EnergyMean: m.energyMean, Data: ds, X: x, LogDet: logDet,
+		Batch: *batch, Grid: *grid, ISSamples: *isSamples, ProposalStd: *propStd, Rand: rng, Progress: errw,
+		OOD: oodRows,
+	}, &res)
+	if err != nil {
+		return err
 	}
 
 	for _, w := range res.Warnings {
 		fmt.Fprintf(errw, "fdsm eval: warning: %s\n", w)
 	}
 	if *asJSON {
-		nulled, err := writeJSON(out, res)
-		warnNonFinite(errw, "eval", nulled)
+		nulled, err := jsonout.Write(out, res)
+		jsonout.WarnNonFinite(errw, "eval", nulled)
 		return err
 	}
 	if *wf.path != "" { // a state_dict records no objective or step
@@ -287,104 +170,43 @@ func cmdEval(args []string, out, errw io.Writer) error {
 // those of choice), checks their width and maps them into the model's space;
 // it returns them with the transform's per-row log-determinant. MNIST is
 // fetched if missing, with progress on errw.
-func evalRows(m *loaded, s dataSpec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
+func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
 	var cols []string
-	if s.kind == "csv" {
-		cols = m.tr.columns
+	if s.Kind == "csv" {
+		cols = m.tr.Columns
 	}
-	ds, err := loadData(s, dt, false, cols, nil, errw)
+	ds, err := data.Load(s, dt, false, cols, nil, errw)
 	if err != nil {
 		return nil, nil, err
 	}
-	if ds.x != nil && s.kind == "csv" {
-		if ds.x, err = choice.apply(s.arg, ds.x); err != nil {
+	if ds.X != nil && s.Kind == "csv" {
+		if ds.X, err = choice.apply(s.Arg, ds.X); err != nil {
 			return nil, nil, err
 		}
 	}
-	raw := ds.rows(dt, rng, n)
-	if err := checkDim(s.String(), raw, m.spec.Dim); err != nil {
+	raw := ds.Rows(dt, rng, n)
+	if err := data.CheckDim(s.String(), raw, m.Spec.Dim); err != nil {
 		return nil, nil, err
 	}
-	if m.tr.kind == transformLogit {
-		if err := checkUnit(s.String(), raw); err != nil {
+	if m.tr.Kind == data.TransformLogit {
+		if err := data.CheckUnit(s.String(), raw); err != nil {
 			return nil, nil, err
 		}
 	}
 	var r *rand.Rand
-	if s.kind == "mnist" {
+	if s.Kind == "mnist" {
 		r = rng
 	}
-	x, ld := m.tr.prepare(raw, r)
-	if err := checkFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.kind, m.path), x); err != nil {
+	x, ld := m.tr.Prepare(raw, r)
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
 		return nil, nil, err
 	}
-	if !m.isScore() {
+	if !m.IsScore() {
 		// Finite parameters can still overflow (a DKEF α of 1e308): every
 		// figure eval prints would then be NaN, so say where instead.
-		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.energies(x)); err != nil {
+		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
 			return nil, nil, err
 		}
 	}
 	return x, ld, nil
-}
-
-// checkUnit checks that every value lies in [0, 1], as the logit transform
-// needs.
-func checkUnit(what string, x *tensor.Tensor) error {
-	for _, v := range x.ToFloat64() {
-		if !(v >= 0 && v <= 1) {
-			return fmt.Errorf("%s: the model's logit transform needs values in [0, 1], the data has %g", what, v)
-		}
-	}
-	return nil
-}
-
-// mustToy returns the toy of a toy data spec (parseDataSpec has checked it).
-func mustToy(s dataSpec) data.Toy {
-	t, err := data.NewToy(s.arg)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-// gridBox returns the box for 2-D quadrature: the data's bounding box,
-// widened by half its size on each side (at least 1), so that it holds the
-// mass of a model fitted to the data.
-func gridBox(x *tensor.Tensor) (lo, hi [2]float64) { return dataBox(x, 0.5, 1) }
-
-// dataBox returns the bounding box of 2-D points x widened on each side by
-// frac of its size, and at least by minPad and by a millionth of its
-// coordinates' magnitude (points at 6e19, as an edited standardisation makes
-// them, would otherwise give lo = hi in floating point: an empty box).
-func dataBox(x *tensor.Tensor, frac, minPad float64) (lo, hi [2]float64) {
-	v := x.ToFloat64()
-	lo = [2]float64{math.Inf(1), math.Inf(1)}
-	hi = [2]float64{math.Inf(-1), math.Inf(-1)}
-	for i := 0; i+1 < len(v); i += 2 {
-		for j := range 2 {
-			lo[j], hi[j] = min(lo[j], v[i+j]), max(hi[j], v[i+j])
-		}
-	}
-	for j := range 2 {
-		pad := max(frac*(hi[j]-lo[j]), minPad, 1e-6*max(math.Abs(lo[j]), math.Abs(hi[j])))
-		lo[j], hi[j] = lo[j]-pad, hi[j]+pad
-	}
-	return lo, hi
-}
-
-func mean(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
-func absDev(v []float64, ref float64) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = math.Abs(x - ref)
-	}
-	return out
 }

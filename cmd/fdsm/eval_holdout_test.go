@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
@@ -102,7 +103,7 @@ func evalIDs(t *testing.T, run, name string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := parseDataSpec(m.meta.Extra[extraData])
+	ds, err := parseDataSpec(m.meta.Extra[nn.ExtraData])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func evalIDs(t *testing.T, run, name string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := m.tr.invert(x).ToFloat64()
+	v := m.tr.Invert(x).ToFloat64()
 	var ids []int
 	for i := 0; i < len(v); i += x.Dim(1) {
 		ids = append(ids, int(math.Round(v[i])))
@@ -139,10 +140,10 @@ func TestHoldout(t *testing.T) {
 		t.Fatal(err)
 	}
 	abs := "csv:" + filepath.Join(dir, "id.csv")
-	if ck.Meta.Extra[extraData] != abs || ck.Meta.Extra[extraFlagPref+"data"] != abs {
-		t.Errorf("recorded data %q, flag %q, want %q", ck.Meta.Extra[extraData], ck.Meta.Extra[extraFlagPref+"data"], abs)
+	if ck.Meta.Extra[nn.ExtraData] != abs || ck.Meta.Extra[nn.ExtraFlagPrefix+"data"] != abs {
+		t.Errorf("recorded data %q, flag %q, want %q", ck.Meta.Extra[nn.ExtraData], ck.Meta.Extra[nn.ExtraFlagPrefix+"data"], abs)
 	}
-	if ck.Meta.Extra[extraHoldout] != "0.1" || ck.Meta.Extra[extraDataRows] != "50" || ck.Meta.Extra[extraHoldoutSeed] != "1" {
+	if ck.Meta.Extra[data.MetaHoldout] != "0.1" || ck.Meta.Extra[data.MetaRows] != "50" || ck.Meta.Extra[data.MetaHoldoutSeed] != "1" {
 		t.Errorf("recorded split %v", ck.Meta.Extra)
 	}
 
@@ -159,7 +160,7 @@ func TestHoldout(t *testing.T) {
 			t.Errorf("id %d taken %d times", id, k)
 		}
 	}
-	means, err := parseFloats(ck.Meta.Extra[extraMean])
+	means, err := data.ParseFloats(ck.Meta.Extra[data.MetaMean])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +203,8 @@ func TestHoldout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ckp.Meta.Extra[extraMean] != ck.Meta.Extra[extraMean] {
-			t.Errorf("GOMAXPROCS=%s: means %s, want %s", procs, ckp.Meta.Extra[extraMean], ck.Meta.Extra[extraMean])
+		if ckp.Meta.Extra[data.MetaMean] != ck.Meta.Extra[data.MetaMean] {
+			t.Errorf("GOMAXPROCS=%s: means %s, want %s", procs, ckp.Meta.Extra[data.MetaMean], ck.Meta.Extra[data.MetaMean])
 		}
 	}
 }
@@ -221,8 +222,8 @@ func TestHoldoutResume(t *testing.T) {
 	// files fdsm opens); from another directory, by its absolute path.
 	ok(t, t.TempDir(), "train", "-out", run, "-resume", "-data", "csv:"+filepath.Join(dir, "id.csv"), "-steps", "5")
 	ck, err := nn.ReadCheckpoint(filepath.Join(run, nn.CheckpointName))
-	if err != nil || ck.Meta.Step != 5 || ck.Meta.Extra[extraHoldout] != "0.25" {
-		t.Fatalf("resumed checkpoint: %v, step %d, holdout %q", err, ck.Meta.Step, ck.Meta.Extra[extraHoldout])
+	if err != nil || ck.Meta.Step != 5 || ck.Meta.Extra[data.MetaHoldout] != "0.25" {
+		t.Fatalf("resumed checkpoint: %v, step %d, holdout %q", err, ck.Meta.Step, ck.Meta.Extra[data.MetaHoldout])
 	}
 	if after := evalIDs(t, run, splitHeldOut); !slices.Equal(before, after) || len(after) != 10 {
 		t.Errorf("held-out ids %v before -resume, %v after; want the same 10", before, after)
@@ -238,7 +239,7 @@ func TestHoldoutResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{extraHoldout, extraHoldoutSeed, extraDataRows, extraFlagPref + "holdout"} {
+	for _, k := range []string{data.MetaHoldout, data.MetaHoldoutSeed, data.MetaRows, nn.ExtraFlagPrefix + "holdout"} {
 		if _, found := meta["extra."+k]; !found {
 			t.Fatalf("checkpoint metadata has no %q", "extra."+k)
 		}
@@ -248,8 +249,8 @@ func TestHoldoutResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok(t, dir, "train", "-out", "old", "-resume", "-data", "csv:id.csv", "-steps", "5")
-	if ck, err := nn.ReadCheckpoint(oldCk); err != nil || ck.Meta.Extra[extraHoldout] != "0" {
-		t.Errorf("resumed a checkpoint from before -holdout: %v, holdout %q, want 0 (all rows trained on)", err, ck.Meta.Extra[extraHoldout])
+	if ck, err := nn.ReadCheckpoint(oldCk); err != nil || ck.Meta.Extra[data.MetaHoldout] != "0" {
+		t.Errorf("resumed a checkpoint from before -holdout: %v, holdout %q, want 0 (all rows trained on)", err, ck.Meta.Extra[data.MetaHoldout])
 	}
 	fails(t, dir, []string{"-holdout 0.1", "held out 0"}, "train", "-out", "old", "-resume", "-data", "csv:id.csv", "-steps", "7", "-holdout", "0.1")
 

@@ -2,19 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"math"
-	"math/rand/v2"
-	"path/filepath"
-	"strings"
-	"time"
-
-	ad "github.com/fdsm/fdsm/autodiff"
-	"github.com/fdsm/fdsm/data"
-	"github.com/fdsm/fdsm/internal/plot"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
-	"github.com/fdsm/fdsm/tensor"
+	"io"
+	"math"
+	"strings"
 )
 
 const niceSynopsis = `experiment nice [-minutes M | -steps N] [-width W] [-objectives LIST] [-out DIR [-force]] [-json]
@@ -40,13 +33,10 @@ excluded).
 
 Flags:`
 
-// niceObjectives are the objectives the nice experiment accepts.
-var niceObjectives = []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle", "fd-dsm", "mdsm", "fd-mdsm"}
-
 func expNICE(args []string, out, errw io.Writer) error {
 	fs := newFlags("experiment nice", niceSynopsis, errw)
 	mnistDir := fs.String("mnist", defaultMNISTDir(), "MNIST directory (fetched if missing)")
-	objs := fs.String("objectives", "ssm,ssm-vr,dsm,fd-ssm,mle", "comma-separated objectives: some of "+strings.Join(niceObjectives, ","))
+	objs := fs.String("objectives", "ssm,ssm-vr,dsm,fd-ssm,mle", "comma-separated objectives: some of "+strings.Join(experiment.NICEObjectives(), ","))
 	steps := fs.Int("steps", 1000, "training steps per objective (with -minutes: the cap)")
 	minutes := fs.Float64("minutes", 0, "training time per objective in minutes (0: run -steps)")
 	width := fs.Int("width", 256, "hidden width of each coupling network (the paper's NICE: 1000)")
@@ -64,7 +54,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	list, err := parseObjectiveList("objectives", *objs, niceObjectives)
+	list, err := parseObjectiveList("objectives", *objs, experiment.NICEObjectives())
 	if err != nil {
 		return err
 	}
@@ -88,150 +78,7 @@ func expNICE(args []string, out, errw io.Writer) error {
 	case *smRows < 1 || *curveRows < 1 || *points < 2:
 		return usageError{"-sm-rows and -curve-rows must be positive, -points at least 2"}
 	}
-	start := time.Now()
-	const dt = tensor.Float32
-	trainX, _, testPix, _, err := mnistSplits(*mnistDir, errw, dt)
-	if err != nil {
-		return err
-	}
-	d := trainX.Dim(1)
-	outDir, err := outFl.prepare()
-	if err != nil {
-		return err
-	}
-	// The test set, dequantised once with a fixed seed, in logit space.
-	testY, testLD := data.Logit(data.DequantizePixels(testPix, rand.New(rand.NewPCG(*seed, 30))), data.LogitLambda)
-	curveY := tensor.SliceRows(testY, 0, min(*curveRows, testY.Dim(0)))
-	curveLD := testLD[:curveY.Dim(0)]
-	smY := tensor.SliceRows(testY, 0, min(*smRows, testY.Dim(0)))
-	// pixelLL is the mean log-likelihood in pixel space of logit rows y.
-	pixelLL := func(m *nn.NICE, y *tensor.Tensor, ld []float64) float64 {
-		var s float64
-		for lo := 0; lo < y.Dim(0); lo += 1000 {
-			hi := min(lo+1000, y.Dim(0))
-			for i, v := range m.LogProb(ad.Const(tensor.SliceRows(y, lo, hi))).T().ToFloat64() {
-				s += v + ld[lo+i]
-			}
-		}
-		return s / float64(y.Dim(0))
-	}
-
-	budget := time.Duration(*minutes * float64(time.Minute))
-	type result struct {
-		name           string
-		st             runStats
-		ll, bpd, exact float64
-		times, lls     []float64
-	}
-	var res []*result
-	for _, name := range list {
-		m := nn.NewNICE(dt, d, &nn.NICEConfig{Couplings: *couplings, Hidden: *width, Depth: *depth}, rand.New(rand.NewPCG(*seed, 31)))
-		obj := energyObjective(name)
-		r := &result{name: name}
-		// Probes every -steps/points steps, or every budget/points of
-		// training time.
-		next := 0.0
-		probe := func(done int, sec float64) {
-			due := false
-			if budget > 0 {
-				due = sec >= next
-			} else {
-				due = done%max(1, *steps / *points) == 0
-			}
-			if !due {
-				return
-			}
-			next += budget.Seconds() / float64(*points)
-			r.times, r.lls = append(r.times, sec), append(r.lls, pixelLL(m, curveY, curveLD))
-		}
-		r.times, r.lls = []float64{0}, []float64{pixelLL(m, curveY, curveLD)}
-		next = budget.Seconds() / float64(*points)
-		desc := fmt.Sprintf("%d steps", *steps)
-		if budget > 0 {
-			desc = fmt.Sprintf("%.3g min (at most %d steps)", *minutes, *steps)
-		}
-		arena := new(tensor.Arena)
-		r.st, err = train(runSpec{
-			name:     fmt.Sprintf("nice %s: NICE %d×%d-%d, %s", name, *couplings, *depth, *width, desc),
-			model:    m,
-			schedule: nn.Constant(*lr),
-			steps:    *steps,
-			budget:   budget,
-			source:   rand.NewPCG(*seed, 32), // the same minibatches for every objective
-			release:  true,
-			arena:    arena,
-			probe:    probe,
-			loss: func(_ int, rg *rand.Rand) *ad.Value {
-				idx := make([]int, *batch)
-				for i := range idx {
-					idx[i] = rg.IntN(trainX.Dim(0))
-				}
-				x := arena.Add(data.DequantizePixels(arena.Add(tensor.GatherRows(trainX, idx)), rg))
-				y, _ := data.Logit(x, data.LogitLambda)
-				return obj(m, arena.Add(y), &sm.Options{Rand: rg, Sigma: *sigma, Arena: arena})
-			},
-		}, errw)
-		if err != nil {
-			return err
-		}
-		if l := r.times[len(r.times)-1]; l < r.st.Seconds {
-			r.times, r.lls = append(r.times, r.st.Seconds), append(r.lls, pixelLL(m, curveY, curveLD))
-		}
-		fmt.Fprintf(errw, "  evaluating (%.0f s so far)\n", time.Since(start).Seconds())
-		r.ll = pixelLL(m, testY, testLD)
-		r.bpd = nn.BitsPerDim(r.ll, d) + 8
-		r.exact = sm.ExactSMLoss(m, smY, 50)
-		fmt.Fprintf(errw, "  test log-likelihood %.1f nats (%.3f bits/dim), exact SM loss %.4g, %.1f ms/step, %.1f MB\n", r.ll, r.bpd, r.exact, r.st.MsPerStep, r.st.PeakMB)
-		res = append(res, r)
-	}
-
-	// The learning curve.
-	var series []plot.Series
-	for _, r := range res {
-		// Bits/dim of the curve's images: lower is better, and on one scale
-		// for every objective (nats per image reach −10⁶ before training).
-		y := make([]float64, len(r.lls))
-		for i, v := range r.lls {
-			y[i] = nn.BitsPerDim(v, d) + 8
-		}
-		series = append(series, plot.Series{Name: strings.ToUpper(r.name), X: r.times, Y: y})
-	}
-	curve := filepath.Join(outDir, "learning-curve.svg")
-	if err := plot.WriteFile(curve, func(w io.Writer) error {
-		return plot.LineChart(w, series, plot.ChartOptions{
-			Title:  fmt.Sprintf("NICE on MNIST: test negative log-likelihood (%d images) during training", curveY.Dim(0)),
-			XLabel: "training wall-clock time (s)", YLabel: "bits/dim (lower is better)", LogY: true})
-	}); err != nil {
-		return err
-	}
-
-	if *asJSON {
-		var rows []map[string]any
-		for _, r := range res {
-			rows = append(rows, map[string]any{"objective": r.name, "steps": r.st.Steps, "diverged_at": r.st.Diverged, "test_loglik_nats": r.ll,
-				"bits_per_dim": r.bpd, "exact_sm": r.exact, "ms_per_step": r.st.MsPerStep, "peak_tensor_mb": r.st.PeakMB,
-				"train_seconds": r.st.Seconds, "curve_seconds": r.times, "curve_loglik_nats": r.lls})
-		}
-		return printJSON(out, map[string]any{"experiment": "nice", "rows": rows, "files": []string{curve},
-			"seconds": time.Since(start).Seconds()})
-	}
-	budgetText := fmt.Sprintf("%d steps", *steps)
-	if budget > 0 {
-		budgetText = fmt.Sprintf("%.3g min of training (at most %d steps)", *minutes, *steps)
-	}
-	fmt.Fprintf(out, "NICE on MNIST (logit space, λ = 1e-6): %d couplings, each a softplus MLP of %d hidden layers of %d; float32, Adam %g, batch %d, %s per objective, seed %d;\n",
-		*couplings, *depth, *width, *lr, *batch, budgetText, *seed)
-	fmt.Fprintf(out, "log-likelihood exact on the %d test images (nats per image in pixel space; bits/dim on the 0…255 scale), exact SM loss (logit space) on %d\n\n", testY.Dim(0), smY.Dim(0))
-	t := mdTable{head: []string{"objective", "steps", "test LL (nats)", "bits/dim", "exact SM loss", "ms/step", "peak MB"}}
-	for _, r := range res {
-		stepsText := fmt.Sprint(r.st.Steps)
-		if r.st.Diverged > 0 {
-			stepsText = fmt.Sprintf("%d (diverged at %d)", r.st.Steps, r.st.Diverged)
-		}
-		t.add(strings.ToUpper(r.name), stepsText, fmt.Sprintf("%.1f", r.ll), fmt.Sprintf("%.3f", r.bpd),
-			fmt.Sprintf("%.4g", r.exact), fmt.Sprintf("%.1f", r.st.MsPerStep), fmt.Sprintf("%.1f", r.st.PeakMB))
-	}
-	t.write(out)
-	fmt.Fprintf(out, "\nWrote %s (%.0f s in all).\n", curve, time.Since(start).Seconds())
-	return nil
+	return experiment.NICE(experiment.NICEConfig{
+		MNIST: *mnistDir, Steps: *steps, Minutes: *minutes, Width: *width, Depth: *depth, Couplings: *couplings, Batch: *batch, LR: *lr, Sigma: *sigma, SMRows: *smRows, CurveRows: *curveRows, Points: *points, Seed: *seed, JSON: *asJSON, Objectives: list, Out: *outFl.dir, Force: *outFl.force, Progress: errw,
+	}, out)
 }

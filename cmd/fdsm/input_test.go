@@ -101,7 +101,7 @@ func TestOverflowingEnergy(t *testing.T) {
 	run := trainToy(t, dir, "run", "-model", "dkef", "-inducing", "3", "-kernels", "1", "-width", "4", "-depth", "1")
 	ck := filepath.Join(run, nn.CheckpointName)
 	editCheckpoint(t, ck, func(_ map[string]*tensor.Tensor, md map[string]string) {
-		md["extra."+extraAlpha] = "1e308,-1e308,1e308"
+		md["extra."+nn.ExtraDKEFAlpha] = "1e308,-1e308,1e308"
 	})
 	os.WriteFile(filepath.Join(dir, "x.csv"), []byte("x0,x1\n0.5,1\n"), 0o666)
 	fails(t, dir, []string{ck, "energy of row 1 of x.csv is NaN", "overflows"}, "energy", "-ckpt", ck, "-in", "x.csv")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/data"
+	"github.com/fdsm/fdsm/internal/jsonout"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -21,7 +23,7 @@ func init() {
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
 	wf := addWeightFlags(fs, false)
-	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
 	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
 	nPath := fs.String("noise", "", "DSM noise n, a .npy array [B, d] (x̃ = x + σn)")
@@ -79,8 +81,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		return err
 	}
 	d := x.Dim(1)
-	if net.spec.Dim != d {
-		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.spec.Dim, *xPath, d)
+	if net.Spec.Dim != d {
+		return fmt.Errorf("%s: the model takes %d inputs but %s has %d columns", modelPath, net.Spec.Dim, *xPath, d)
 	}
 	opts := &sm.Options{Rand: rand.New(rand.NewPCG(*seed, 0)), Sigma: *sigma, Eps: *eps, M: *m,
 		Projection: projection, NonBatched: *nobatch, FDMode: mode}
@@ -106,18 +108,18 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 
 	var loss *ad.Value
 	switch {
-	case !net.isScore() && obj.Energy != nil:
-		loss = obj.Energy(net.energy, x, opts)
-	case net.isScore() && obj.Score != nil:
-		loss = obj.Score(net.score, x, opts)
-	case !net.isScore():
+	case !net.IsScore() && obj.Energy != nil:
+		loss = obj.Energy(net.Energy, x, opts)
+	case net.IsScore() && obj.Score != nil:
+		loss = obj.Score(net.Score, x, opts)
+	case !net.IsScore():
 		return fmt.Errorf("%s: objective %s needs a score network (last layer of width %d), the model is an energy", modelPath, obj.Name, d)
 	default:
 		return fmt.Errorf("%s: objective %s needs an energy (last layer of width 1), the model is a score network", modelPath, obj.Name)
 	}
 	if *gradPath != "" {
-		ps := net.mod.Params()
-		gs := ad.Grad(loss, nn.Values(net.mod))
+		ps := net.Module.Params()
+		gs := ad.Grad(loss, nn.Values(net.Module))
 		named := map[string]*tensor.Tensor{}
 		for i, p := range ps {
 			named[p.Name] = gs[i].T()
@@ -127,8 +129,8 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		}
 	}
 	if *asJSON {
-		nulled, err := writeJSON(out, map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
-		warnNonFinite(errw, "loss", nulled)
+		nulled, err := jsonout.Write(out, map[string]any{"objective": obj.Name, "loss": loss.Item(), "rows": x.Dim(0)})
+		jsonout.WarnNonFinite(errw, "loss", nulled)
 		return err
 	}
 	fmt.Fprintf(out, "%s loss %.10g over %d rows\n", obj.Name, loss.Item(), x.Dim(0))
@@ -144,5 +146,5 @@ func loadBatch(path string, dt tensor.DType) (*tensor.Tensor, error) {
 	if t.Rank() != 2 || t.Dim(0) == 0 || t.Dim(1) == 0 {
 		return nil, fmt.Errorf("%s: shape %v, want a 2-D array [rows, columns] with at least one row and one column", path, t.Shape())
 	}
-	return finiteAs(path, t, dt)
+	return data.FiniteAs(path, t, dt)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -15,7 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -411,7 +414,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Meta.Extra[extraTransform] != transformStandardize || ck.Meta.Extra[extraColumns] != `["a","b","c"]` {
+	if ck.Meta.Extra[data.MetaTransform] != data.TransformStandardize || ck.Meta.Extra[data.MetaColumns] != `["a","b","c"]` {
 		t.Errorf("checkpoint extra %v", ck.Meta.Extra)
 	}
 	res := ok(t, dir, "eval", "-ckpt", "run", "-is-samples", "2000", "-json")
@@ -483,11 +486,11 @@ func TestFileErrors(t *testing.T) {
 		ck.Meta.Model = strings.Replace(ck.Meta.Model, c.from, c.to, 1)
 		name := "edited-" + c.to + ".safetensors"
 		m, _ := nn.ParseModelSpec("mlp d=2 width=8 depth=2 act=softplus")
-		mm := newModel(m, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
-		if _, err := nn.LoadCheckpoint(ckpt, mm.mod.Params(), nil); err != nil {
+		mm := sm.NewModel(m, tensor.Float32, rand.New(rand.NewPCG(1, 1)))
+		if _, err := nn.LoadCheckpoint(ckpt, mm.Module.Params(), nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := nn.SaveCheckpoint(filepath.Join(dir, name), mm.mod.Params(), nil, ck.Meta); err != nil {
+		if err := nn.SaveCheckpoint(filepath.Join(dir, name), mm.Module.Params(), nil, ck.Meta); err != nil {
 			t.Fatal(err)
 		}
 		fails(t, dir, []string{name, c.want}, "eval", "-ckpt", name)
@@ -672,7 +675,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	for _, o := range demoObjectives {
+	for _, o := range experiment.DemoObjectives() {
 		for _, f := range []string{"density-" + o + ".png", "samples-" + o + ".png"} {
 			if st, err := os.Stat(filepath.Join(dir, "pics", f)); err != nil || st.Size() == 0 {
 				t.Errorf("%s: %v", f, err)
@@ -686,7 +689,7 @@ func TestDemo(t *testing.T) {
 		if err := dec.Decode(&v); err != nil {
 			t.Fatalf("demo -json record %d: %v", i, err)
 		}
-		if i < 4 && (v["objective"] != demoObjectives[i] || v["peak_tensor_mb"].(float64) <= 0) {
+		if i < 4 && (v["objective"] != experiment.DemoObjectives()[i] || v["peak_tensor_mb"].(float64) <= 0) {
 			t.Errorf("demo -json record %d: %v", i, v)
 		}
 	}

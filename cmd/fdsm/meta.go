@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
@@ -16,10 +17,10 @@ import (
 // alike (exit 1, naming the checkpoint and the key) and no command reads a
 // key of its own.
 type ckptMeta struct {
-	trainData  *dataSpec // extra.data; nil when not recorded
-	tr         transform // extra.data.transform, .mean, .std, .columns, .dequantize
-	energyMean *float64  // extra.train.energy_mean; nil when not recorded
-	split      *split    // extra.data.holdout, .holdout_seed, .rows; nil when not recorded
+	trainData  *data.Spec     // extra.data; nil when not recorded
+	tr         data.Transform // extra.data.transform, .mean, .std, .columns, .dequantize
+	energyMean *float64       // extra.train.energy_mean; nil when not recorded
+	split      *data.Holdout  // extra.data.holdout, .holdout_seed, .rows; nil when not recorded
 }
 
 // parseCheckpointMeta reads the metadata of the checkpoint at path, of a
@@ -33,25 +34,25 @@ func parseCheckpointMeta(path string, meta nn.Metadata, spec nn.ModelSpec) (ckpt
 		}
 	}
 	extra := meta.Extra
-	if s, ok := extra[extraData]; ok {
+	if s, ok := extra[nn.ExtraData]; ok {
 		ds, err := parseDataSpec(s)
 		if err != nil {
-			return c, bad("extra."+extraData, err.Error())
+			return c, bad("extra."+nn.ExtraData, err.Error())
 		}
 		c.trainData = &ds
 	}
 	var err error
-	if c.tr, err = transformFromMeta(extra, spec.Dim); err != nil {
+	if c.tr, err = data.TransformFromMeta(extra, spec.Dim); err != nil {
 		return c, fmt.Errorf("%s: %v", path, err)
 	}
-	if s, ok := extra[extraEnergy]; ok {
-		v, err := parseFloats(s)
+	if s, ok := extra[nn.ExtraEnergyMean]; ok {
+		v, err := data.ParseFloats(s)
 		if err != nil || len(v) != 1 || math.IsNaN(v[0]) || math.IsInf(v[0], 0) {
-			return c, bad("extra."+extraEnergy, fmt.Sprintf("%q: want one finite number, the mean energy of the training rows", infile.Cut(s)))
+			return c, bad("extra."+nn.ExtraEnergyMean, fmt.Sprintf("%q: want one finite number, the mean energy of the training rows", infile.Cut(s)))
 		}
 		c.energyMean = &v[0]
 	}
-	sp, found, err := splitFromMeta(extra)
+	sp, found, err := data.HoldoutFromMeta(extra)
 	if err != nil {
 		return c, fmt.Errorf("%s: %v", path, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/tensor"
 )
@@ -186,10 +187,10 @@ func TestModelFlagStandardize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mean, std := ck.Meta.Extra[extraMean], ck.Meta.Extra[extraStd]
-	sd, err := parseFloats(std)
-	if err != nil || len(sd) != 3 || ck.Meta.Extra[extraTransform] != transformStandardize {
-		t.Fatalf("checkpoint metadata: transform %q, std %q (%v)", ck.Meta.Extra[extraTransform], std, err)
+	mean, std := ck.Meta.Extra[data.MetaMean], ck.Meta.Extra[data.MetaStd]
+	sd, err := data.ParseFloats(std)
+	if err != nil || len(sd) != 3 || ck.Meta.Extra[data.MetaTransform] != data.TransformStandardize {
+		t.Fatalf("checkpoint metadata: transform %q, std %q (%v)", ck.Meta.Extra[data.MetaTransform], std, err)
 	}
 	tensor.SaveNpy(filepath.Join(dir, "std.npy"), tensor.WrapFloat64(sd, 3))
 	ts := sequentialNames("model.net.", ck.Params)

@@ -3,227 +3,42 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"math"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
-	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/infile"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// model is a built model with the views the commands need.
-type model struct {
-	spec   nn.ModelSpec
-	mod    nn.Module
-	energy sm.Energy // nil for a score network
-	score  sm.Score  // set for a score network only
-	nice   *nn.NICE  // set for NICE
-	dkef   *nn.DKEF  // set for DKEF
-}
-
-// newModel creates the model of spec s with fresh, seeded parameters.
-func newModel(s nn.ModelSpec, dt tensor.DType, rng *rand.Rand) *model {
-	return viewModel(s, s.Build(dt, rng))
-}
-
-// viewModel wraps mod, a model nn.ModelSpec.Build made for s, with the
-// views the commands need.
-func viewModel(s nn.ModelSpec, mod nn.Module) *model {
-	m := &model{spec: s, mod: mod}
-	switch v := mod.(type) {
-	case *nn.MLP:
-		if s.Kind == nn.KindScoreMLP {
-			m.score = sm.ScoreFunc(v.Score)
-		} else {
-			m.energy = v
-		}
-	case *nn.NICE:
-		m.energy, m.nice = v, v
-	case *nn.DKEF:
-		m.energy, m.dkef = v, v
-	case sm.Energy:
-		m.energy = v
-	default:
-		panic(fmt.Sprintf("fdsm: model %T is neither an energy nor a score network", mod))
-	}
-	return m
-}
-
-// isScore reports whether the model is a score network.
-func (m *model) isScore() bool { return m.energy == nil }
-
-// compatible checks that objective obj can train the model, with a message
-// that says what would.
-func (m *model) compatible(obj sm.Objective) error {
-	switch {
-	case m.isScore() && obj.Score == nil:
-		return fmt.Errorf("objective %s needs an energy model (-model %s, %s, %s, %s or %s); %s is a score network, trained by %s",
-			obj.Name, nn.KindMLP, nn.KindNICE, nn.KindQuadratic, nn.KindDKEF, nn.KindResNet, m.spec.Kind, strings.Join(objectiveNames(func(o sm.Objective) bool { return o.Score != nil }), " or "))
-	case !m.isScore() && obj.Energy == nil:
-		return fmt.Errorf("objective %s needs a score network (-model %s); %s is an energy model", obj.Name, nn.KindScoreMLP, m.spec.Kind)
-	}
-	return nil
-}
-
-// objectiveNames lists the names of the objectives keep accepts.
-func objectiveNames(keep func(sm.Objective) bool) []string {
-	var names []string
-	for _, o := range sm.Objectives() {
-		if keep == nil || keep(o) {
-			names = append(names, o.Name)
-		}
-	}
-	return names
-}
-
-// loss evaluates objective obj on batch x.
-func (m *model) loss(obj sm.Objective, x *tensor.Tensor, o *sm.Options) *ad.Value {
-	if m.isScore() {
-		return obj.Score(m.score, x, o)
-	}
-	return obj.Energy(m.energy, x, o)
-}
-
-// sampler returns what sm.Langevin takes: the energy or the score network.
-func (m *model) sampler() any {
-	if m.isScore() {
-		return m.score
-	}
-	return m.energy
-}
-
-// evalChunk is the rows per forward pass of energies and scoreNorms: small
-// enough that a ResNet's patch matrices (9·channels floats per pixel) stay
-// in the tens of megabytes.
-const evalChunk = 256
-
-// energies returns E(x) for each row of x, in chunks, as float64.
-func (m *model) energies(x *tensor.Tensor) []float64 {
-	out := make([]float64, 0, x.Dim(0))
-	for lo := 0; lo < x.Dim(0); lo += evalChunk {
-		hi := min(lo+evalChunk, x.Dim(0))
-		out = append(out, m.energy.Energy(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()...)
-	}
-	return out
-}
-
-// scoreNorms returns ‖s(x)‖² for each row of x: the anomaly score of a
-// score network, which has no energy.
-func (m *model) scoreNorms(x *tensor.Tensor) []float64 {
-	out := make([]float64, 0, x.Dim(0))
-	d := x.Dim(1)
-	for lo := 0; lo < x.Dim(0); lo += evalChunk {
-		hi := min(lo+evalChunk, x.Dim(0))
-		s := m.score.Score(ad.Const(tensor.SliceRows(x, lo, hi))).T().ToFloat64()
-		for i := range hi - lo {
-			var q float64
-			for _, v := range s[i*d : (i+1)*d] {
-				q += v * v
-			}
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
-// Keys of Metadata.Extra that fdsm train writes.
-const (
-	extraData      = "data"              // the -data specification
-	extraTransform = "data.transform"    // none, standardize or logit
-	extraMean      = "data.mean"         // standardize: column means
-	extraStd       = "data.std"          // standardize: column standard deviations
-	extraColumns   = "data.columns"      // CSV: the columns used, in order
-	extraDequant   = "data.dequantize"   // MNIST: "true" to dequantise pixels when evaluating
-	extraAlpha     = nn.ExtraDKEFAlpha   // DKEF: the fitted α
-	extraEnergy    = "train.energy_mean" // mean energy of training rows, for OOD scores
-	extraFlagPref  = "flag."             // the train flags, for -resume
-)
-
-// formatFloats writes floats so that they read back exactly.
-func formatFloats(v []float64) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(s, ",")
-}
-
-// parseFloats reads what formatFloats writes.
-func parseFloats(s string) ([]float64, error) {
-	if s == "" {
-		return nil, nil
-	}
-	parts := strings.Split(s, ",")
-	out := make([]float64, len(parts))
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", infile.Cut(p))
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
 // loaded is a model rebuilt from a checkpoint, with what the checkpoint says
 // about the data it was trained on.
 type loaded struct {
-	*model
+	*sm.Model
 	path     string // the checkpoint file
 	meta     nn.Metadata
 	ckptMeta // what the metadata says about the data, validated
 }
 
-// checkpointPath resolves -ckpt: a file, or a directory holding
-// nn.CheckpointName.
-func checkpointPath(p string) (string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", p, unwrapPathError(err))
-	}
-	if st.IsDir() {
-		f := filepath.Join(p, nn.CheckpointName)
-		if _, err := os.Stat(f); err != nil {
-			return "", fmt.Errorf("%s: no checkpoint %s in this directory", p, nn.CheckpointName)
-		}
-		return f, nil
-	}
-	return p, nil
-}
-
-// unwrapPathError drops the path and operation of an *os.PathError, which
-// the caller names itself.
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
 // loadModel rebuilds the model a checkpoint (file or directory) holds from
 // its metadata alone. Parameters and numbers in the metadata must be finite.
 func loadModel(ckpt string) (*loaded, error) {
-	path, err := checkpointPath(ckpt)
+	path, err := rundir.CheckpointPath(ckpt)
 	if err != nil {
 		return nil, err
 	}
-	mod, spec, ck, err := nn.LoadModel(path)
+	m, ck, err := sm.LoadModel(path)
 	if err != nil {
 		return nil, err
 	}
-	cm, err := parseCheckpointMeta(path, ck.Meta, spec)
+	cm, err := parseCheckpointMeta(path, ck.Meta, m.Spec)
 	if err != nil {
 		return nil, err
 	}
-	m := viewModel(spec, mod)
-	meta := ck.Meta
-	return &loaded{model: m, path: path, meta: meta, ckptMeta: cm}, nil
+	return &loaded{Model: m, path: path, meta: ck.Meta, ckptMeta: cm}, nil
 }
 
 // addModelFlags registers the model flags shared by train and demo.
@@ -322,18 +137,18 @@ logit says otherwise, a CSV's columns are all of its columns unless
 // the flags that say how data rows map into the model's space (-transform,
 // -mean, -std, -columns), which a checkpoint records and a state_dict does
 // not.
-func addWeightFlags(fs *flag.FlagSet, data bool) *weightFlags {
+func addWeightFlags(fs *flag.FlagSet, withData bool) *weightFlags {
 	f := &weightFlags{fs: fs}
 	with := "" // loss requires -model; the others take it or -ckpt
-	if data {
+	if withData {
 		with = "with -model: "
 	}
 	f.path = fs.String("model", "", weightModelHelp)
 	f.prefix = fs.String("prefix", "", with+"use only the tensors whose names start with this prefix (e.g. energy.), the prefix removed: one module of a larger state_dict")
 	f.act = fs.String("act", "softplus", with+"the activation between the Linear layers: "+activationList())
 	f.dtype = fs.String("dtype", "float32", with+"compute in float32 or float64")
-	if data {
-		f.transform = fs.String("transform", transformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
+	if withData {
+		f.transform = fs.String("transform", data.TransformNone, "with -model: how data rows map into the model's space: none (rows go in as they are, in the data's units), standardize ((x − mean)/std per column, with -mean and -std) or logit (of pixels in [0, 1], λ = 1e-6 as fdsm train's)")
 		f.mean = fs.String("mean", "", "with -model -transform standardize: the column means, comma-separated or a .npy vector of d values")
 		f.std = fs.String("std", "", "with -model -transform standardize: the column standard deviations (positive), comma-separated or a .npy vector of d values")
 		f.columns = fs.String("columns", "", "with -model: the CSV columns the model takes, comma-separated, in order (empty: every column)")
@@ -355,7 +170,7 @@ func (f *weightFlags) given() []string {
 
 // build reads the state_dict of -model into an MLP energy or score network
 // in the dtype of -dtype; flag mistakes are usage errors.
-func (f *weightFlags) build() (*model, tensor.DType, error) {
+func (f *weightFlags) build() (*sm.Model, tensor.DType, error) {
 	act, err := nn.ParseActivation(*f.act)
 	if err != nil {
 		return nil, 0, usageError{"-act: " + err.Error()}
@@ -364,53 +179,8 @@ func (f *weightFlags) build() (*model, tensor.DType, error) {
 	if err != nil {
 		return nil, 0, usageError{"-dtype: " + err.Error()}
 	}
-	path := *f.path
-	weights, md, err := tensor.LoadSafetensors(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	hint := "" // for a checkpoint of fdsm train given to -model
-	if md["model"] != "" {
-		hint = fmt.Sprintf(" (the file is a checkpoint of a %s model: give it to -ckpt)", infile.Cut(md["model"]))
-	}
-	if *f.prefix != "" {
-		if weights, err = nn.SelectPrefix(weights, *f.prefix); err != nil {
-			return nil, 0, fmt.Errorf("%s: -prefix: %w", path, err)
-		}
-	}
-	if err := nn.CheckFiniteParams(path, weights); err != nil {
-		return nil, 0, err
-	}
-	mlp, err := nn.MLPFromTensors(weights, act, dt)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w%s", path, err, hint)
-	}
-	widths := []int{mlp.Layers[0].W.Dim(1)}
-	for k, l := range mlp.Layers {
-		if l.W.Len() == 0 {
-			return nil, 0, fmt.Errorf("%s: layer %d's weight is %v: want at least one input and one output", path, k, l.W.Shape())
-		}
-		widths = append(widths, l.W.Dim(0))
-	}
-	d, out := widths[0], widths[len(widths)-1]
-	if d > nn.MaxModelDim {
-		return nil, 0, fmt.Errorf("%s: the first layer takes %d inputs, more than the %d this tool takes", path, d, nn.MaxModelDim)
-	}
-	s := nn.ModelSpec{Kind: nn.KindMLP, Dim: d, Depth: len(mlp.Layers) - 1, Act: act}
-	for _, w := range widths[1 : len(widths)-1] {
-		s.Width = max(s.Width, w)
-	}
-	m := &model{spec: s, mod: mlp}
-	switch {
-	case out == 1:
-		m.energy = mlp
-	case out == d:
-		m.spec.Kind = nn.KindScoreMLP
-		m.score = sm.ScoreFunc(mlp.Score)
-	default:
-		return nil, 0, fmt.Errorf("%s: the last layer's weight is %v: want 1 output (an energy) or %d, its input dimension (a score network)", path, mlp.Layers[len(mlp.Layers)-1].W.Shape(), d)
-	}
-	return m, dt, nil
+	m, err := sm.LoadStateDict(*f.path, *f.prefix, act, dt)
+	return m, dt, err
 }
 
 // describeMLP names an MLP of the given kind by its widths, e.g.
@@ -434,46 +204,46 @@ func (f *weightFlags) load() (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := f.transformFor(m.spec.Dim)
+	tr, err := f.transformFor(m.Spec.Dim)
 	if err != nil {
 		return nil, err
 	}
-	meta := nn.Metadata{Model: describeMLP(m.spec.Kind, m.mod.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
-	return &loaded{model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
+	meta := nn.Metadata{Model: describeMLP(m.Spec.Kind, m.Module.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
+	return &loaded{Model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
 }
 
 // transformFor reads -transform, -mean, -std and -columns for a model of d
 // inputs.
-func (f *weightFlags) transformFor(d int) (transform, error) {
+func (f *weightFlags) transformFor(d int) (data.Transform, error) {
 	// Pixels of -data mnist are dequantised, as for a model train fitted to
 	// MNIST: a density's log-likelihood (and bits/dim) is of continuous
 	// values.
-	t := transform{kind: *f.transform, dequant: true}
-	switch t.kind {
-	case transformNone, transformLogit:
+	t := data.Transform{Kind: *f.transform, Dequantize: true}
+	switch t.Kind {
+	case data.TransformNone, data.TransformLogit:
 		if *f.mean != "" || *f.std != "" {
-			return t, usageError{fmt.Sprintf("-mean and -std are for -transform standardize, not %s", t.kind)}
+			return t, usageError{fmt.Sprintf("-mean and -std are for -transform standardize, not %s", t.Kind)}
 		}
-	case transformStandardize:
+	case data.TransformStandardize:
 		var err error
-		if t.mean, err = readVector("-mean", *f.mean, d); err != nil {
+		if t.Mean, err = readVector("-mean", *f.mean, d); err != nil {
 			return t, err
 		}
-		if t.std, err = readVector("-std", *f.std, d); err != nil {
+		if t.Std, err = readVector("-std", *f.std, d); err != nil {
 			return t, err
 		}
-		for j, s := range t.std {
+		for j, s := range t.Std {
 			if !(s > 0) {
 				return t, usageError{fmt.Sprintf("-std: value %d is %g: want positive standard deviations", j+1, s)}
 			}
 		}
 	default:
-		return t, usageError{fmt.Sprintf("-transform %q: want none, standardize or logit", infile.Cut(t.kind))}
+		return t, usageError{fmt.Sprintf("-transform %q: want none, standardize or logit", infile.Cut(t.Kind))}
 	}
 	if *f.columns != "" {
-		t.columns = strings.Split(*f.columns, ",")
-		if len(t.columns) != d {
-			return t, usageError{fmt.Sprintf("-columns: %d names, but the model takes %d inputs", len(t.columns), d)}
+		t.Columns = strings.Split(*f.columns, ",")
+		if len(t.Columns) != d {
+			return t, usageError{fmt.Sprintf("-columns: %d names, but the model takes %d inputs", len(t.Columns), d)}
 		}
 	}
 	return t, nil
@@ -497,7 +267,7 @@ func readVector(name, s string, d int) ([]float64, error) {
 		v = t.ToFloat64()
 	} else {
 		var err error
-		if v, err = parseFloats(s); err != nil {
+		if v, err = data.ParseFloats(s); err != nil {
 			return nil, usageError{fmt.Sprintf("%s: %v", name, err)}
 		}
 		if len(v) != d {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/fdsm/fdsm/internal/rundir"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,8 +18,8 @@ func TestScratchOutDir(t *testing.T) {
 	// A file of the user's in each default directory and in an explicit -out.
 	mine := []byte("the user's file\n")
 	for _, d := range []string{"demo", "toys", "ood", "nice"} {
-		os.MkdirAll(filepath.Join(dir, scratchRoot, d), 0o777)
-		os.WriteFile(filepath.Join(dir, scratchRoot, d, "mine.txt"), mine, 0o666)
+		os.MkdirAll(filepath.Join(dir, rundir.ScratchRoot, d), 0o777)
+		os.WriteFile(filepath.Join(dir, rundir.ScratchRoot, d, "mine.txt"), mine, 0o666)
 	}
 	os.MkdirAll(filepath.Join(dir, "figs"), 0o777)
 	os.WriteFile(filepath.Join(dir, "figs", "mine.txt"), mine, 0o666)
@@ -27,10 +28,10 @@ func TestScratchOutDir(t *testing.T) {
 		out  string // the directory refused
 		args []string
 	}{
-		{filepath.Join(scratchRoot, "demo"), []string{"demo", "-quick", "-steps", "2", "-width", "4", "-highdim=false"}},
-		{filepath.Join(scratchRoot, "toys"), []string{"experiment", "toys", "-steps", "1", "-width", "4", "-panel", "8", "-grid", "20"}},
-		{filepath.Join(scratchRoot, "ood"), []string{"experiment", "ood", "-mnist", "mnist", "-steps", "1", "-width", "8", "-batch", "8", "-rows", "10"}},
-		{filepath.Join(scratchRoot, "nice"), []string{"experiment", "nice", "-mnist", "mnist", "-steps", "1", "-width", "8", "-depth", "1", "-couplings", "2"}},
+		{filepath.Join(rundir.ScratchRoot, "demo"), []string{"demo", "-quick", "-steps", "2", "-width", "4", "-highdim=false"}},
+		{filepath.Join(rundir.ScratchRoot, "toys"), []string{"experiment", "toys", "-steps", "1", "-width", "4", "-panel", "8", "-grid", "20"}},
+		{filepath.Join(rundir.ScratchRoot, "ood"), []string{"experiment", "ood", "-mnist", "mnist", "-steps", "1", "-width", "8", "-batch", "8", "-rows", "10"}},
+		{filepath.Join(rundir.ScratchRoot, "nice"), []string{"experiment", "nice", "-mnist", "mnist", "-steps", "1", "-width", "8", "-depth", "1", "-couplings", "2"}},
 		{"figs", []string{"experiment", "toys", "-steps", "1", "-width", "4", "-panel", "8", "-grid", "20", "-out", "figs"}},
 	} {
 		fails(t, dir, []string{c.out, "holds files", "-force"}, c.args...)
@@ -42,15 +43,15 @@ func TestScratchOutDir(t *testing.T) {
 	// -force writes into the directory, keeping the files of other names.
 	ok(t, dir, "experiment", "toys", "-toys", "8gaussians", "-objectives", "ssm", "-steps", "1", "-width", "4", "-panel", "8", "-grid", "20", "-force")
 	for _, f := range []string{"density-8gaussians.png", "mine.txt"} {
-		if _, err := os.Stat(filepath.Join(dir, scratchRoot, "toys", f)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, rundir.ScratchRoot, "toys", f)); err != nil {
 			t.Errorf("after -force: %v", err)
 		}
 	}
 
 	// An empty default directory is created and written into.
-	os.RemoveAll(filepath.Join(dir, scratchRoot, "demo"))
+	os.RemoveAll(filepath.Join(dir, rundir.ScratchRoot, "demo"))
 	ok(t, dir, "demo", "-quick", "-steps", "2", "-width", "4", "-highdim=false")
-	if _, err := os.Stat(filepath.Join(dir, scratchRoot, "demo", "density-true.png")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, rundir.ScratchRoot, "demo", "density-true.png")); err != nil {
 		t.Errorf("demo without -out: %v", err)
 	}
 }

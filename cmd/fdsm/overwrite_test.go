@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,7 @@ func TestTrainRefusesExistingRun(t *testing.T) {
 	if err != nil || ck.Meta.Step != 3 {
 		t.Errorf("checkpoint after -force: %v, step %d; want the new run's 3", err, ck.Meta.Step)
 	}
-	if _, ok := ck.Meta.Extra[extraFlagPref+"force"]; ok {
+	if _, ok := ck.Meta.Extra[nn.ExtraFlagPrefix+"force"]; ok {
 		t.Errorf("-force is stored in the checkpoint")
 	}
 	// Without -out nothing is written, and the usage error of a new
@@ -108,7 +109,7 @@ func TestTrainRefusesExistingRun(t *testing.T) {
 func TestTrainLock(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "run"), 0o777)
-	lock := filepath.Join("run", lockName) // as the messages name it; the test's files are under dir
+	lock := filepath.Join("run", rundir.LockName) // as the messages name it; the test's files are under dir
 	args := []string{"train", "-data", "toy:8gaussians", "-width", "8", "-steps", "3", "-batch", "16", "-out", "run"}
 
 	// This test's own process is alive and is not the binary.
@@ -140,7 +141,7 @@ func TestTrainLock(t *testing.T) {
 	}
 	defer long.Wait()
 	defer long.Process.Kill()
-	busy := filepath.Join("busy", lockName)
+	busy := filepath.Join("busy", rundir.LockName)
 	for i := 0; ; i++ {
 		if _, err := os.Stat(filepath.Join(dir, busy)); err == nil {
 			break

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/fdsm/fdsm/bench/experiment"
 	"image"
 	"image/color"
 	"image/png"
@@ -204,8 +205,8 @@ func TestSamplePictures(t *testing.T) {
 func TestDemoPictures(t *testing.T) {
 	dir := t.TempDir()
 	ok(t, dir, "demo", "-quick", "-steps", "3", "-width", "4", "-out", "pics")
-	for _, f := range []string{"density-true.png", "density-" + demoObjectives[0] + ".png"} {
+	for _, f := range []string{"density-true.png", "density-" + experiment.DemoObjectives()[0] + ".png"} {
 		checkHeatmap(t, filepath.Join(dir, "pics", f), 400) // demo.go: 40 cells of 10 pixels with -quick
 	}
-	checkScatter(t, filepath.Join(dir, "pics", "samples-"+demoObjectives[0]+".png"), 400, true) // the ScatterOptions default
+	checkScatter(t, filepath.Join(dir, "pics", "samples-"+experiment.DemoObjectives()[0]+".png"), 400, true) // the ScatterOptions default
 }

@@ -99,7 +99,7 @@ func TestQualityGrid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, _, err := decodeSamples(name, b)
+		x, _, err := quality.DecodeSamples(name, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func FuzzDecodeSamples(f *testing.F) {
 		if isPNG {
 			name = "f.png"
 		}
-		x, _, err := decodeSamples(name, b)
+		x, _, err := quality.DecodeSamples(name, b)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), name+": ") {
 				t.Fatalf("error does not name the file: %v", err)

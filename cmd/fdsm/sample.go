@@ -3,16 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 
-	"github.com/fdsm/fdsm/internal/plot"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
-	"github.com/fdsm/fdsm/tensor"
 )
 
 func init() {
@@ -55,41 +53,6 @@ With -model, -init auto starts from N(0, I): give -init uniform for pixels.
 
 Flags:`
 
-// Keys of Metadata.Extra that hold a checkpoint's sampler settings: the
-// prefix and a flag of fdsm sample, e.g. "sample.steps".
-const extraSamplePref = "sample."
-
-// sampleRecorded are the flags of fdsm sample a checkpoint can record.
-var sampleRecorded = []string{"sampler", "steps", "step-size", "sigmas", "temperature", "denoise", "sigma"}
-
-// objectiveSampling returns the sampler settings that suit a model trained
-// by the objective obj (DSM's noise level σ): flag name → value, as fdsm
-// train records them (see recordSampling).
-func objectiveSampling(obj string, sigma float64) map[string]string {
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) } // 0.5·0.2² is 0.02, not 0.020000000000000004
-	switch obj {
-	case "dsm", "fd-dsm":
-		// The recipe of issue 19's calibration: 1000 steps of 0.5·σ² on the
-		// smoothed density drew MNIST digits from an MLP trained at σ = 0.3.
-		return map[string]string{"sampler": "walk-jump", "steps": "1000", "step-size": g(0.5 * sigma * sigma), "sigma": g(sigma)}
-	case "mdsm", "fd-mdsm":
-		// The MDSM reference (github.com/zengyi-li/MDSM sample.py and
-		// cfg.py): 2700 steps of ε = 0.02 under the 'exp' temperature
-		// schedule, then the denoising step at σ₀.
-		return map[string]string{"sampler": "langevin", "steps": "2700", "step-size": g(0.02 * 0.02), "temperature": "mdsm",
-			"denoise": "true", "sigma": g(sm.MDSMSigma0)}
-	}
-	return map[string]string{"sampler": "langevin", "steps": "500", "step-size": "0.01"}
-}
-
-// recordSampling writes sampler settings (flag name → value) into a
-// checkpoint's metadata, where fdsm sample takes its defaults from.
-func recordSampling(extra, settings map[string]string) {
-	for k, v := range settings {
-		extra[extraSamplePref+k] = v
-	}
-}
-
 // modelSigma returns the noise level σ of a checkpoint's model, for the
 // denoising step when neither -sigma nor the recorded settings give it: the
 // objective's (train's -sigma for DSM, σ₀ for MDSM); 0 if it has none.
@@ -97,7 +60,7 @@ func modelSigma(meta nn.Metadata) float64 {
 	key := ""
 	switch meta.Objective {
 	case "dsm", "fd-dsm":
-		key = extraFlagPref + "sigma"
+		key = nn.ExtraFlagPrefix + "sigma"
 	case "mdsm", "fd-mdsm":
 		return sm.MDSMSigma0
 	}
@@ -115,127 +78,49 @@ type sampleFlags struct {
 	stepSize, sigma              *float64
 }
 
-// samplerPlan is a validated choice of sampler.
-type samplerPlan struct {
-	kind           string    // langevin, annealed, walk-jump or exact
-	levels         []float64 // annealed: the noise levels
-	tmax, tmin     float64   // -temperature mdsm: the schedule's ends (0: none)
-	steps          int
-	stepSize       float64
-	denoise        bool
-	sigma          float64 // σ of the denoising step or jump (0: the model's)
-	fromCheckpoint bool    // the settings came from the checkpoint
-}
-
 // plan validates the sampler flags; errors are usage errors.
-// parseTemperature reads a -temperature value: none (0, 0), mdsm (the MDSM
-// reference's schedule from 100 to 1) or mdsm:TMAX,TMIN. The error starts
-// with the value quoted, for the flag's name in front of it.
-func parseTemperature(t string) (tmax, tmin float64, err error) {
-	switch {
-	case t == "none":
-		return 0, 0, nil
-	case t == "mdsm":
-		return 100, 1, nil // the reference's Tmax, Tmin (sample.py)
-	case strings.HasPrefix(t, "mdsm:"):
-		a, b, ok := strings.Cut(t[len("mdsm:"):], ",")
-		hi, err1 := strconv.ParseFloat(a, 64)
-		lo, err2 := strconv.ParseFloat(b, 64)
-		if !ok || err1 != nil || err2 != nil || !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
-			return 0, 0, fmt.Errorf("%q: want mdsm:TMAX,TMIN with TMAX ≥ TMIN > 0", t)
-		}
-		return hi, lo, nil
-	}
-	return 0, 0, fmt.Errorf("%q: want none, mdsm or mdsm:TMAX,TMIN", t)
-}
-
-func (f *sampleFlags) plan() (samplerPlan, error) {
-	p := samplerPlan{kind: *f.sampler, steps: *f.steps, stepSize: *f.stepSize, denoise: *f.denoise, sigma: *f.sigma}
+func (f *sampleFlags) plan() (sm.SamplerPlan, error) {
+	p := sm.SamplerPlan{Kind: *f.sampler, Steps: *f.steps, StepSize: *f.stepSize, Denoise: *f.denoise, Sigma: *f.sigma}
 	if *f.annealed {
-		if p.kind != "langevin" && p.kind != "annealed" {
-			return p, usageError{fmt.Sprintf("-annealed is -sampler annealed, not -sampler %s: give one", p.kind)}
+		if p.Kind != "langevin" && p.Kind != "annealed" {
+			return p, usageError{fmt.Sprintf("-annealed is -sampler annealed, not -sampler %s: give one", p.Kind)}
 		}
-		p.kind = "annealed"
+		p.Kind = "annealed"
 	}
-	switch p.kind {
+	switch p.Kind {
 	case "langevin", "annealed", "walk-jump":
 	default:
-		return p, usageError{fmt.Sprintf("-sampler %q: want langevin, annealed or walk-jump", p.kind)}
+		return p, usageError{fmt.Sprintf("-sampler %q: want langevin, annealed or walk-jump", p.Kind)}
 	}
 	if *f.exact {
 		if *f.annealed {
 			return p, usageError{"-exact and -annealed are alternatives: give one"}
 		}
-		if p.kind != "langevin" {
-			return p, usageError{fmt.Sprintf("-exact and -sampler %s are alternatives: give one", p.kind)}
+		if p.Kind != "langevin" {
+			return p, usageError{fmt.Sprintf("-exact and -sampler %s are alternatives: give one", p.Kind)}
 		}
-		p.kind = "exact"
+		p.Kind = "exact"
 	}
-	if p.steps < 1 || !(p.stepSize > 0) || math.IsInf(p.stepSize, 0) {
+	if p.Steps < 1 || !(p.StepSize > 0) || math.IsInf(p.StepSize, 0) {
 		return p, usageError{"-steps must be at least 1 and -step-size positive"}
 	}
-	if !(p.sigma >= 0) || math.IsInf(p.sigma, 0) {
-		return p, usageError{fmt.Sprintf("-sigma %g: want a finite noise level > 0 (0: the model's)", p.sigma)}
+	if !(p.Sigma >= 0) || math.IsInf(p.Sigma, 0) {
+		return p, usageError{fmt.Sprintf("-sigma %g: want a finite noise level > 0 (0: the model's)", p.Sigma)}
 	}
-	if p.kind == "annealed" {
+	if p.Kind == "annealed" {
 		var err error
-		if p.levels, err = parseSigmas(*f.sigmas); err != nil {
+		if p.Levels, err = parseSigmas(*f.sigmas); err != nil {
 			return p, usageError{err.Error()}
 		}
 	}
 	var err error
-	if p.tmax, p.tmin, err = parseTemperature(*f.temperature); err != nil {
+	if p.TMax, p.TMin, err = sm.ParseTemperature(*f.temperature); err != nil {
 		return p, usageError{"-temperature " + err.Error()}
 	}
-	if p.tmax > 0 && p.kind != "langevin" && p.kind != "walk-jump" {
-		return p, usageError{fmt.Sprintf("-temperature is for -sampler langevin or walk-jump, not %s", p.kind)}
+	if p.TMax > 0 && p.Kind != "langevin" && p.Kind != "walk-jump" {
+		return p, usageError{fmt.Sprintf("-temperature is for -sampler langevin or walk-jump, not %s", p.Kind)}
 	}
 	return p, nil
-}
-
-// run draws the samples from x0.
-func (p samplerPlan) run(m any, x0 *tensor.Tensor, rng *rand.Rand) *tensor.Tensor {
-	var y *tensor.Tensor
-	switch {
-	case p.kind == "annealed":
-		y = sm.AnnealedLangevin(m, x0, p.levels, max(1, p.steps/len(p.levels)), p.stepSize, rng)
-	case p.tmax > 0:
-		y = sm.TemperedLangevin(m, x0, sm.MDSMTemperatures(p.steps, p.tmax, p.tmin), p.stepSize, rng)
-	default:
-		y = sm.Langevin(m, x0, p.steps, p.stepSize, rng)
-	}
-	if p.kind == "walk-jump" || p.denoise {
-		y = sm.Denoise(m, y, p.sigma)
-	}
-	return y
-}
-
-// String says how the samples were drawn.
-func (p samplerPlan) String() string {
-	var b strings.Builder
-	switch p.kind {
-	case "exact":
-		return "exactly, by inverting the flow"
-	case "annealed":
-		per := max(1, p.steps/len(p.levels))
-		fmt.Fprintf(&b, "annealed Langevin, %d steps over %d levels σ = %.3g…%.3g, α = %g at the last level", per*len(p.levels), len(p.levels), p.levels[0], p.levels[len(p.levels)-1], p.stepSize)
-	case "walk-jump":
-		fmt.Fprintf(&b, "walk-jump: %d Langevin steps of size %g on the σ = %g smoothed density", p.steps, p.stepSize, p.sigma)
-	default:
-		fmt.Fprintf(&b, "Langevin, %d steps of size %g", p.steps, p.stepSize)
-	}
-	if p.tmax > 0 {
-		fmt.Fprintf(&b, " at temperatures %g → %g → 0 (MDSM schedule)", p.tmax, p.tmin)
-	}
-	if p.kind == "walk-jump" {
-		b.WriteString(", then the jump y + σ²·s(y)")
-	} else if p.denoise {
-		fmt.Fprintf(&b, ", then the denoising step x + σ²·s(x), σ = %g", p.sigma)
-	}
-	if p.fromCheckpoint {
-		b.WriteString("; settings from the checkpoint")
-	}
-	return b.String()
 }
 
 func cmdSample(args []string, out, errw io.Writer) (err error) {
@@ -284,7 +169,7 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 	if plan, err = recordedPlan(fs, sf, plan, m); err != nil {
 		return err
 	}
-	d := m.spec.Dim
+	d := m.Spec.Dim
 	if ext == ".png" && d != 2 && d != 784 {
 		return fmt.Errorf("%s: a PNG needs 2-D data or 28×28 images, the model has d = %d: write .npy or .csv", *outPath, d)
 	}
@@ -295,113 +180,27 @@ func cmdSample(args []string, out, errw io.Writer) (err error) {
 			count = 64
 		}
 	}
-	dt := m.meta.DType
-	if dt == 0 {
-		dt = tensor.Float32
-	}
-	rng := rand.New(rand.NewPCG(*seed, 5))
-	var dataKind string
-	if m.trainData != nil {
-		dataKind = m.trainData.kind
-	}
-	initKind := *initName
-	if initKind == "auto" {
-		initKind = "gaussian"
-		if dataKind == "mnist" {
-			initKind = "uniform"
-		}
-	}
-	var x0 *tensor.Tensor
-	if initKind == "uniform" {
-		x0, _ = m.tr.apply(tensor.RandU(dt, rng, 0, 1, count, d))
-	} else {
-		x0 = tensor.RandN(dt, rng, count, d)
-	}
-	var y *tensor.Tensor
-	if plan.kind == "exact" {
-		if m.nice == nil {
-			return fmt.Errorf("%s: -exact needs a NICE model, this is %s", m.path, m.spec.Kind)
-		}
-		y = m.nice.Sample(count, rng)
-	} else {
-		y = plan.run(m.sampler(), x0, rng)
-	}
-	x := m.tr.invert(y)
-	if bad := countNonFinite(x); bad > 0 {
-		fmt.Fprintf(errw, "fdsm sample: warning: %d of %d samples are not finite (is -step-size too large?)\n", bad, count)
-	}
-
-	if *outPath != "" {
-		// One line saying what was written where, once it has been.
-		defer func() {
-			if err == nil {
-				fmt.Fprintf(out, "wrote %d samples of %s to %s (%s)\n", count, m.path, *outPath, plan)
-			}
-		}()
-	}
-	switch ext {
-	case ".png":
-		// What the picture shows: the model, and how it was sampled.
-		trained := "objective not recorded"
-		if m.meta.Objective != "" {
-			trained = fmt.Sprintf("trained by %s for %d steps", strings.ToUpper(m.meta.Objective), m.meta.Step)
-		}
-		sampler := fmt.Sprintf("%s, %s start, seed %d", plan, initKind, *seed)
-		if plan.kind == "exact" {
-			sampler = fmt.Sprintf("exact samples of the flow, seed %d", *seed)
-		}
-		caption := fmt.Sprintf("model: %s (%s)\n%s\nsampler: %s", m.meta.Model, m.path, trained, sampler)
-		v := x.ToFloat64()
-		if d == 784 {
-			imgs := make([][]float64, count)
-			for i := range imgs {
-				imgs[i] = v[i*d : (i+1)*d]
-			}
-			cols := int(math.Ceil(math.Sqrt(float64(count))))
-			return plot.WriteFile(*outPath, func(w io.Writer) error {
-				return plot.ImageGrid(w, imgs, 28, 28, cols, plot.ImageGridOptions{Scale: sampleGridScale, Caption: caption})
-			})
-		}
-		xs, ys := columns2(v)
-		xl, yl := "x0", "x1"
-		if len(m.tr.columns) == 2 {
-			xl, yl = m.tr.columns[0], m.tr.columns[1]
-		}
-		opts := plot.ScatterOptions{Width: 500, Height: 500, Radius: 1.5, Alpha: 0.4, Label: "samples",
-			Frame: &plot.Frame{Title: caption, XLabel: xl, YLabel: yl}}
-		if dataKind == "toy" {
-			if ds, err := loadData(*m.trainData, tensor.Float64, true, nil, nil, errw); err == nil {
-				// The data in blue under the samples in orange.
-				ref := ds.rows(tensor.Float64, rand.New(rand.NewPCG(*seed, 6)), count).ToFloat64()
-				rx, ry := columns2(ref)
-				xs, ys, opts.X2, opts.Y2 = rx, ry, xs, ys
-				opts.Label, opts.Label2 = "data", "samples"
-			}
-		}
-		return plot.WriteFile(*outPath, func(w io.Writer) error { return plot.Scatter(w, xs, ys, opts) })
-	case ".npy":
-		return tensor.SaveNpy(*outPath, x)
-	case ".csv":
-		return tensor.WriteFileAtomic(*outPath, func(w io.Writer) error { return writeCSV(w, x, m.tr.columns) })
-	}
-	return writeCSV(out, x, m.tr.columns)
+	return samplerun.Run(samplerun.Config{
+		Model: m.Model, Transform: m.tr, Path: m.path, Meta: m.meta, TrainData: m.trainData,
+		Plan: plan, N: count, Init: *initName, Seed: *seed, Out: *outPath, Ext: ext, Progress: errw,
+	}, out)
 }
 
 // recordedPlan completes the sampler flags with the settings the checkpoint
 // records (when -sampler, -annealed and -exact are not given; flags given
 // win) and σ with the model's, and validates the result; an error in a
 // recorded setting names the checkpoint and its key.
-func recordedPlan(fs *flag.FlagSet, sf *sampleFlags, plan samplerPlan, m *loaded) (samplerPlan, error) {
+func recordedPlan(fs *flag.FlagSet, sf *sampleFlags, plan sm.SamplerPlan, m *loaded) (sm.SamplerPlan, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["sampler"] && !set["annealed"] && !set["exact"] {
-		for _, name := range sampleRecorded {
-			v, ok := m.meta.Extra[extraSamplePref+name]
+		for _, name := range sm.SampleSettings() {
+			v, ok := m.meta.Extra[sm.MetaSamplePrefix+name]
 			if !ok || set[name] {
 				continue
 			}
 			// Validated one at a time, so that an error names the key.
-			key := "extra." + extraSamplePref + name
+			key := "extra." + sm.MetaSamplePrefix + name
 			if err := fs.Set(name, v); err != nil {
 				return plan, fmt.Errorf("%s: metadata %q: %v", m.path, key, err)
 			}
@@ -409,13 +208,13 @@ func recordedPlan(fs *flag.FlagSet, sf *sampleFlags, plan samplerPlan, m *loaded
 			if plan, err = sf.plan(); err != nil {
 				return plan, fmt.Errorf("%s: metadata %q (a recorded sampler setting): %v", m.path, key, err)
 			}
-			plan.fromCheckpoint = true
+			plan.FromCheckpoint = true
 		}
 	}
-	if plan.sigma == 0 && (plan.kind == "walk-jump" || plan.denoise) {
-		if plan.sigma = modelSigma(m.meta); plan.sigma == 0 {
+	if plan.Sigma == 0 && (plan.Kind == "walk-jump" || plan.Denoise) {
+		if plan.Sigma = modelSigma(m.meta); plan.Sigma == 0 {
 			what := "-denoise"
-			if plan.kind == "walk-jump" {
+			if plan.Kind == "walk-jump" {
 				what = "-sampler walk-jump"
 			}
 			return plan, usageError{fmt.Sprintf("%s needs -sigma: the checkpoint %s (objective %s) records no noise level", what, m.path, m.meta.Objective)}
@@ -449,67 +248,4 @@ func outExt(p string) string {
 		return "(none)"
 	}
 	return strings.ToLower(p[i:])
-}
-
-// columns2 splits interleaved 2-D points into their coordinates.
-func columns2(v []float64) (xs, ys []float64) {
-	xs, ys = make([]float64, len(v)/2), make([]float64, len(v)/2)
-	for i := range xs {
-		xs[i], ys[i] = v[2*i], v[2*i+1]
-	}
-	return xs, ys
-}
-
-// countNonFinite counts the rows of x that hold a NaN or an infinity.
-func countNonFinite(x *tensor.Tensor) int {
-	d := x.Dim(1)
-	v := x.ToFloat64()
-	bad := 0
-	for i := range x.Dim(0) {
-		for _, e := range v[i*d : (i+1)*d] {
-			if math.IsNaN(e) || math.IsInf(e, 0) {
-				bad++
-				break
-			}
-		}
-	}
-	return bad
-}
-
-// writeCSV writes the rows of x under a header of the column names, or
-// x0,x1,… if there are none.
-func writeCSV(w io.Writer, x *tensor.Tensor, columns []string) error {
-	d := x.Dim(1)
-	var b strings.Builder
-	for j := range d {
-		if j > 0 {
-			b.WriteByte(',')
-		}
-		if len(columns) == d {
-			b.WriteString(csvField(columns[j]))
-		} else {
-			fmt.Fprintf(&b, "x%d", j)
-		}
-	}
-	b.WriteByte('\n')
-	v := x.ToFloat64()
-	for i := range x.Dim(0) {
-		for j := range d {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.FormatFloat(v[i*d+j], 'g', 9, 64))
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// csvField quotes a CSV field if it needs it.
-func csvField(s string) string {
-	if !strings.ContainsAny(s, ",\"\r\n") && strings.TrimSpace(s) == s {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }

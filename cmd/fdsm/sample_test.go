@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fdsm/fdsm/nn"
+	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -36,7 +37,7 @@ func TestSampleUsesRecordedSettings(t *testing.T) {
 	}
 	// DSM at σ = 0.2: walk-jump, 1000 steps of 0.5·σ² = 0.02.
 	for k, want := range map[string]string{"sampler": "walk-jump", "steps": "1000", "step-size": "0.02", "sigma": "0.2"} {
-		if got := ck.Meta.Extra[extraSamplePref+k]; got != want {
+		if got := ck.Meta.Extra[sm.MetaSamplePrefix+k]; got != want {
 			t.Errorf("recorded %s = %q, want %q", k, got, want)
 		}
 	}

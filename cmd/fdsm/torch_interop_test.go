@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/fdsm/fdsm/data"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -117,7 +118,7 @@ func parseEnergies(t *testing.T, what, s string) []float64 {
 }
 
 // writeRows writes n rows of d values drawn by gen to dir/name, a .npy
-// file or a CSV with a header (writeCSV's).
+// file or a CSV with a header (data.WriteCSV's).
 func writeRows(t *testing.T, dir, name string, n, d int, gen func() float64) {
 	t.Helper()
 	v := make([]float64, n*d)
@@ -131,7 +132,7 @@ func writeRows(t *testing.T, dir, name string, n, d int, gen func() float64) {
 		err = tensor.SaveNpy(path, x)
 	} else {
 		var b strings.Builder
-		writeCSV(&b, x, nil)
+		data.WriteCSV(&b, x, nil)
 		err = os.WriteFile(path, []byte(b.String()), 0o666)
 	}
 	if err != nil {

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
+	"github.com/fdsm/fdsm/internal/trainrun"
 	"io"
-	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
-	ad "github.com/fdsm/fdsm/autodiff"
-	"github.com/fdsm/fdsm/fd"
-	"github.com/fdsm/fdsm/internal/progress"
+	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
@@ -54,7 +49,7 @@ of the rows out of training, chosen by -seed and recorded in the checkpoint:
 eval takes them by default, -resume keeps them out.
 
 A directory holding another run is refused unless -resume continues it or
--force replaces it; while a run writes DIR it holds the lock DIR/` + lockName + `,
+-force replaces it; while a run writes DIR it holds the lock DIR/` + rundir.LockName + `,
 which keeps a second fdsm out (a lock left by a killed run is taken over), and
 temporary checkpoint files a killed run left are removed.
 
@@ -75,7 +70,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	holdout := fs.Float64("holdout", 0.1, "csv: fraction of the rows held out from training for eval, chosen by -seed (0 ≤ f < 1)")
 	trName := fs.String("transform", "auto", "map from the data to the model's space: none, standardize (per column, fitted to the training rows), logit (pixels in [0, 1]) or auto (standardize for csv, logit for mnist under nice, none otherwise); MNIST pixels are always dequantised")
 	mf := addModelFlags(fs)
-	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(objectiveNames(nil), ", "))
+	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
 	nobatch := fs.Bool("nobatch", false, "evaluate the points of an FD stencil in separate model calls instead of one stacked batch (the paper's ablation)")
 	eps := fs.Float64("eps", 0, "finite-difference step ε (0: the objective's default)")
 	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ (dsm, fd-dsm)")
@@ -117,7 +112,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	var ckpt string
 	if *outDir != "" {
 		ckpt = filepath.Join(*outDir, nn.CheckpointName)
-		unlock, err := openRunDir(*outDir, errw)
+		unlock, err := rundir.OpenRunDir(*outDir, errw)
 		if err != nil {
 			return err
 		}
@@ -141,13 +136,13 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		var bad error
 		fs.VisitAll(func(f *flag.Flag) {
-			v, ok := prev.Meta.Extra[extraFlagPref+f.Name]
+			v, ok := prev.Meta.Extra[nn.ExtraFlagPrefix+f.Name]
 			if !ok || set[f.Name] || trainNotStored[f.Name] || bad != nil {
 				return
 			}
-			key := "extra." + extraFlagPref + f.Name
+			key := "extra." + nn.ExtraFlagPrefix + f.Name
 			if f.Name == "data" {
-				if ds, err := parseDataSpec(v); err == nil && ds.kind != "toy" {
+				if ds, err := parseDataSpec(v); err == nil && ds.Kind != "toy" {
 					bad = fmt.Errorf("%s: metadata %q: the run was trained on -data %s, which reads files: give -data again to resume (a checkpoint does not choose the files fdsm opens)", ckpt, key, fmt.Sprintf("%.60q", v))
 					return
 				}
@@ -160,7 +155,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		if bad != nil {
 			return bad
 		}
-	} else if err := checkNoRun(*outDir, *force); err != nil {
+	} else if err := rundir.CheckNoRun(*outDir, *force); err != nil {
 		return err
 	}
 
@@ -171,17 +166,17 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if ds.kind == "csv" || ds.kind == "mnist" {
+	if ds.Kind == "csv" || ds.Kind == "mnist" {
 		// Recorded absolute, so that eval and -resume find the data from
 		// any directory.
-		if abs, err := filepath.Abs(ds.arg); err == nil {
-			ds.arg = abs
+		if abs, err := filepath.Abs(ds.Arg); err == nil {
+			ds.Arg = abs
 			fs.Set("data", ds.String())
 		}
 	}
 	obj, err := sm.Lookup(*objName)
 	if err != nil {
-		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(objectiveNames(nil), ", "))}
+		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(sm.ObjectiveNames(nil), ", "))}
 	}
 	dt, err := tensor.ParseDType(*dtName)
 	if err != nil {
@@ -227,7 +222,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		return usageError{fmt.Sprintf("-sigma %g: want a positive finite noise level", *sigma)}
 	case !(*holdout >= 0 && *holdout < 1):
 		return usageError{fmt.Sprintf("-holdout %g: want a fraction 0 ≤ f < 1 of the rows", *holdout)}
-	case holdoutGiven && *holdout != 0 && ds.kind != "csv":
+	case holdoutGiven && *holdout != 0 && ds.Kind != "csv":
 		return usageError{fmt.Sprintf("-holdout is for csv data; %s has its own held-out rows (fresh samples of a toy, the MNIST test set)", ds)}
 	case *logFmt != "csv" && *logFmt != "jsonl" && *logFmt != "none":
 		return usageError{fmt.Sprintf("-log %q: want csv, jsonl or none", *logFmt)}
@@ -261,18 +256,18 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if *drop != "" {
 		dropCols = strings.Split(*drop, ",")
 	}
-	d, err := loadData(ds, dt, true, nil, dropCols, errw)
+	d, err := data.Load(ds, dt, true, nil, dropCols, errw)
 	if err != nil {
 		return err
 	}
-	var sp split // CSV: training never sees the held-out rows
-	if ds.kind == "csv" {
-		if sp, err = trainSplit(ds.arg, d.x.Dim(0), *holdout, *seed, holdoutGiven, prev, ckpt); err != nil {
+	var sp data.Holdout // CSV: training never sees the held-out rows
+	if ds.Kind == "csv" {
+		if sp, err = trainSplit(ds.Arg, d.X.Dim(0), *holdout, *seed, holdoutGiven, prev, ckpt); err != nil {
 			return err
 		}
-		d.x = sp.pick(d.x, false)
+		d.X = sp.Pick(d.X, false)
 	}
-	spec, err := mf.spec(d.dim())
+	spec, err := mf.spec(d.Dim())
 	if err != nil {
 		return err
 	}
@@ -290,13 +285,13 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		if prev.Meta.Step >= *steps {
 			return fmt.Errorf("%s: the checkpoint is at step %d already: give a larger -steps to continue", ckpt, prev.Meta.Step)
 		}
-		if tr, err = transformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
+		if tr, err = data.TransformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
 			return fmt.Errorf("%s: %v", ckpt, err)
 		}
-		tr.dequant = ds.kind == "mnist"
+		tr.Dequantize = ds.Kind == "mnist"
 	}
-	m := newModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
-	if err := m.compatible(obj); err != nil {
+	m := sm.NewModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
+	if err := m.Compatible(obj); err != nil {
 		return usageError{err.Error()}
 	}
 	fitRows := *fitBatch
@@ -305,125 +300,46 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	}
 
 	// Metadata: everything later commands and -resume need.
-	extra := map[string]string{extraData: ds.String()}
-	tr.store(extra)
-	if ds.kind == "csv" {
-		sp.store(extra)
+	extra := map[string]string{nn.ExtraData: ds.String()}
+	tr.Store(extra)
+	if ds.Kind == "csv" {
+		sp.Store(extra)
 	}
 	fs.VisitAll(func(f *flag.Flag) {
 		if !trainNotStored[f.Name] && !(trainStoredIfSet[f.Name] && f.Value.String() == f.DefValue) {
-			extra[extraFlagPref+f.Name] = f.Value.String()
+			extra[nn.ExtraFlagPrefix+f.Name] = f.Value.String()
 		}
 	})
-	recordSampling(extra, objectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
+	sm.RecordSampling(extra, sm.ObjectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
 	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
 
-	nextBatch := func(r *rand.Rand, n int) *tensor.Tensor {
-		x, _ := tr.prepare(d.batch(dt, r, n), r)
-		return x
-	}
-	// The step's batch, draws and gradients go to an arena released after
-	// each step, and the graph is released as the backward pass goes
-	// (except for DKEF, whose fitted α outlives the step's graph): a
-	// steady run then reuses its buffers instead of making garbage.
-	arena := new(tensor.Arena)
-	lossFn := func(_ int, r *rand.Rand) *ad.Value {
-		o := &sm.Options{Rand: r, Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch,
-			Arena: arena}
-		if *acc == 4 {
-			o.First, o.Second = fd.D1Acc4, fd.D2Acc4
-		}
-		if m.dkef != nil {
-			alpha := m.dkef.Fit(nextBatch(r, fitRows))
-			extra[extraAlpha] = formatFloats(alpha.T().ToFloat64())
-		}
-		raw := arena.Add(d.batch(dt, r, *batch))
-		x, _ := tr.prepare(raw, r)
-		return m.loss(obj, arena.Add(x), o)
-	}
-
-	// Progress and the metrics log.
+	// The run: batches through the transform, the metrics log, nn.Train,
+	// the final touches to the checkpoint.
 	if *force {
-		if err := removeRun(*outDir); err != nil {
+		if err := rundir.RemoveRun(*outDir); err != nil {
 			return err
 		}
 	}
-	keep := 0 // a new run starts a new log; a resumed one keeps its past
+	keep := 0
 	if prev != nil {
 		keep = prev.Meta.Step
-		// Every log of the run, not only this -log's: one the killed run
-		// wrote in another format would otherwise keep the steps after
-		// the checkpoint, which this run redoes.
-		for _, format := range metricsFormats {
-			if err := truncateMetricsLog(metricsPath(*outDir, format), format, keep); err != nil {
-				return err
-			}
-		}
 	}
-	var logw *metricsLog
-	if *outDir != "" && *logFmt != "none" {
-		if logw, err = openMetricsLog(metricsPath(*outDir, *logFmt), *logFmt, keep); err != nil {
-			return err
-		}
-		defer logw.close()
-	}
-	bar := progress.New(errw, *steps, isTerminal(errw))
-	start := time.Now()
-	var logErr error
-	eval := func(info nn.StepInfo) error {
-		done := info.Step + 1
-		bar.Update(done, info.Loss)
-		if logw != nil && (done%*logEvery == 0 || done == *steps) {
-			if err := logw.write(info, time.Since(start)); err != nil {
-				logErr = err
-				return err
-			}
-		}
-		return nil
-	}
-	cfg := nn.TrainConfig{
-		Model: m.mod, Loss: lossFn, Optimizer: opt, Schedule: schedule, ClipNorm: *clip, Steps: *steps,
-		Source: rand.NewPCG(*seed, 2), Eval: eval, EvalEvery: 1, Meta: meta,
-		Arena: arena, ReleaseGraph: m.dkef == nil, MaxParamNorm: *maxNorm,
-	}
-	if *outDir != "" {
-		cfg.CheckpointDir, cfg.CheckpointEvery = *outDir, *every
-	}
+	resumeFrom := ""
 	if *resume {
-		cfg.ResumeFrom = ckpt
+		resumeFrom = ckpt
 	}
-	res, err := nn.Train(cfg)
-	bar.Finish()
-	if logErr != nil {
-		return logErr
-	}
+	o := sm.Options{Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch}
+	res, err := trainrun.Run(trainrun.Config{
+		Data: d, DType: dt, Transform: tr, Model: m, Objective: obj, Options: o, Accuracy4: *acc == 4,
+		Batch: *batch, FitRows: fitRows, Steps: *steps, Seed: *seed, Optimizer: opt, Schedule: schedule, Clip: *clip,
+		MaxParamNorm: *maxNorm, Meta: meta, OutDir: *outDir, Every: *every, LogFormat: *logFmt, LogEvery: *logEvery,
+		Keep: keep, Resume: resumeFrom, Progress: errw,
+	})
 	if errors.Is(err, nn.ErrParamNorm) {
 		return fmt.Errorf("%v; -max-param-norm sets the bound", err)
 	}
 	if err != nil {
 		return err
-	}
-
-	// Final touches to the checkpoint: DKEF's α refitted to the final
-	// parameters, and the mean training energy that OOD scores are
-	// measured from.
-	if res.Checkpoint != "" {
-		if m.dkef != nil {
-			r := rand.New(rand.NewPCG(*seed, 3))
-			extra[extraAlpha] = formatFloats(m.dkef.Fit(nextBatch(r, fitRows)).T().ToFloat64())
-		}
-		if !m.isScore() {
-			r := rand.New(rand.NewPCG(*seed, 4))
-			extra[extraEnergy] = formatFloats([]float64{mean(m.energies(nextBatch(r, 2000)))})
-		}
-		ck, err := nn.ReadCheckpoint(res.Checkpoint)
-		if err != nil {
-			return err
-		}
-		ck.Meta.Extra = extra
-		if err := nn.SaveCheckpoint(res.Checkpoint, m.mod.Params(), opt, ck.Meta); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(out, "%s %s on %s: %d steps, last loss %.6g", obj.Name, spec.Kind, ds, res.Steps, res.Last.Loss)
 	if res.Checkpoint != "" {
@@ -431,115 +347,6 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	}
 	fmt.Fprintln(out)
 	return nil
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && progress.IsTerminal(f)
-}
-
-// metricsLog appends one record per logged step to a CSV or JSON-lines file.
-type metricsLog struct {
-	f      *os.File
-	path   string
-	format string
-}
-
-// metricsFormats are the formats of -log that write a file.
-var metricsFormats = []string{"csv", "jsonl"}
-
-// metricsPath is the metrics log of format in the run directory dir.
-func metricsPath(dir, format string) string { return filepath.Join(dir, "metrics."+format) }
-
-// openMetricsLog opens path for appending, writing the CSV header if the file
-// is new. The records of steps after keep are removed first (keep = 0: all of
-// them), so that a run resumed from the checkpoint of step keep continues the
-// log without repeating the steps a killed run logged after it.
-func openMetricsLog(path, format string, keep int) (*metricsLog, error) {
-	if err := truncateMetricsLog(path, format, keep); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
-	}
-	l := &metricsLog{f: f, path: path, format: format}
-	if st, err := f.Stat(); err == nil && st.Size() == 0 && format == "csv" {
-		if _, err := fmt.Fprintln(f, "step,loss,grad_norm,lr,seconds"); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-	}
-	return l, nil
-}
-
-func (l *metricsLog) write(info nn.StepInfo, elapsed time.Duration) error {
-	var err error
-	if l.format == "csv" {
-		_, err = fmt.Fprintf(l.f, "%d,%.9g,%.9g,%.9g,%.3f\n", info.Step+1, info.Loss, info.GradNorm, info.LR, elapsed.Seconds())
-	} else {
-		_, err = writeJSON(l.f, map[string]any{"step": info.Step + 1, "loss": info.Loss, "grad_norm": info.GradNorm, "lr": info.LR, "seconds": elapsed.Seconds()})
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %v", l.path, err)
-	}
-	return nil
-}
-
-func (l *metricsLog) close() error {
-	if err := l.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return fmt.Errorf("%s: %v", l.path, err)
-	}
-	return nil
-}
-
-// truncateMetricsLog removes from the log at path the records of steps after
-// keep, and a last record cut short by a crash (no final newline); a file
-// that does not exist is left so.
-func truncateMetricsLog(path, format string, keep int) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, unwrapPathError(err))
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	var kept strings.Builder
-	for i, line := range lines {
-		if !strings.HasSuffix(line, "\n") {
-			continue // the torn end of the file (or the empty piece after the last newline)
-		}
-		var step int
-		var err error
-		if format == "csv" {
-			if i == 0 && strings.HasPrefix(line, "step,") {
-				kept.WriteString(line) // the header
-				continue
-			}
-			first, _, _ := strings.Cut(line, ",")
-			step, err = strconv.Atoi(first)
-		} else {
-			var rec struct{ Step *int }
-			if err = json.Unmarshal([]byte(line), &rec); err == nil && rec.Step == nil {
-				err = errors.New("no step")
-			}
-			if err == nil {
-				step = *rec.Step
-			}
-		}
-		if err == nil && step <= keep {
-			kept.WriteString(line)
-		}
-	}
-	if kept.Len() == len(b) {
-		return nil
-	}
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := io.WriteString(w, kept.String())
-		return err
-	})
 }
 
 // blameCheckpoint turns a usage error about a flag whose value -resume read
@@ -554,7 +361,7 @@ func blameCheckpoint(err error, ckpt string, fromCkpt map[string]bool) error {
 		name, ok := strings.CutPrefix(w, "-")
 		name = strings.TrimRight(name, ",.:;")
 		if ok && fromCkpt[name] {
-			return fmt.Errorf("%s: metadata %q, read back for -%s: %s", ckpt, "extra."+extraFlagPref+name, name, ue.msg)
+			return fmt.Errorf("%s: metadata %q, read back for -%s: %s", ckpt, "extra."+nn.ExtraFlagPrefix+name, name, ue.msg)
 		}
 	}
 	return err

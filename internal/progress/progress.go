@@ -245,3 +245,10 @@ func formatDuration(sec float64) string {
 	}
 	return (time.Duration(math.Round(max(sec, 0))) * time.Second).String()
 }
+
+// IsTerminalWriter reports whether w is an *os.File on a terminal: whether
+// a Bar on w should redraw in place.
+func IsTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && IsTerminal(f)
+}

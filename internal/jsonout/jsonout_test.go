@@ -1,4 +1,4 @@
-package main
+package jsonout
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	inf := math.Inf(-1)
 	var buf bytes.Buffer
-	nulled, err := writeJSON(&buf, rec{A: math.NaN(), B: &inf, C: []float64{1, math.Inf(1)}, D: "x", E: inner{math.NaN()}})
+	nulled, err := Write(&buf, rec{A: math.NaN(), B: &inf, C: []float64{1, math.Inf(1)}, D: "x", E: inner{math.NaN()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestWriteJSON(t *testing.T) {
 	one := 1.5
 	finite := rec{A: 2, B: &one, C: []float64{3}, D: "y", E: inner{4}}
 	buf.Reset()
-	if nulled, err := writeJSON(&buf, finite); err != nil || nulled != nil {
+	if nulled, err := Write(&buf, finite); err != nil || nulled != nil {
 		t.Fatalf("finite record: nulled %q, err %v", nulled, err)
 	}
 	want, _ := json.Marshal(finite)

@@ -1,4 +1,4 @@
-package main
+package jsonout
 
 import (
 	"encoding/json"
@@ -10,13 +10,13 @@ import (
 	"strings"
 )
 
-// writeJSON writes v as one line of JSON, as json.Encoder does, except that
+// Write writes v as one line of JSON, as json.Encoder does, except that
 // a NaN or an infinity, which JSON cannot represent and encoding/json
 // refuses ("json: unsupported value: NaN"), is written as null. It returns
 // the names of the values so written (a.b for a field b of a field a, a[2]
 // for an element), for the caller to warn about; output without such values
 // is encoding/json's, byte for byte.
-func writeJSON(w io.Writer, v any) ([]string, error) {
+func Write(w io.Writer, v any) ([]string, error) {
 	b, err := json.Marshal(v)
 	var nulled []string
 	if _, unsupported := err.(*json.UnsupportedValueError); unsupported {
@@ -30,8 +30,8 @@ func writeJSON(w io.Writer, v any) ([]string, error) {
 	return nulled, err
 }
 
-// warnNonFinite tells on errw which values writeJSON wrote as null.
-func warnNonFinite(errw io.Writer, cmd string, nulled []string) {
+// WarnNonFinite tells on errw which values Write wrote as null.
+func WarnNonFinite(errw io.Writer, cmd string, nulled []string) {
 	if len(nulled) > 0 {
 		fmt.Fprintf(errw, "fdsm %s: warning: %s not finite (NaN or infinite), written as null\n", cmd, strings.Join(nulled, ", "))
 	}
