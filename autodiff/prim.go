@@ -48,6 +48,7 @@ type primitive struct {
 	// jet rule, and Jet2 panics with a *NoJetRuleError naming the
 	// primitive. The rules are installed by installJetRules (jet_rules.go).
 	jet jetRule
+	lap *lapRule // forward Laplacian (laplacian.go); nil: none, see NoLaplacianRuleError
 
 	// Room for more rules goes here: a transformation is one more field,
 	// filled where the primitive's other rules are.
