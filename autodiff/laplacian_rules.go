@@ -233,10 +233,14 @@ func init() {
 			k2, gk := in[1], in[2]
 			gs := make([]*Value, 3)
 			if need[0] {
-				gs[0] = MatMul(k2, Mul(k2, g), false, true)
+				if out.grad {
+					gs[0] = MatMul(k2, Mul(k2, g), false, true)
+				} else {
+					gs[0] = temp(g, symOuter(k2.t, g.t))
+				}
 			}
 			if need[1] {
-				gs[1] = Scale(Mul(gk, g), 2)
+				gs[1] = Mul(gk, Scale(g, 2))
 			}
 			return gs
 		},
@@ -245,15 +249,62 @@ func init() {
 
 // lapGramSq returns Σ_jk K_j G_jk K_k for K [r]+S and a symmetric G [r, r],
 // shaped S: the squared norm of the Jacobian B·K when G = BᵀB. Its backward
-// pass costs one GEMM (for G), not the two of a recorded G·K.
+// pass costs one symmetric product (for G), not the two GEMMs of a recorded
+// G·K.
 func lapGramSq(g, k *Value) *Value {
 	shape := k.Shape()[1:]
 	k2 := Reshape(k, k.Dim(0), -1)
 	gk := MatMul(g, k2, false, false)
-	prod := tensor.Mul(k2.t, gk.t)
-	q := tensor.SumAxis(prod, 0)
-	putBuffer(prod)
+	q := tensor.Zeros(k.DType(), k2.Dim(1))
+	if q.DType() == tensor.Float32 {
+		colDotKernel(q.Float32s(), k2.t.Float32s(), gk.t.Float32s())
+	} else {
+		colDotKernel(q.Float64s(), k2.t.Float64s(), gk.t.Float64s())
+	}
 	return Reshape(op(q, &lapGramSqP, g, k2, gk), shape...)
+}
+
+// colDotKernel sets q[m] = Σ_j a[j, m]·b[j, m] for a and b [r, len(q)],
+// split over the columns (each summed over j in order by one worker).
+func colDotKernel[T float32 | float64](q, a, b []T) {
+	m := len(q)
+	parallel.For(m, 1<<10, func(lo, hi int) {
+		for j := 0; j < len(a); j += m {
+			aj, bj, dst := a[j+lo:j+hi], b[j+lo:j+hi], q[lo:hi]
+			for i := range dst {
+				dst[i] += aj[i] * bj[i]
+			}
+		}
+	})
+}
+
+// symBlock is the row block of symOuter's products.
+const symBlock = 128
+
+// symOuter returns Σ_m g_m·k[:, m]·k[:, m]ᵀ ([r, r]) for k [r, M] and g
+// [M], a symmetric matrix: only the blocks on and above the diagonal are
+// multiplied (k ⊙ g by kᵀ, symBlock rows at a time), the others mirrored,
+// about (nb + 1)/(2nb) of the full product's work for nb blocks.
+func symOuter(k, g *tensor.Tensor) *tensor.Tensor {
+	r := k.Dim(0)
+	kg := tensor.Mul(k, g)
+	out := tensor.Zeros(k.DType(), r, r)
+	for lo := 0; lo < r; lo += symBlock {
+		hi := min(lo+symBlock, r)
+		a := tensor.SliceRows(kg, lo, hi)
+		blk := tensor.MatMul(a, tensor.SliceRows(k, lo, r), false, true) // [hi−lo, r−lo]
+		w := r - lo
+		for i := lo; i < hi; i++ {
+			for j := lo; j < r; j++ {
+				v := blk.At((i-lo)*w + j - lo)
+				out.Set(i*r+j, v)
+				out.Set(j*r+i, v)
+			}
+		}
+		putBuffer(blk)
+	}
+	putBuffer(kg)
+	return out
 }
 
 // lapOuter returns out[p, q, r] = a[p, q]·b[p, r].

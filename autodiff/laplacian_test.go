@@ -120,6 +120,23 @@ func TestLaplacianMLP(t *testing.T) {
 	}
 }
 
+// TestLaplacianWideBasis: a first layer wider than symOuter's block (160 >
+// 128 rows, so the backward pass's symmetric product is assembled from
+// several blocks and their mirrors), checked against nested Grad.
+func TestLaplacianWideBasis(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	m := newLapMLP(tensor.Float64, rng, lapActs[0], 300, 160, 8, 1)
+	x := tensor.RandN(tensor.Float64, rng, 3, 300)
+	_, g, l := ad.Laplacian(m.energy, ad.Const(x))
+	_, _, _, wloss := nestedLaplacian(m.energy, x)
+	gp, wp := ad.Grad(lapLoss(g, l), m.params()), ad.Grad(wloss, m.params())
+	for i := range gp {
+		if e := relErr(gp[i].T(), wp[i].T()); e > lapTol {
+			t.Errorf("parameter %d gradient differs from nested Grad by %g", i, e)
+		}
+	}
+}
+
 // TestLaplacianOps: the rules of the linear and product primitives an
 // energy may use beyond Dense, checked the same way: a sum of two branches
 // of x (x used twice: the identity basis), a product of two moving values,
