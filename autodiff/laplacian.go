@@ -59,10 +59,15 @@ const (
 
 // lapVal is what the forward Laplacian carries for one value: its Jacobian
 // coefficients (in the run's basis, see lapState) and its Laplacian l
-// (shaped like the value; nil when zero).
+// (shaped like the value; nil when zero). A dense K may carry a pending
+// factor s (shaped like the value): K = s ⊙ k. The elementwise rule then
+// touches only s (its squared norms are s² times k's), and a last layer of
+// width one contracts k with s·w directly: the [r, N, width] product s ⊙ k
+// is never made, kept or differentiated.
 type lapVal struct {
 	kind lapKind
 	k    *Value
+	s    *Value
 	l    *Value
 }
 
@@ -245,6 +250,9 @@ func (s *lapState) dense(v *lapVal, shape []int) *Value {
 		k = Mul(Reshape(c, 1, c.Dim(0), s.r), Reshape(s.eye(), s.r, 1, s.r))
 	default:
 		k = v.k
+		if v.s != nil {
+			k = Mul(v.s, k)
+		}
 	}
 	return BroadcastTo(k, withK(s.r, shape)...)
 }
@@ -258,10 +266,16 @@ func (s *lapState) sumSq(v *lapVal) *Value {
 	case lapDiag:
 		return Mul(Square(v.k), s.gdiag)
 	}
+	var q *Value
 	if s.g == nil {
-		return SumAxis(Square(v.k), 0)
+		q = SumAxis(Square(v.k), 0)
+	} else {
+		q = lapGramSq(s.g, v.k)
 	}
-	return lapGramSq(s.g, v.k)
+	if v.s != nil {
+		q = Mul(Square(v.s), q)
+	}
+	return q
 }
 
 // elem applies an elementwise map with derivatives d1 = φ′ and d2 = φ″
@@ -280,5 +294,9 @@ func (s *lapState) elem(v *lapVal, d1, d2 *Value) *lapVal {
 	case lapDiag:
 		return &lapVal{kind: lapDiag, k: Mul(d1, v.k), l: l}
 	}
-	return &lapVal{kind: lapDense, k: Mul(d1, v.k), l: l}
+	f := d1
+	if v.s != nil {
+		f = Mul(d1, v.s)
+	}
+	return &lapVal{kind: lapDense, k: v.k, s: f, l: l}
 }

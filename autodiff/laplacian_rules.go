@@ -167,9 +167,17 @@ func lapFused(p any, out *Value, in []*Value, lIn []*lapVal, s *lapState) *lapVa
 		z.k = Reshape(Transpose(w), s.r, 1, nout)
 	case v.kind == lapDiag:
 		z.k = lapOuter(Transpose(v.k), Transpose(w))
+	case v.s != nil && nout == 1 && v.k.Dim(1) == x.Dim(0):
+		// Σ_u k[j, n, u]·s[n, u]·w[u]: the factor and the weights in one
+		// [N, in] vector, never multiplied into k.
+		z.k = Reshape(lapRowDot(v.k, Mul(v.s, w)), s.r, x.Dim(0), 1)
 	default:
-		rows := v.k.Dim(1)
-		z.k = Reshape(MatMul(Reshape(v.k, s.r*rows, x.Dim(1)), w, false, true), s.r, rows, nout)
+		k := v.k
+		if v.s != nil {
+			k = Mul(v.s, k) // broadcasts a shared k to every row
+		}
+		rows := k.Dim(1)
+		z.k = Reshape(MatMul(Reshape(k, s.r*rows, x.Dim(1)), w, false, true), s.r, rows, nout)
 	}
 	if v.l != nil {
 		z.l = MatMul(v.l, w, false, true)
@@ -381,6 +389,156 @@ func bmvKernel[T float32 | float64](out, m, v []T, np, nq, nr int, trans bool) {
 					acc += x * vp[r]
 				}
 				dst[q] = acc
+			}
+		}
+	})
+}
+
+// The products of a last layer of width one on a pending factor (see
+// lapVal.s), with the middle index q shared by the two operands:
+//
+//	lapRowDot(m [P, Q, R], v [Q, R])   out[p, q] = Σ_r m[p, q, r]·v[q, r]
+//	lapOuterQ(a [P, Q], b [Q, R])      out[p, q, r] = a[p, q]·b[q, r]
+//	lapSumP(a [P, Q], m [P, Q, R])     out[q, r] = Σ_p a[p, q]·m[p, q, r]
+//
+// each one's vector-Jacobian product the other two.
+var lapRowDotP, lapOuterQP, lapSumPP primitive
+
+func init() {
+	lapRowDotP = primitive{name: "lapRowDot",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = lapOuterQ(g, in[1])
+			}
+			if need[1] {
+				gs[1] = lapSumP(g, in[0])
+			}
+			return gs
+		},
+	}
+	lapOuterQP = primitive{name: "lapOuterQ",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = lapRowDot(g, in[1])
+			}
+			if need[1] {
+				gs[1] = lapSumP(in[0], g)
+			}
+			return gs
+		},
+	}
+	lapSumPP = primitive{name: "lapSumP",
+		vjp: func(_ any, g, out *Value, in []*Value, need []bool) []*Value {
+			gs := make([]*Value, 2)
+			if need[0] {
+				gs[0] = lapRowDot(in[1], g)
+			}
+			if need[1] {
+				gs[1] = lapOuterQ(in[0], g)
+			}
+			return gs
+		},
+	}
+}
+
+// checkPQR panics unless the operands of the q-shared products agree.
+func checkPQR(name string, m3, a, b *Value) {
+	ok := m3 == nil || m3.t.Rank() == 3
+	if a != nil && ok {
+		ok = a.t.Rank() == 2 && (m3 == nil || a.Dim(0) == m3.Dim(0) && a.Dim(1) == m3.Dim(1))
+	}
+	if b != nil && ok {
+		ok = b.t.Rank() == 2 && (m3 == nil || b.Dim(0) == m3.Dim(1) && b.Dim(1) == m3.Dim(2)) && (a == nil || b.Dim(0) == a.Dim(1))
+	}
+	if !ok {
+		panic(fmt.Sprintf("autodiff: internal error: %s of %v, %v, %v", name, shapeOf(m3), shapeOf(a), shapeOf(b)))
+	}
+}
+
+func shapeOf(v *Value) []int {
+	if v == nil {
+		return nil
+	}
+	return v.Shape()
+}
+
+// lapRowDot returns out[p, q] = Σ_r m[p, q, r]·v[q, r].
+func lapRowDot(m, v *Value) *Value {
+	checkPQR("lapRowDot", m, nil, v)
+	np, nq, nr := m.Dim(0), m.Dim(1), m.Dim(2)
+	out := tensor.Zeros(m.DType(), np, nq)
+	if m.DType() == tensor.Float32 {
+		rowDotKernel(out.Float32s(), m.t.Float32s(), v.t.Float32s(), nq, nr)
+	} else {
+		rowDotKernel(out.Float64s(), m.t.Float64s(), v.t.Float64s(), nq, nr)
+	}
+	return op(out, &lapRowDotP, m, v)
+}
+
+// lapOuterQ returns out[p, q, r] = a[p, q]·b[q, r].
+func lapOuterQ(a, b *Value) *Value {
+	checkPQR("lapOuterQ", nil, a, b)
+	np, nq, nr := a.Dim(0), a.Dim(1), b.Dim(1)
+	out := tensor.Zeros(a.DType(), np, nq, nr)
+	if a.DType() == tensor.Float32 {
+		outerQKernel(out.Float32s(), a.t.Float32s(), b.t.Float32s(), nq, nr)
+	} else {
+		outerQKernel(out.Float64s(), a.t.Float64s(), b.t.Float64s(), nq, nr)
+	}
+	return op(out, &lapOuterQP, a, b)
+}
+
+// lapSumP returns out[q, r] = Σ_p a[p, q]·m[p, q, r].
+func lapSumP(a, m *Value) *Value {
+	checkPQR("lapSumP", m, a, nil)
+	np, nq, nr := m.Dim(0), m.Dim(1), m.Dim(2)
+	out := tensor.Zeros(m.DType(), nq, nr)
+	if m.DType() == tensor.Float32 {
+		sumPKernel(out.Float32s(), a.t.Float32s(), m.t.Float32s(), np, nq, nr)
+	} else {
+		sumPKernel(out.Float64s(), a.t.Float64s(), m.t.Float64s(), np, nq, nr)
+	}
+	return op(out, &lapSumPP, a, m)
+}
+
+// The kernels split their outputs' rows over the workers, each summed in a
+// fixed order: the results do not depend on the worker count.
+
+func rowDotKernel[T float32 | float64](out, m, v []T, nq, nr int) {
+	parallel.For(len(out), max(1, (1<<14)/max(nr, 1)), func(lo, hi int) {
+		for pq := lo; pq < hi; pq++ {
+			row, vq := m[pq*nr:(pq+1)*nr], v[(pq%nq)*nr:(pq%nq+1)*nr]
+			var acc T
+			for r, x := range row {
+				acc += x * vq[r]
+			}
+			out[pq] = acc
+		}
+	})
+}
+
+func outerQKernel[T float32 | float64](out, a, b []T, nq, nr int) {
+	parallel.For(len(a), max(1, (1<<14)/max(nr, 1)), func(lo, hi int) {
+		for pq := lo; pq < hi; pq++ {
+			s, bq, dst := a[pq], b[(pq%nq)*nr:(pq%nq+1)*nr], out[pq*nr:(pq+1)*nr]
+			for r, x := range bq {
+				dst[r] = s * x
+			}
+		}
+	})
+}
+
+func sumPKernel[T float32 | float64](out, a, m []T, np, nq, nr int) {
+	parallel.For(nq, max(1, (1<<14)/max(np*nr, 1)), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			dst := out[q*nr : (q+1)*nr]
+			for p := range np {
+				s, row := a[p*nq+q], m[(p*nq+q)*nr:(p*nq+q+1)*nr]
+				for r, x := range row {
+					dst[r] += s * x
+				}
 			}
 		}
 	})
