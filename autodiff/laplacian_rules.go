@@ -383,12 +383,7 @@ func bmvKernel[T float32 | float64](out, m, v []T, np, nq, nr int, trans bool) {
 			}
 			vp, dst := v[p*nr:(p+1)*nr], out[p*nq:(p+1)*nq]
 			for q := range dst {
-				row := mp[q*nr : (q+1)*nr]
-				var acc T
-				for r, x := range row {
-					acc += x * vp[r]
-				}
-				dst[q] = acc
+				dst[q] = dot(mp[q*nr:(q+1)*nr], vp)
 			}
 		}
 	})
@@ -509,12 +504,7 @@ func lapSumP(a, m *Value) *Value {
 func rowDotKernel[T float32 | float64](out, m, v []T, nq, nr int) {
 	parallel.For(len(out), max(1, (1<<14)/max(nr, 1)), func(lo, hi int) {
 		for pq := lo; pq < hi; pq++ {
-			row, vq := m[pq*nr:(pq+1)*nr], v[(pq%nq)*nr:(pq%nq+1)*nr]
-			var acc T
-			for r, x := range row {
-				acc += x * vq[r]
-			}
-			out[pq] = acc
+			out[pq] = dot(m[pq*nr:(pq+1)*nr], v[(pq%nq)*nr:(pq%nq+1)*nr])
 		}
 	})
 }
@@ -542,4 +532,23 @@ func sumPKernel[T float32 | float64](out, a, m []T, np, nq, nr int) {
 			}
 		}
 	})
+}
+
+// dot returns Σ a_i·b_i (len(b) ≥ len(a)) with four partial sums, so that
+// consecutive products do not wait on one another's addition; the order is
+// fixed by the length alone.
+func dot[T float32 | float64](a, b []T) T {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
