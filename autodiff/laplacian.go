@@ -126,21 +126,11 @@ func Laplacian(f func(*Value) *Value, x *Value) (y, grad, lap *Value) {
 // recorded graph before any rule runs, instead of panicking: the caller can
 // then fall back to another method (y is f(x) whatever the error).
 func TryLaplacian(f func(*Value) *Value, x *Value) (y, grad, lap *Value, err error) {
-	installLapRules()
-	if x.t.Rank() != 2 {
-		panic(fmt.Sprintf("autodiff: Laplacian of a function of %v (want rows [N, d])", x.Shape()))
-	}
-	xm := mark(x)
-	y = f(xm)
-	n, d := x.Dim(0), x.Dim(1)
-	if y.t.Rank() != 1 || y.Dim(0) != n {
-		panic(fmt.Sprintf("autodiff: Laplacian of a function giving %v for rows %v (want one value per row, [%d])", y.Shape(), x.Shape(), n))
-	}
-	nodes := dependents(y, xm)
-	if err := lapCovers(nodes, xm); err != nil {
+	xm, y, nodes, s, err := lapPrepare(f, x)
+	if err != nil {
 		return y, nil, nil, err
 	}
-	s := newLapState(nodes, xm)
+	n, d := x.Dim(0), x.Dim(1)
 	vals := map[*Value]*lapVal{xm: {kind: lapIdent}}
 	for _, v := range nodes {
 		var lIn []*lapVal
@@ -174,6 +164,42 @@ func TryLaplacian(f func(*Value) *Value, x *Value) (y, grad, lap *Value, err err
 		lap = Scratch(tensor.Zeros(x.DType(), n))
 	}
 	return y, grad, lap, nil
+}
+
+// LaplacianBytes evaluates f at x once and returns an upper bound on the
+// bytes of the Jacobian stacks Laplacian(f, x) would carry (r numbers for
+// each number of every value between x and f(x), r = min(d, the first
+// layer's width) as the basis gives), or the *NoLaplacianRuleError
+// TryLaplacian would return: for a caller that sizes its batches.
+func LaplacianBytes(f func(*Value) *Value, x *Value) (int64, error) {
+	_, _, nodes, s, err := lapPrepare(f, x)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, v := range nodes {
+		n += int64(v.Len())
+	}
+	return n * int64(s.r) * int64(x.DType().Size()), nil
+}
+
+// lapPrepare evaluates f at the marked x, checks the rules' coverage of its
+// graph and chooses the basis.
+func lapPrepare(f func(*Value) *Value, x *Value) (xm, y *Value, nodes []*Value, s *lapState, err error) {
+	installLapRules()
+	if x.t.Rank() != 2 {
+		panic(fmt.Sprintf("autodiff: Laplacian of a function of %v (want rows [N, d])", x.Shape()))
+	}
+	xm = mark(x)
+	y = f(xm)
+	if n := x.Dim(0); y.t.Rank() != 1 || y.Dim(0) != n {
+		panic(fmt.Sprintf("autodiff: Laplacian of a function giving %v for rows %v (want one value per row, [%d])", y.Shape(), x.Shape(), n))
+	}
+	nodes = dependents(y, xm)
+	if err := lapCovers(nodes, xm); err != nil {
+		return xm, y, nil, nil, err
+	}
+	return xm, y, nodes, newLapState(nodes, xm), nil
 }
 
 // lapCovers returns the error for the first node the rules do not cover.

@@ -137,6 +137,24 @@ func TestLaplacianWideBasis(t *testing.T) {
 	}
 }
 
+// TestLaplacianBytes: the bound counts r numbers per number of every value
+// between x and f(x): for 9-4-1 in the first layer's basis (r = 4) the values
+// [N, 4], [N, 1] and [N] (the reshape), for 3-7-1 in the identity basis
+// (r = 3) [N, 7], [N, 1] and [N]; 8 bytes each in float64.
+func TestLaplacianBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		sizes []int
+		want  int64
+	}{{[]int{9, 4, 1}, 2 * (4 + 1 + 1) * 4 * 8}, {[]int{3, 7, 1}, 2 * (7 + 1 + 1) * 3 * 8}} {
+		m := newLapMLP(tensor.Float64, rng, lapActs[0], c.sizes...)
+		got, err := ad.LaplacianBytes(m.energy, ad.Const(tensor.RandN(tensor.Float64, rng, 2, c.sizes[0])))
+		if err != nil || got != c.want {
+			t.Errorf("%v: LaplacianBytes %d, %v; want %d", c.sizes, got, err, c.want)
+		}
+	}
+}
+
 // TestLaplacianOps: the rules of the linear and product primitives an
 // energy may use beyond Dense, checked the same way: a sum of two branches
 // of x (x used twice: the identity basis), a product of two moving values,
