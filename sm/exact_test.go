@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	ad "github.com/fdsm/fdsm/autodiff"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
 	"github.com/fdsm/fdsm/tensor"
@@ -46,6 +47,35 @@ func TestExactSMLaplacian(t *testing.T) {
 					t.Errorf("ExactSMLoss %.17g, d-pass %.17g", got, wl)
 				}
 			})
+		}
+	}
+}
+
+// TestExactSMLaplacianModels: the other energies the rules cover, NICE
+// (x through Transpose and GatherRows into its couplings' MLPs: the identity
+// basis) and the quadratic energy, equal the d-pass path to 1e-10 in loss
+// and parameter gradient.
+func TestExactSMLaplacianModels(t *testing.T) {
+	r := newRand(43)
+	const d = 6
+	x := tensor.RandN(f64, r, 5, d)
+	for name, m := range map[string]interface {
+		sm.Energy
+		nn.Module
+	}{
+		"nice":      nn.NewNICE(f64, d, &nn.NICEConfig{Couplings: 2, Hidden: 7, Depth: 2}, r),
+		"quadratic": nn.NewQuadratic(f64, d, nil, r),
+	} {
+		if _, err := ad.LaplacianBytes(func(z *ad.Value) *ad.Value { return m.Energy(z) }, ad.Const(x)); err != nil {
+			t.Fatalf("%s: not covered: %v", name, err)
+		}
+		l, g := lossGrad(sm.ExactSM(m, x), nn.Values(m))
+		wl, wg := lossGrad(sm.ExactSMDPass(m, x), nn.Values(m))
+		if e := math.Abs(l-wl) / math.Abs(wl); e > exactTol {
+			t.Errorf("%s: loss %.17g, d-pass %.17g (relative %g)", name, l, wl, e)
+		}
+		if e := maxRel(g, wg); e > exactTol {
+			t.Errorf("%s: parameter gradient differs from the d-pass path's by %g", name, e)
 		}
 	}
 }
