@@ -35,9 +35,12 @@
 //  3. nn/nn.go: its name (a constant) and its row in the activation table
 //     (no fused kernel, the operation, and σ, σ′, σ″ for DKEF);
 //  4. autodiff/jet_rules.go: its line in installJetRules (φ′ and φ″ for
-//     Taylor mode, see Jet2), and series_rules.go: its line in
-//     installSeriesRules (its recurrence for Taylor coefficients of any
-//     order, see Jet; TestSeriesUnary reads unaryCases);
+//     Taylor mode, see Jet2), its line in installSeriesRules
+//     (series_rules.go: its recurrence for Taylor coefficients of any
+//     order, see Jet; TestSeriesUnary reads unaryCases), and its
+//     descriptor in installLapRules' elementwise list
+//     (laplacian_rules.go: the forward Laplacian reads φ′ and φ″ from the
+//     jet rule);
 //  5. tests: its row in autodiff's unaryCases (ops_test.go: gradient checks
 //     to order 3 and, through TestDeltaUnary and TestJetUnary, which read
 //     the table, the difference rule in both dtypes at small and large
@@ -111,6 +114,21 @@
 // applications of each linear map and O(K²) products per non-linear
 // primitive; Jet2 is its order-2 case with fused rules, which the
 // objectives use.
+//
+// # Forward Laplacian
+//
+// Laplacian(f, x) returns f(x), ∇ₓf and Δₓf per row of x [N, d] (exact score
+// matching's two terms) from one forward sweep, not d backward passes: each
+// value carries its Jacobian ∂h/∂x, stacked along a leading axis of r
+// directions as the jets are, and its Laplacian (Li et al.'s forward
+// Laplacian; the rules are the descriptors' lap field, laplacian_rules.go).
+// The first layer is symbolic: x's Jacobian is the identity and is never
+// materialised, and when the first Dense layer is narrower than x (r < d)
+// the Jacobians are kept in its basis, squared norms then being quadratic
+// forms in WWᵀ. TryLaplacian checks rule coverage on the recorded graph
+// before any rule runs and returns a *NoLaplacianRuleError (convolutions,
+// say), so that a caller can fall back to the d-pass path. laplacian.go's
+// comment has the rules and the bases.
 //
 // # Memory
 //

@@ -44,6 +44,7 @@ type primitive struct {
 	// jet rule, and Jet2 panics with a *NoJetRuleError naming the
 	// primitive. The rules are installed by installJetRules (jet_rules.go).
 	jet jetRule
+	lap *lapRule // forward Laplacian (laplacian.go); nil: none, see NoLaplacianRuleError
 
 	// series is the Taylor-mode rule of any order (see Jet and series.go):
 	// the output's Taylor coefficients h_1 … h_K from the inputs'. nil: no

@@ -66,20 +66,26 @@ func runSteps(b *testing.B, s *Step) {
 // BenchmarkObjective times one training step (objective, backward to the
 // parameters, Adam update) for every objective of an energy MLP on every
 // configuration, float32, and the score-network pair (score-ssm-vr vs
-// fd-ssm-vr) on a score MLP of the same hidden sizes. Exact SM runs only on
-// the toy configuration unless FDSM_LONG=1 (at d = 784 it costs 784 recorded
-// backward passes per step).
+// fd-ssm-vr) on a score MLP of the same hidden sizes. Exact SM ("sm") is the
+// forward Laplacian on the MLPs; "sm-dpass" is exact SM by d recorded
+// backward passes (what "sm" falls back to, and does on the ResNets). Where
+// a step costs many seconds (the d-pass path at d = 784, both paths on
+// mnist-large and the ResNets) they run only with FDSM_LONG=1.
 //
 //	go test -run XXX -bench Objective -benchmem ./bench
 func BenchmarkObjective(b *testing.B) {
-	energy := []string{"sm", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm", "taylor-ssm", "taylor-dsm", "taylor-ssm-vr"}
+	energy := []string{"sm", "sm-dpass", "ssm", "ssm-vr", "fd-ssm", "dsm", "fd-dsm", "mdsm", "fd-mdsm", "taylor-ssm", "taylor-dsm", "taylor-ssm-vr"}
 	for _, cfg := range Configs() {
 		for _, name := range energy {
-			if name == "sm" && cfg.Sizes[0] > 2 && (!long || cfg.ResNet != nil) {
-				continue // d recorded backward passes per step (1024 through a ResNet: minutes)
+			switch {
+			case name == "sm-dpass" && cfg.ResNet != nil:
+				continue // "sm" is the d-pass path there
+			case name == "sm" && cfg.Sizes[0] > 2 && !long && cfg.Name != "mnist-mlp",
+				name == "sm-dpass" && cfg.Sizes[0] > 2 && !long:
+				continue // seconds to minutes per step (see above)
 			}
 			b.Run(name+"/"+cfg.Name, func(b *testing.B) {
-				s, err := NewStep(cfg, name, tensor.Float32, 1)
+				s, err := newExactStep(cfg, name)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -129,16 +135,18 @@ func BenchmarkFDBatching(b *testing.B) {
 }
 
 // BenchmarkScalingDim sweeps the data dimension d with the hidden layers
-// fixed (d-256-256-1, batch 64): exact SM costs d recorded backward passes
-// and grows with d; SSM and FD-SSM cost a fixed number of passes whatever d.
+// fixed (d-256-256-1, batch 64): exact SM by the forward Laplacian ("sm")
+// carries a Jacobian of min(d, 256) columns per unit; by d recorded
+// backward passes ("sm-dpass") it costs d passes; SSM and FD-SSM cost a
+// fixed number of passes whatever d.
 func BenchmarkScalingDim(b *testing.B) {
 	for _, d := range []int{2, 8, 32, 128, 512} {
-		for _, name := range []string{"sm", "ssm", "fd-ssm"} {
-			if name == "sm" && d > 128 && !long {
+		for _, name := range []string{"sm", "sm-dpass", "ssm", "fd-ssm"} {
+			if name == "sm-dpass" && d > 128 && !long {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/d=%d", name, d), func(b *testing.B) {
-				s, err := NewStep(Config{Name: fmt.Sprintf("d%d", d), Sizes: []int{d, 256, 256, 1}, Batch: 64}, name, tensor.Float32, 1)
+				s, err := newExactStep(Config{Name: fmt.Sprintf("d%d", d), Sizes: []int{d, 256, 256, 1}, Batch: 64}, name)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -146,6 +154,16 @@ func BenchmarkScalingDim(b *testing.B) {
 			})
 		}
 	}
+}
+
+// newExactStep is NewStep (float32, seed 1) that also knows "sm-dpass":
+// exact SM by d recorded backward passes whatever the model.
+func newExactStep(cfg Config, name string) (*Step, error) {
+	if name != "sm-dpass" {
+		return NewStep(cfg, name, tensor.Float32, 1)
+	}
+	obj := sm.Objective{Name: name, Energy: func(m sm.Energy, x *tensor.Tensor, _ *sm.Options) *ad.Value { return sm.ExactSMDPass(m, x) }}
+	return newStep(cfg, obj, false, tensor.Float32, 1)
 }
 
 // BenchmarkScalingOrder compares two ways of getting a T-th order

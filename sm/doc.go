@@ -9,7 +9,7 @@
 // mean over the batch (and over M projections per sample) of a per-sample
 // loss:
 //
-//	ExactSM       ½‖s(x)‖² + tr H(x)                       (d recorded backward passes)
+//	ExactSM       ½‖s(x)‖² + tr H(x)                       (forward Laplacian, else d recorded backward passes)
 //	SSM           ½(vᵀs)² + vᵀHv,   v Rademacher/Gaussian/sphere(√d), E[vvᵀ] = I
 //	SSMVR         ½‖s‖² + vᵀHv
 //	DSM           ½‖σ²s(x̃) + (x̃ − x)‖²,   x̃ = x + σn, n ~ N(0, I)   (÷σ² optional)

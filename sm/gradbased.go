@@ -17,15 +17,41 @@ func dsmScale(o *Options) float64 {
 }
 
 // ExactSM is Hyvärinen's score matching loss, mean over the batch of
-// ½‖s(x)‖² + tr ∇x² log p(x). The trace costs one backward pass per input
-// coordinate (d in all), each recorded: use it for evaluation and as the
-// reference, not as a training loss at large d.
+// ½‖s(x)‖² + tr ∇x² log p(x). For a model the forward-Laplacian rules
+// cover (MLP energies: Dense layers, elementwise activations, linear maps),
+// s and the trace come from one forward sweep carrying each value's
+// Jacobian and Laplacian (autodiff.Laplacian), differentiated to the
+// parameters by one ordinary backward pass; otherwise (convolutions, say)
+// the trace costs one recorded backward pass per input coordinate (d in
+// all, ExactSMDPass), which is for evaluation and reference, not for
+// training at large d.
 func ExactSM(m Energy, x *tensor.Tensor) *ad.Value {
 	checkBatch("ExactSM", x)
+	if l := exactSMLaplacian(m, x); l != nil {
+		return l
+	}
 	return exactSM(m, x, true)
 }
 
-// exactSM builds exact SM; with record false the trace's d backward passes
+// ExactSMDPass is ExactSM by d recorded backward passes whatever the model:
+// the path ExactSM falls back to, and its reference.
+func ExactSMDPass(m Energy, x *tensor.Tensor) *ad.Value {
+	checkBatch("ExactSMDPass", x)
+	return exactSM(m, x, true)
+}
+
+// exactSMLaplacian is ExactSM by the forward Laplacian, nil when the
+// model uses a primitive without a forward-Laplacian rule (found on its
+// recorded graph before any rule runs).
+func exactSMLaplacian(m Energy, x *tensor.Tensor) *ad.Value {
+	_, s, lap, err := ad.TryLaplacian(func(z *ad.Value) *ad.Value { return logp(m, z) }, ad.Const(x))
+	if err != nil {
+		return nil
+	}
+	return ad.Mean(ad.Add(ad.Scale(rowDot(s, s), 0.5), lap))
+}
+
+// exactSM builds exact SM by d backward passes; with record false they
 // record nothing, so the loss can be evaluated (not differentiated) in the
 // memory of one first-order graph.
 func exactSM(m Energy, x *tensor.Tensor, record bool) *ad.Value {
