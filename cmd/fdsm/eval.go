@@ -28,7 +28,8 @@ field say which rows: held-out, train, all (of a CSV file), test (MNIST) or
 samples (a toy).
 
   exact SM loss   ½‖s(x)‖² + tr ∇x s(x) averaged over the rows, in the model's
-                  space (d backward passes per batch)
+                  space (one forward-Laplacian sweep for MLP energies and NICE,
+                  d backward passes per batch otherwise)
   log-likelihood  mean log p(x) in the data's units (the log-determinant of the
                   training transform included): exact for NICE, quadrature on
                   a grid for 2-D energies, importance sampling with a standard

@@ -69,13 +69,14 @@ func Run(c Config, res *Result) error {
 	m, x, logDet := c.Model, c.X, c.LogDet
 	d := m.Spec.Dim
 
-	// Exact SM loss in the model's space, a batch at a time: each costs d
-	// backward passes (784 through a ResNet: seconds per row), so a
-	// progress bar goes to stderr on a terminal or when d is large.
+	// Exact SM loss in the model's space, a batch at a time: one forward-
+	// Laplacian sweep for the models its rules cover (MLP energies, NICE),
+	// d backward passes otherwise (784 through a ResNet: seconds per row),
+	// so a progress bar goes to stderr on a terminal or when d is large.
 	n := x.Dim(0)
 	var bar *progress.Bar
 	if progress.IsTerminal(os.Stderr) || d >= 256 {
-		fmt.Fprintf(c.Progress, "exact SM loss on %d rows (%d backward passes per batch of %d):\n", n, d, c.Batch)
+		fmt.Fprintf(c.Progress, "exact SM loss on %d rows, batches of %d (a forward-Laplacian sweep where the model's rules allow, else %d backward passes):\n", n, c.Batch, d)
 		bar = progress.New(c.Progress, n, progress.IsTerminal(os.Stderr))
 		bar.Unit = "row" // the bar counts rows, not training steps
 	}
