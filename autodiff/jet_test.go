@@ -285,8 +285,10 @@ func TestJetConv(t *testing.T) {
 }
 
 // TestJetParamGrad: the parameter gradient of the SSM-like loss
-// mean(½(vᵀ∇f)² + vᵀ∇²f v) built from Jet2 equals the one built by nested
-// Grad (as sm.SSM builds it), for the MLP and the convolutional energy.
+// mean(½(vᵀ∇f)² + vᵀ∇²f v) built from Jet2, and of mean((vᵀ∇f)²) built
+// from Jet1, equals the one built by nested Grad (as sm.SSM builds it), for
+// the MLP with every activation (the fused jetAct kernels, forward and
+// backward) and the convolutional energy.
 func TestJetParamGrad(t *testing.T) {
 	type model struct {
 		name string
@@ -299,11 +301,12 @@ func TestJetParamGrad(t *testing.T) {
 	for _, p := range convEnergyParams(rng, tensor.Float64) {
 		convPs = append(convPs, p.T())
 	}
-	models := []model{
-		{"mlp-softplus", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActSoftplus, p) }, 3},
-		{"mlp-tanh", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActTanh, p) }, 3},
-		{"conv", convPs, convEnergy, 2 * 7 * 7},
+	var models []model
+	for _, act := range deltaActs {
+		models = append(models, model{fmt.Sprintf("mlp-%v", act), deltaMLPParams(rng, 3, 6),
+			func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(act, p) }, 3})
 	}
+	models = append(models, model{"conv", convPs, convEnergy, 2 * 7 * 7})
 	for _, m := range models {
 		t.Run(m.name, func(t *testing.T) {
 			x := tensor.RandN(tensor.Float64, rng, 4, m.d)
@@ -336,6 +339,25 @@ func TestJetParamGrad(t *testing.T) {
 			for i := range gj {
 				if e := relErr(gj[i].T(), gn[i].T()); e > jetTol {
 					t.Errorf("parameter %d: gradient off by %.3g relative", i, e)
+				}
+			}
+
+			// Jet1 (first order only, as sliced DSM uses it): mean((vᵀ∇f)²).
+			p1 := vars()
+			_, e1 := ad.Jet1(m.f(p1), ad.Const(x), []*ad.Value{ad.Const(v)})
+			l1 := ad.Mean(ad.Square(e1[0]))
+			g1 := ad.Grad(l1, p1)
+			pn1 := vars()
+			xv1 := ad.Var(x)
+			gx := ad.Grad(ad.Sum(m.f(pn1)(xv1)), []*ad.Value{xv1}, ad.CreateGraph())[0]
+			ln1 := ad.Mean(ad.Square(ad.SumAxis(ad.Mul(gx, vv), 1)))
+			gn1 := ad.Grad(ln1, pn1)
+			if e := relErr(l1.T(), ln1.T()); e > jetTol {
+				t.Errorf("Jet1 loss off by %.3g relative", e)
+			}
+			for i := range g1 {
+				if e := relErr(g1[i].T(), gn1[i].T()); e > jetTol {
+					t.Errorf("Jet1: parameter %d: gradient off by %.3g relative", i, e)
 				}
 			}
 		})
