@@ -52,6 +52,10 @@ type jet struct {
 	// only1: the second-order coefficients are not wanted (Jet1), so the
 	// elementwise rules do not make them.
 	only1 bool
+	// joint, when not nil, is [value; d] as rows ([(1+rows of d)·N, …]),
+	// d a view of it: a Dense layer's output joint (see denseJet), which
+	// the next Dense layer continues.
+	joint *Value
 }
 
 // NoJetRuleError is the panic value of Jet2 when the function evaluated uses
@@ -159,7 +163,13 @@ func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, 
 	}
 	xm := mark(x)
 	y := f(xm)
-	return y, jetRun(y, xm, &jet{d: stacked, only1: only1}, k)
+	j := jetRun(y, xm, &jet{d: stacked, only1: only1}, k)
+	if j != nil && j.joint != nil {
+		// y's value from its joint, so that the backward pass reaches the
+		// parameters through the joints alone.
+		y = SliceRows(j.joint, 0, y.Dim(0))
+	}
+	return y, j
 }
 
 // jetRun interprets the recorded graph of y from x, whose coefficients are

@@ -7,28 +7,41 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// TestJet1FirstOrderOnly: under Jet1 the fused layers' activation nodes
-// make only the K first-order rows, not 2K rows of which the second half
-// is thrown away (the second-order work and memory Jet1 exists to avoid).
+// TestJet1FirstOrderOnly: under Jet1 the fused layers make only the K
+// first-order rows, not 2K rows of which the second half is thrown away
+// (the second-order work and memory Jet1 exists to avoid): the joint Dense
+// node (weights fixed) and the activation node of a layer whose weights
+// move with x.
 func TestJet1FirstOrderOnly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	const k = 2
+	const k, n = 2, 4
 	w1, w2 := Var(tensor.RandN(tensor.Float64, rng, 6, 3)), Var(tensor.RandN(tensor.Float64, rng, 1, 6))
-	f := func(x *Value) *Value { return Dense(Dense(x, w1, nil, tensor.ActSoftplus), w2, nil, tensor.ActNone) }
-	x := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
-	vs := []*Value{Const(tensor.RandN(tensor.Float64, rng, 4, 3)), Const(tensor.RandN(tensor.Float64, rng, 4, 3))}
-	_, d1 := Jet1(f, x, vs)
-	acts := 0
-	for _, v := range graphNodes(d1[0]) {
-		if v.prim == &jetActP {
-			acts++
-			if v.Dim(0) != k {
-				t.Errorf("jetAct node %v under Jet1 with K = %d, want %d leading rows", v.Shape(), k, k)
+	fixed := func(x *Value) *Value { return Dense(Dense(x, w1, nil, tensor.ActSoftplus), w2, nil, tensor.ActNone) }
+	moving := func(x *Value) *Value {
+		w := Add(w1, BroadcastTo(Reshape(Sum(x), 1, 1), 6, 3))
+		return Dense(x, w, nil, tensor.ActSoftplus)
+	}
+	x := Const(tensor.RandN(tensor.Float64, rng, n, 3))
+	vs := []*Value{Const(tensor.RandN(tensor.Float64, rng, n, 3)), Const(tensor.RandN(tensor.Float64, rng, n, 3))}
+	for _, c := range []struct {
+		name string
+		f    func(*Value) *Value
+		prim *primitive
+		rows int
+	}{{"fixed", fixed, &denseJetP, (1 + k) * n}, {"moving", moving, &jetActP, k}} {
+		_, d1 := Jet1(c.f, x, vs)
+		found := 0
+		for _, v := range graphNodes(d1[0]) {
+			if v.prim == c.prim {
+				found++
+				if v.Dim(0) != c.rows {
+					t.Errorf("%s: %s node %v under Jet1 with K = %d, want %d leading rows", c.name, c.prim.name, v.Shape(), k, c.rows)
+				}
 			}
 		}
-	}
-	if acts != 1 {
-		t.Fatalf("found %d jetAct nodes, want 1", acts)
+		if found == 0 {
+			t.Errorf("%s: no %s node", c.name, c.prim.name)
+		}
 	}
 }
 

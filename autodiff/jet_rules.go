@@ -261,6 +261,20 @@ func jetBilinear(f func(p any, a, b *Value) *Value) jetRule {
 // the bilinear rule of L and the bias's own.
 func jetFused(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
 	l, act := p.(fusedParams).l, p.(fusedParams).act
+	if !l.conv && jIn[0] != nil && jIn[1] == nil && (len(jIn) < 3 || jIn[2] == nil) {
+		// A Dense layer on x alone: the joint node (jet_dense.go), on the
+		// input's joint, or on one built from its value and coefficients.
+		j := jIn[0]
+		jo := j.joint
+		if jo == nil {
+			jo = ConcatRows(in[0], rowsK(j.d))
+		}
+		var b *Value
+		if len(in) == 3 {
+			b = in[2]
+		}
+		return denseJet(jo, in[1], b, out, act, k, j.only1)
+	}
 	rows := l.rows(in[0])
 	zshape := []int{rows, in[1].Dim(0)}
 	var z *jet

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/autodiff/adtest"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -396,4 +397,63 @@ func TestJetPanics(t *testing.T) {
 		}()
 		ad.Jet2(deltaMLP(tensor.ActSoftplus, ps), x, []*ad.Value{ad.Const(tensor.Zeros(tensor.Float64, 4, 2))})
 	}()
+}
+
+// TestJetGradThrough checks gradients through Jet2 and Jet1 against finite
+// differences (adtest, orders 1 to 3: the recorded rule of the joint Dense
+// node, denseJet, and of jetAct under it), with respect to the parameters,
+// the point and the direction.
+func TestJetGradThrough(t *testing.T) {
+	for _, act := range deltaActs {
+		t.Run(act.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(53, 54))
+			ps := deltaMLPParams(rng, 3, 4)
+			x := tensor.RandN(tensor.Float64, rng, 5, 3)
+			v := tensor.RandN(tensor.Float64, rng, 5, 3)
+			f := func(xs []*ad.Value) *ad.Value {
+				_, d1, d2 := ad.Jet2(deltaMLP(act, xs[2:]), xs[0], []*ad.Value{xs[1]})
+				_, e1 := ad.Jet1(deltaMLP(act, xs[2:]), xs[0], []*ad.Value{xs[1]})
+				return ad.Add(ad.Add(ad.Square(d1[0]), d2[0]), ad.Scale(ad.Square(e1[0]), 0.5))
+			}
+			order := 3
+			if act == tensor.ActELU {
+				order = 1 // the masks make higher orders piecewise
+			}
+			if err := adtest.Check(f, append([]*tensor.Tensor{x, v}, ps...), order, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestJetFusedGradMatchesRecorded: the first-order kernels of the joint
+// Dense node give the gradient of its recorded rule, in both precisions.
+func TestJetFusedGradMatchesRecorded(t *testing.T) {
+	for _, act := range deltaActs {
+		for _, dt := range deltaDTypes {
+			t.Run(act.String()+"/"+dt.String(), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(55, 56))
+				var ps []*ad.Value
+				for _, p := range deltaMLPParams(rng, 3, 8) {
+					ps = append(ps, ad.Var(p.AsType(dt)))
+				}
+				x := tensor.RandN(dt, rng, 7, 3)
+				vs := []*ad.Value{ad.Const(tensor.RandN(dt, rng, 7, 3)), ad.Const(tensor.RandN(dt, rng, 7, 3))}
+				_, d1, d2 := ad.Jet2(deltaMLP(act, ps), ad.Const(x), vs)
+				_, e1 := ad.Jet1(deltaMLP(act, ps), ad.Const(x), vs)
+				loss := ad.Sum(ad.Add(ad.Add(ad.Square(d1[0]), d2[1]), ad.Mul(e1[0], e1[1])))
+				first := ad.Grad(loss, ps)
+				rec := ad.Grad(loss, ps, ad.CreateGraph())
+				tol := 1e-12 // issue 21's float64 agreement
+				if dt == tensor.Float32 {
+					tol = 1e-5 // a few ulps of float32 (2^-23 ≈ 1.2e-7) times the depth
+				}
+				for i := range ps {
+					if e := maxRelErr(first[i].T().ToFloat64(), rec[i].T().ToFloat64()); e > tol {
+						t.Errorf("parameter %d: first-order and recorded gradients differ by %.3g", i, e)
+					}
+				}
+			})
+		}
+	}
 }
