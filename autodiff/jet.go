@@ -148,8 +148,14 @@ func checkDirections(name string, x *Value, vs []*Value) {
 // directions vs stacked; only1 drops the second-order coefficients.
 func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, *jet) {
 	k := len(vs)
-	var stacked *Value
+	var stacked, joint *Value
+	xm := mark(x)
 	switch {
+	case x.t.Rank() == 2 && constants(x, vs):
+		// The joint [x; v_1 … v_K] as one constant, x and the directions
+		// views of it, as Delta builds it: a first Dense layer continues it
+		// (denseJet) and the graph holds the input rows once.
+		xm, joint, stacked = constJoint(x, vs)
 	case k == 1:
 		stacked = Reshape(vs[0], withK(1, x.Shape())...)
 	case x.t.Rank() == 0:
@@ -161,9 +167,8 @@ func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, 
 	default:
 		stacked = Reshape(ConcatRows(vs...), withK(k, x.Shape())...)
 	}
-	xm := mark(x)
 	y := f(xm)
-	j := jetRun(y, xm, &jet{d: stacked, only1: only1}, k)
+	j := jetRun(y, xm, &jet{d: stacked, only1: only1, joint: joint}, k)
 	if j != nil && j.joint != nil {
 		// y's value from its joint, so that the backward pass reaches the
 		// parameters through the joints alone.

@@ -62,3 +62,21 @@ func graphNodes(v *Value) []*Value {
 	}
 	return out
 }
+
+// TestJetConstJoint: with a constant point and directions the input joint
+// is built once as a constant (constJoint), so the graph holds the input
+// rows once: no ConcatRows node copies x and the directions at the first
+// Dense layer.
+func TestJetConstJoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(57, 58))
+	w1, w2 := Var(tensor.RandN(tensor.Float64, rng, 6, 3)), Var(tensor.RandN(tensor.Float64, rng, 1, 6))
+	f := func(x *Value) *Value { return Dense(Dense(x, w1, nil, tensor.ActTanh), w2, nil, tensor.ActNone) }
+	x := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+	v := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+	_, d1, d2 := Jet2(f, x, []*Value{v})
+	for _, u := range graphNodes(Add(d1[0], d2[0])) {
+		if u.prim == &concatP {
+			t.Errorf("the graph copies %v rows by ConcatRows", u.Shape())
+		}
+	}
+}
