@@ -88,7 +88,9 @@ func (e *NoJetRuleError) Error() string {
 // f must compute its result from its argument with this package's
 // operations (a value computed from x.T() by other means is a constant to
 // Jet2). Jet2 panics with a *NoJetRuleError if f uses a primitive without a
-// jet rule.
+// jet rule. The values f computes are Jet2's: those the results no longer
+// reach are released on return (their T is nil, their storage reused), so
+// f must not keep them.
 func Jet2(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, d1, d2 []*Value) {
 	installJetRules()
 	k := len(vs)
@@ -147,6 +149,7 @@ func checkDirections(name string, x *Value, vs []*Value) {
 // jetEval evaluates f at x, recorded, and interprets its graph with the
 // directions vs stacked; only1 drops the second-order coefficients.
 func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, *jet) {
+	id0 := ids.Load() // the values made from here on are Jet's (see releaseJetDead)
 	k := len(vs)
 	var stacked, joint *Value
 	xm := mark(x)
@@ -167,14 +170,40 @@ func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, 
 	default:
 		stacked = Reshape(ConcatRows(vs...), withK(k, x.Shape())...)
 	}
-	y := f(xm)
-	j := jetRun(y, xm, &jet{d: stacked, only1: only1, joint: joint}, k)
+	fy := f(xm)
+	j := jetRun(fy, xm, &jet{d: stacked, only1: only1, joint: joint}, k)
+	y := fy
 	if j != nil && j.joint != nil {
 		// y's value from its joint, so that the backward pass reaches the
 		// parameters through the joints alone.
-		y = SliceRows(j.joint, 0, y.Dim(0))
+		y = SliceRows(j.joint, 0, fy.Dim(0))
 	}
+	live := []*Value{y}
+	if j != nil {
+		live = append(live, j.d, j.joint)
+	}
+	releaseJetDead(fy, id0, live)
 	return y, j
+}
+
+// releaseJetDead hands back the storage of the values f and the jet rules
+// made (those created after id0) that the results live no longer reach:
+// with the joint Dense layers, f's recorded layers are such, as Delta's
+// are (releaseDead). Without it each step's base evaluation would be
+// garbage for the collector instead of buffers for the next step.
+func releaseJetDead(fy *Value, id0 uint64, live []*Value) {
+	own := map[*Value]bool{}
+	stack := append([]*Value{fy}, live...)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if v == nil || own[v] || v.id <= id0 {
+			continue
+		}
+		own[v] = true
+		stack = append(stack, v.inputs...)
+	}
+	releaseDead(fy, own, live...)
 }
 
 // jetRun interprets the recorded graph of y from x, whose coefficients are

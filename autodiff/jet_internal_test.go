@@ -80,3 +80,25 @@ func TestJetConstJoint(t *testing.T) {
 		}
 	}
 }
+
+// TestJetReleasesDead: the recorded layers of f that the joint Dense nodes
+// replace are released on return (their storage goes back to the pool for
+// the next step), while the results stay right (TestJetParamGrad).
+func TestJetReleasesDead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(59, 60))
+	w1, w2 := Var(tensor.RandN(tensor.Float64, rng, 6, 3)), Var(tensor.RandN(tensor.Float64, rng, 1, 6))
+	var hidden *Value
+	f := func(x *Value) *Value {
+		hidden = Dense(x, w1, nil, tensor.ActSoftplus)
+		return Dense(hidden, w2, nil, tensor.ActNone)
+	}
+	x := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+	v := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+	_, d1, d2 := Jet2(f, x, []*Value{v})
+	if hidden.t != nil {
+		t.Errorf("f's hidden layer %v is still held after Jet2", hidden.Shape())
+	}
+	if d1[0].t == nil || d2[0].t == nil {
+		t.Fatal("Jet2's results were released")
+	}
+}
