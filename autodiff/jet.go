@@ -159,6 +159,11 @@ func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, 
 		// views of it, as Delta builds it: a first Dense layer continues it
 		// (denseJet) and the graph holds the input rows once.
 		xm, joint, stacked = constJoint(x, vs)
+	case x.t.Rank() == 2:
+		// The joint in one copy, the stacked directions a view of it.
+		n := x.Dim(0)
+		joint = ConcatRows(append([]*Value{xm}, vs...)...)
+		stacked = Reshape(SliceRows(joint, n, (k+1)*n), withK(k, x.Shape())...)
 	case k == 1:
 		stacked = Reshape(vs[0], withK(1, x.Shape())...)
 	case x.t.Rank() == 0:

@@ -261,19 +261,16 @@ func jetBilinear(f func(p any, a, b *Value) *Value) jetRule {
 // the bilinear rule of L and the bias's own.
 func jetFused(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
 	l, act := p.(fusedParams).l, p.(fusedParams).act
-	if !l.conv && jIn[0] != nil && jIn[1] == nil && (len(jIn) < 3 || jIn[2] == nil) {
-		// A Dense layer on x alone: the joint node (jet_dense.go), on the
-		// input's joint, or on one built from its value and coefficients.
-		j := jIn[0]
-		jo := j.joint
-		if jo == nil {
-			jo = ConcatRows(in[0], rowsK(j.d))
-		}
+	if !l.conv && jIn[0] != nil && jIn[0].joint != nil && jIn[1] == nil && (len(jIn) < 3 || jIn[2] == nil) {
+		// A Dense layer on x alone whose input has a joint (Jet's input, a
+		// Dense layer's output): the joint node (jet_dense.go). An input
+		// without one (a convolutional trunk's features) goes the way
+		// below rather than be copied into a joint.
 		var b *Value
 		if len(in) == 3 {
 			b = in[2]
 		}
-		return denseJet(jo, in[1], b, out, act, k, j.only1)
+		return denseJet(jIn[0].joint, in[1], b, out, act, k, jIn[0].only1)
 	}
 	rows := l.rows(in[0])
 	zshape := []int{rows, in[1].Dim(0)}
