@@ -52,6 +52,10 @@ type jet struct {
 	// only1: the second-order coefficients are not wanted (Jet1), so the
 	// elementwise rules do not make them.
 	only1 bool
+	// joint, when not nil, is [value; d] as rows ([(1+rows of d)·N, …]),
+	// d a view of it: a Dense layer's output joint (see denseJet), which
+	// the next Dense layer continues.
+	joint *Value
 }
 
 // NoJetRuleError is the panic value of Jet2 when the function evaluated uses
@@ -84,7 +88,9 @@ func (e *NoJetRuleError) Error() string {
 // f must compute its result from its argument with this package's
 // operations (a value computed from x.T() by other means is a constant to
 // Jet2). Jet2 panics with a *NoJetRuleError if f uses a primitive without a
-// jet rule.
+// jet rule. The values f computes are Jet2's: those the results no longer
+// reach are released on return (their T is nil, their storage reused), so
+// f must not keep them.
 func Jet2(f func(*Value) *Value, x *Value, vs []*Value) (y *Value, d1, d2 []*Value) {
 	installJetRules()
 	k := len(vs)
@@ -143,9 +149,21 @@ func checkDirections(name string, x *Value, vs []*Value) {
 // jetEval evaluates f at x, recorded, and interprets its graph with the
 // directions vs stacked; only1 drops the second-order coefficients.
 func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, *jet) {
+	id0 := ids.Load() // the values made from here on are Jet's (see releaseJetDead)
 	k := len(vs)
-	var stacked *Value
+	var stacked, joint *Value
+	xm := mark(x)
 	switch {
+	case x.t.Rank() == 2 && constants(x, vs):
+		// The joint [x; v_1 … v_K] as one constant, x and the directions
+		// views of it, as Delta builds it: a first Dense layer continues it
+		// (denseJet) and the graph holds the input rows once.
+		xm, joint, stacked = constJoint(x, vs)
+	case x.t.Rank() == 2:
+		// The joint in one copy, the stacked directions a view of it.
+		n := x.Dim(0)
+		joint = ConcatRows(append([]*Value{xm}, vs...)...)
+		stacked = Reshape(SliceRows(joint, n, (k+1)*n), withK(k, x.Shape())...)
 	case k == 1:
 		stacked = Reshape(vs[0], withK(1, x.Shape())...)
 	case x.t.Rank() == 0:
@@ -157,9 +175,40 @@ func jetEval(f func(*Value) *Value, x *Value, vs []*Value, only1 bool) (*Value, 
 	default:
 		stacked = Reshape(ConcatRows(vs...), withK(k, x.Shape())...)
 	}
-	xm := mark(x)
-	y := f(xm)
-	return y, jetRun(y, xm, &jet{d: stacked, only1: only1}, k)
+	fy := f(xm)
+	j := jetRun(fy, xm, &jet{d: stacked, only1: only1, joint: joint}, k)
+	y := fy
+	if j != nil && j.joint != nil {
+		// y's value from its joint, so that the backward pass reaches the
+		// parameters through the joints alone.
+		y = SliceRows(j.joint, 0, fy.Dim(0))
+	}
+	live := []*Value{y}
+	if j != nil {
+		live = append(live, j.d, j.joint)
+	}
+	releaseJetDead(fy, id0, live)
+	return y, j
+}
+
+// releaseJetDead hands back the storage of the values f and the jet rules
+// made (those created after id0) that the results live no longer reach:
+// with the joint Dense layers, f's recorded layers are such, as Delta's
+// are (releaseDead). Without it each step's base evaluation would be
+// garbage for the collector instead of buffers for the next step.
+func releaseJetDead(fy *Value, id0 uint64, live []*Value) {
+	own := map[*Value]bool{}
+	stack := append([]*Value{fy}, live...)
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if v == nil || own[v] || v.id <= id0 {
+			continue
+		}
+		own[v] = true
+		stack = append(stack, v.inputs...)
+	}
+	releaseDead(fy, own, live...)
 }
 
 // jetRun interprets the recorded graph of y from x, whose coefficients are

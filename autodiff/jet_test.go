@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ad "github.com/fdsm/fdsm/autodiff"
+	"github.com/fdsm/fdsm/autodiff/adtest"
 	"github.com/fdsm/fdsm/tensor"
 )
 
@@ -285,8 +286,10 @@ func TestJetConv(t *testing.T) {
 }
 
 // TestJetParamGrad: the parameter gradient of the SSM-like loss
-// mean(½(vᵀ∇f)² + vᵀ∇²f v) built from Jet2 equals the one built by nested
-// Grad (as sm.SSM builds it), for the MLP and the convolutional energy.
+// mean(½(vᵀ∇f)² + vᵀ∇²f v) built from Jet2, and of mean((vᵀ∇f)²) built
+// from Jet1, equals the one built by nested Grad (as sm.SSM builds it), for
+// the MLP with every activation (the fused jetAct kernels, forward and
+// backward) and the convolutional energy.
 func TestJetParamGrad(t *testing.T) {
 	type model struct {
 		name string
@@ -299,11 +302,12 @@ func TestJetParamGrad(t *testing.T) {
 	for _, p := range convEnergyParams(rng, tensor.Float64) {
 		convPs = append(convPs, p.T())
 	}
-	models := []model{
-		{"mlp-softplus", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActSoftplus, p) }, 3},
-		{"mlp-tanh", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActTanh, p) }, 3},
-		{"conv", convPs, convEnergy, 2 * 7 * 7},
+	var models []model
+	for _, act := range deltaActs {
+		models = append(models, model{fmt.Sprintf("mlp-%v", act), deltaMLPParams(rng, 3, 6),
+			func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(act, p) }, 3})
 	}
+	models = append(models, model{"conv", convPs, convEnergy, 2 * 7 * 7})
 	for _, m := range models {
 		t.Run(m.name, func(t *testing.T) {
 			x := tensor.RandN(tensor.Float64, rng, 4, m.d)
@@ -336,6 +340,25 @@ func TestJetParamGrad(t *testing.T) {
 			for i := range gj {
 				if e := relErr(gj[i].T(), gn[i].T()); e > jetTol {
 					t.Errorf("parameter %d: gradient off by %.3g relative", i, e)
+				}
+			}
+
+			// Jet1 (first order only, as sliced DSM uses it): mean((vᵀ∇f)²).
+			p1 := vars()
+			_, e1 := ad.Jet1(m.f(p1), ad.Const(x), []*ad.Value{ad.Const(v)})
+			l1 := ad.Mean(ad.Square(e1[0]))
+			g1 := ad.Grad(l1, p1)
+			pn1 := vars()
+			xv1 := ad.Var(x)
+			gx := ad.Grad(ad.Sum(m.f(pn1)(xv1)), []*ad.Value{xv1}, ad.CreateGraph())[0]
+			ln1 := ad.Mean(ad.Square(ad.SumAxis(ad.Mul(gx, vv), 1)))
+			gn1 := ad.Grad(ln1, pn1)
+			if e := relErr(l1.T(), ln1.T()); e > jetTol {
+				t.Errorf("Jet1 loss off by %.3g relative", e)
+			}
+			for i := range g1 {
+				if e := relErr(g1[i].T(), gn1[i].T()); e > jetTol {
+					t.Errorf("Jet1: parameter %d: gradient off by %.3g relative", i, e)
 				}
 			}
 		})
@@ -374,4 +397,63 @@ func TestJetPanics(t *testing.T) {
 		}()
 		ad.Jet2(deltaMLP(tensor.ActSoftplus, ps), x, []*ad.Value{ad.Const(tensor.Zeros(tensor.Float64, 4, 2))})
 	}()
+}
+
+// TestJetGradThrough checks gradients through Jet2 and Jet1 against finite
+// differences (adtest, orders 1 to 3: the recorded rule of the joint Dense
+// node, denseJet, and of jetAct under it), with respect to the parameters,
+// the point and the direction.
+func TestJetGradThrough(t *testing.T) {
+	for _, act := range deltaActs {
+		t.Run(act.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(53, 54))
+			ps := deltaMLPParams(rng, 3, 4)
+			x := tensor.RandN(tensor.Float64, rng, 5, 3)
+			v := tensor.RandN(tensor.Float64, rng, 5, 3)
+			f := func(xs []*ad.Value) *ad.Value {
+				_, d1, d2 := ad.Jet2(deltaMLP(act, xs[2:]), xs[0], []*ad.Value{xs[1]})
+				_, e1 := ad.Jet1(deltaMLP(act, xs[2:]), xs[0], []*ad.Value{xs[1]})
+				return ad.Add(ad.Add(ad.Square(d1[0]), d2[0]), ad.Scale(ad.Square(e1[0]), 0.5))
+			}
+			order := 3
+			if act == tensor.ActELU {
+				order = 1 // the masks make higher orders piecewise
+			}
+			if err := adtest.Check(f, append([]*tensor.Tensor{x, v}, ps...), order, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestJetFusedGradMatchesRecorded: the first-order kernels of the joint
+// Dense node give the gradient of its recorded rule, in both precisions.
+func TestJetFusedGradMatchesRecorded(t *testing.T) {
+	for _, act := range deltaActs {
+		for _, dt := range deltaDTypes {
+			t.Run(act.String()+"/"+dt.String(), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(55, 56))
+				var ps []*ad.Value
+				for _, p := range deltaMLPParams(rng, 3, 8) {
+					ps = append(ps, ad.Var(p.AsType(dt)))
+				}
+				x := tensor.RandN(dt, rng, 7, 3)
+				vs := []*ad.Value{ad.Const(tensor.RandN(dt, rng, 7, 3)), ad.Const(tensor.RandN(dt, rng, 7, 3))}
+				_, d1, d2 := ad.Jet2(deltaMLP(act, ps), ad.Const(x), vs)
+				_, e1 := ad.Jet1(deltaMLP(act, ps), ad.Const(x), vs)
+				loss := ad.Sum(ad.Add(ad.Add(ad.Square(d1[0]), d2[1]), ad.Mul(e1[0], e1[1])))
+				first := ad.Grad(loss, ps)
+				rec := ad.Grad(loss, ps, ad.CreateGraph())
+				tol := 1e-12 // issue 21's float64 agreement
+				if dt == tensor.Float32 {
+					tol = 1e-5 // a few ulps of float32 (2^-23 ≈ 1.2e-7) times the depth
+				}
+				for i := range ps {
+					if e := maxRelErr(first[i].T().ToFloat64(), rec[i].T().ToFloat64()); e > tol {
+						t.Errorf("parameter %d: first-order and recorded gradients differ by %.3g", i, e)
+					}
+				}
+			})
+		}
+	}
 }
