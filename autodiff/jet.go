@@ -208,7 +208,7 @@ func releaseJetDead(fy *Value, id0 uint64, live []*Value) {
 		own[v] = true
 		stack = append(stack, v.inputs...)
 	}
-	releaseDead(fy, own, live...)
+	releaseDead([]*Value{fy}, own, live...)
 }
 
 // jetRun interprets the recorded graph of y from x, whose coefficients are
