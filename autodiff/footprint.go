@@ -43,37 +43,60 @@ func newGraphMeterIn(holders map[uintptr]int, seen map[*Value]bool, stack []*Val
 			continue
 		}
 		seen[v] = true
-		if key := storageKey(v); key != 0 {
-			if m.holders[key] == 0 {
-				m.live += int64(v.t.Bytes())
+		m.hold(v.t)
+		if v.aux != nil {
+			// What a node keeps for its backward pass besides its value
+			// (the softplus σ and e^−y of FD's Dense joints) is memory
+			// the graph holds too.
+			for _, t := range v.aux.tensors() {
+				m.hold(t)
 			}
-			m.holders[key]++
 		}
 		stack = append(stack, v.inputs...)
 	}
 	return m
 }
 
-// drop records that v no longer holds its storage.
+// hold records one more holder of t's storage.
+func (m *graphMeter) hold(t *tensor.Tensor) {
+	if key := storageKey(t); key != 0 {
+		if m.holders[key] == 0 {
+			m.live += int64(t.Bytes())
+		}
+		m.holders[key]++
+	}
+}
+
+// drop records that v no longer holds its storage, nor its aux's.
 func (m *graphMeter) drop(v *Value) {
-	key := storageKey(v)
+	m.release(v.t)
+	if v.aux != nil {
+		for _, t := range v.aux.tensors() {
+			m.release(t)
+		}
+	}
+}
+
+// release records one holder fewer of t's storage.
+func (m *graphMeter) release(t *tensor.Tensor) {
+	key := storageKey(t)
 	if key == 0 || m.holders[key] == 0 {
 		return
 	}
 	m.holders[key]--
 	if m.holders[key] == 0 {
-		m.live -= int64(v.t.Bytes())
+		m.live -= int64(t.Bytes())
 	}
 }
 
-func storageKey(v *Value) uintptr {
-	if v.t.Len() == 0 {
+func storageKey(t *tensor.Tensor) uintptr {
+	if t == nil || t.Len() == 0 {
 		return 0
 	}
-	if v.t.DType() == tensor.Float32 {
-		return uintptr(unsafe.Pointer(&v.t.Float32s()[0]))
+	if t.DType() == tensor.Float32 {
+		return uintptr(unsafe.Pointer(&t.Float32s()[0]))
 	}
-	return uintptr(unsafe.Pointer(&v.t.Float64s()[0]))
+	return uintptr(unsafe.Pointer(&t.Float64s()[0]))
 }
 
 // GradStats receives measurements from a Grad call (see TrackStats).
