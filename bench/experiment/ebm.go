@@ -25,7 +25,9 @@ import (
 )
 
 // EBMObjectives returns the objectives the ebm experiment accepts.
-func EBMObjectives() []string { return []string{"mdsm", "fd-mdsm", "dsm", "fd-dsm", "ssm", "fd-ssm"} }
+func EBMObjectives() []string {
+	return []string{"mdsm", "fd-mdsm", "dsm", "fd-dsm", "ssm", "fd-ssm", "taylor-ssm", "sm"}
+}
 
 // EBMConfig holds the settings of EBM; the fields are the flags of
 // `fdsm experiment ebm`, whose defaults cmd/fdsm gives.

@@ -19,7 +19,7 @@ import (
 
 // NICEObjectives returns the objectives the nice experiment accepts.
 func NICEObjectives() []string {
-	return []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle", "fd-dsm", "mdsm", "fd-mdsm"}
+	return []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle", "fd-dsm", "mdsm", "fd-mdsm", "taylor-ssm", "taylor-dsm"}
 }
 
 // NICEConfig holds the settings of NICE; the fields are the flags of
