@@ -85,20 +85,48 @@ func TestJetConstJoint(t *testing.T) {
 // replace are released on return (their storage goes back to the pool for
 // the next step), while the results stay right (TestJetParamGrad).
 func TestJetReleasesDead(t *testing.T) {
-	rng := rand.New(rand.NewPCG(59, 60))
-	w1, w2 := Var(tensor.RandN(tensor.Float64, rng, 6, 3)), Var(tensor.RandN(tensor.Float64, rng, 1, 6))
-	var hidden *Value
-	f := func(x *Value) *Value {
-		hidden = Dense(x, w1, nil, tensor.ActSoftplus)
-		return Dense(hidden, w2, nil, tensor.ActNone)
-	}
-	x := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
-	v := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
-	_, d1, d2 := Jet2(f, x, []*Value{v})
-	if hidden.t != nil {
-		t.Errorf("f's hidden layer %v is still held after Jet2", hidden.Shape())
-	}
-	if d1[0].t == nil || d2[0].t == nil {
-		t.Fatal("Jet2's results were released")
+	// f ends in its last Dense layer, or, as sm's log p of an MLP energy
+	// does, goes on through Reshape and Neg (batch-separable: the jet's
+	// joint must continue through them, or f's layers stay alive as y's).
+	for _, tail := range []string{"Dense", "Dense+Reshape+Neg"} {
+		rng := rand.New(rand.NewPCG(59, 60))
+		w1, w2 := Var(tensor.RandN(tensor.Float64, rng, 6, 3)), Var(tensor.RandN(tensor.Float64, rng, 1, 6))
+		var hidden *Value
+		f := func(x *Value) *Value {
+			hidden = Dense(x, w1, nil, tensor.ActSoftplus)
+			y := Dense(hidden, w2, nil, tensor.ActNone)
+			if tail != "Dense" {
+				y = Neg(Reshape(y, -1))
+			}
+			return y
+		}
+		x := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+		v := Const(tensor.RandN(tensor.Float64, rng, 4, 3))
+		y, d1, d2 := Jet2(f, x, []*Value{v})
+		if hidden.t != nil {
+			t.Errorf("%s: f's hidden layer %v is still held after Jet2", tail, hidden.Shape())
+		}
+		if d1[0].t == nil || d2[0].t == nil || y.t == nil {
+			t.Fatalf("%s: Jet2's results were released", tail)
+		}
+		if want := f(Var(x.t)); relErrT(y.t, want.t) != 0 {
+			t.Errorf("%s: y differs from f(x)", tail)
+		}
 	}
 }
+
+// relErrT is max|a − b| over max|b| (absolute when b is zero).
+func relErrT(a, b *tensor.Tensor) float64 {
+	x, y := a.ToFloat64(), b.ToFloat64()
+	var num, den float64
+	for i := range y {
+		num = max(num, abs64(x[i]-y[i]))
+		den = max(den, abs64(y[i]))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}
+
+func abs64(v float64) float64 { return max(v, -v) }

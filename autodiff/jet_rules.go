@@ -109,6 +109,9 @@ func installJetRules() {
 // jetLinear is the rule of a linear primitive: its difference rule applied
 // to the stacked coefficients (all inputs brought to one layout first).
 func jetLinear(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
+	if j := jetBatch(p, out, in, jIn, k); j != nil {
+		return j
+	}
 	second := false
 	for _, j := range jIn {
 		second = second || j != nil && j.second
@@ -420,4 +423,35 @@ func fusedMovingJet(l layerMap, in []*Value, jIn []*jet, k int, zshape []int) *j
 		return zero(addDiff(d, bias(part(2, 2, i))))
 	})
 	return &jet{d: ConcatRows(d1, d2), second: true}
+}
+
+// jetBatch is jetLinear for a batch-separable primitive whose moving inputs
+// all carry joints (see denseJet) with the same coefficient rows: it applies
+// the primitive to the joints, so that the chain goes on and the result's
+// base value stays a row block of it (jetEval then returns y from the joint,
+// and f's recorded layers are dead: releaseJetDead hands them back). A
+// Reshape or Neg after a model's last Dense layer keeps the chain so. nil
+// when it does not apply.
+func jetBatch(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
+	pr := out.prim
+	if pr.batch == nil || out.t.Rank() == 0 {
+		return nil
+	}
+	joints := make([]*Value, len(in))
+	rows := 0
+	for i, j := range jIn {
+		if j == nil || j.joint == nil || (len(in) > 1 && !in[i].t.SameShape(out.t)) {
+			return nil
+		}
+		r := k
+		if j.second {
+			r = 2 * k
+		}
+		if rows != 0 && r != rows {
+			return nil
+		}
+		rows, joints[i] = r, j.joint
+	}
+	d, jo := applyBatch(pr, p, out, joints, rows)
+	return &jet{d: d, second: rows == 2*k && k > 0 && jIn[0].second, joint: jo}
 }
