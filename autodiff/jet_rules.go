@@ -15,10 +15,7 @@ var jetRulesOnce sync.Once
 func installJetRules() {
 	jetRulesOnce.Do(func() {
 		// Linear primitives: their difference rule is the map itself.
-		for _, pr := range []*primitive{&addP, &subP, &negP, &scaleP, &addScalarP, &whereP,
-			&sumP, &sumAxisP, &sumAxis0P, &broadcastP, &sumToP, &reshapeP, &transposeP,
-			&concatP, &sliceRowsP, &padRowsP, &gatherP, &scatterP,
-			&im2ColP, &col2ImP, &batchTransposeP, &avgPoolP, &avgPoolAdjP} {
+		for _, pr := range append(linearPrimitives(), imagePrimitives()...) {
 			pr.jet = jetLinear
 		}
 		mulP.jet = jetMul

@@ -290,35 +290,47 @@ func TestJetConv(t *testing.T) {
 // from Jet1, equals the one built by nested Grad (as sm.SSM builds it), for
 // the MLP with every activation (the fused jetAct kernels, forward and
 // backward) and the convolutional energy.
-func TestJetParamGrad(t *testing.T) {
-	type model struct {
-		name string
-		ps   []*tensor.Tensor
-		f    func([]*ad.Value) func(*ad.Value) *ad.Value
-		d    int
+// paramModel is an energy with its parameters, for the tests that compare
+// a parameter gradient through Taylor mode with one through nested Grad:
+// vars makes fresh variables of the parameters, f the energy on them, of
+// inputs [N, d].
+type paramModel struct {
+	name string
+	ps   []*tensor.Tensor
+	f    func([]*ad.Value) func(*ad.Value) *ad.Value
+	d    int
+}
+
+func (m paramModel) vars() []*ad.Value {
+	vs := make([]*ad.Value, len(m.ps))
+	for i, p := range m.ps {
+		vs[i] = ad.Var(p)
 	}
-	rng := rand.New(rand.NewPCG(43, 44))
+	return vs
+}
+
+// paramModels are the MLP energy with each fused activation and the
+// convolutional energy.
+func paramModels(rng *rand.Rand) []paramModel {
 	var convPs []*tensor.Tensor
 	for _, p := range convEnergyParams(rng, tensor.Float64) {
 		convPs = append(convPs, p.T())
 	}
-	var models []model
+	var models []paramModel
 	for _, act := range deltaActs {
-		models = append(models, model{fmt.Sprintf("mlp-%v", act), deltaMLPParams(rng, 3, 6),
+		models = append(models, paramModel{fmt.Sprintf("mlp-%v", act), deltaMLPParams(rng, 3, 6),
 			func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(act, p) }, 3})
 	}
-	models = append(models, model{"conv", convPs, convEnergy, 2 * 7 * 7})
-	for _, m := range models {
+	return append(models, paramModel{"conv", convPs, convEnergy, 2 * 7 * 7})
+}
+
+func TestJetParamGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, m := range paramModels(rng) {
 		t.Run(m.name, func(t *testing.T) {
 			x := tensor.RandN(tensor.Float64, rng, 4, m.d)
 			v := tensor.RandN(tensor.Float64, rng, 4, m.d)
-			vars := func() []*ad.Value {
-				vs := make([]*ad.Value, len(m.ps))
-				for i, p := range m.ps {
-					vs[i] = ad.Var(p)
-				}
-				return vs
-			}
+			vars := m.vars
 			loss := func(d1, d2 *ad.Value) *ad.Value {
 				return ad.Mean(ad.Add(ad.Scale(ad.Square(d1), 0.5), d2))
 			}

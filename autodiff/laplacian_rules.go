@@ -16,9 +16,7 @@ func installLapRules() {
 	installJetRules() // the elementwise rules read φ′ and φ″ from the jet rules
 	lapRulesOnce.Do(func() {
 		linear := &lapRule{apply: lapLinear}
-		for _, pr := range []*primitive{&addP, &subP, &negP, &scaleP, &addScalarP, &whereP,
-			&sumP, &sumAxisP, &sumAxis0P, &broadcastP, &sumToP, &reshapeP, &transposeP,
-			&concatP, &sliceRowsP, &padRowsP, &gatherP, &scatterP} {
+		for _, pr := range linearPrimitives() {
 			pr.lap = linear
 		}
 		unary := &lapRule{apply: lapUnary}

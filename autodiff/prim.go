@@ -128,3 +128,19 @@ type NoDiffRuleError struct {
 func (e *NoDiffRuleError) Error() string {
 	return fmt.Sprintf("autodiff: Delta: primitive %s has no difference rule", e.Primitive)
 }
+
+// linearPrimitives lists the primitives that are linear in their moving
+// inputs, so that their difference rule is the map itself: each forward
+// transformation (the jets, the series, the forward Laplacian) applies them
+// as they are, through that rule. imagePrimitives lists the linear image
+// primitives, which the forward Laplacian does not cover.
+func linearPrimitives() []*primitive {
+	return []*primitive{&addP, &subP, &negP, &scaleP, &addScalarP, &whereP,
+		&sumP, &sumAxisP, &sumAxis0P, &broadcastP, &sumToP, &reshapeP, &transposeP,
+		&concatP, &sliceRowsP, &padRowsP, &gatherP, &scatterP}
+}
+
+// imagePrimitives: see linearPrimitives.
+func imagePrimitives() []*primitive {
+	return []*primitive{&im2ColP, &col2ImP, &batchTransposeP, &avgPoolP, &avgPoolAdjP}
+}

@@ -13,10 +13,7 @@ var seriesRulesOnce sync.Once
 
 func installSeriesRules() {
 	seriesRulesOnce.Do(func() {
-		for _, pr := range []*primitive{&addP, &subP, &negP, &scaleP, &addScalarP, &whereP,
-			&sumP, &sumAxisP, &sumAxis0P, &broadcastP, &sumToP, &reshapeP, &transposeP,
-			&concatP, &sliceRowsP, &padRowsP, &gatherP, &scatterP,
-			&im2ColP, &col2ImP, &batchTransposeP, &avgPoolP, &avgPoolAdjP} {
+		for _, pr := range append(linearPrimitives(), imagePrimitives()...) {
 			pr.series = seriesLinear
 		}
 		mulP.series = seriesBilinear(func(_ any, a, b *Value) *Value { return Mul(a, b) })

@@ -193,35 +193,15 @@ func TestSeriesConv(t *testing.T) {
 
 // TestSeriesParamGrad: the parameter gradient of the mean third derivative
 // D³_v E built from Jet equals the one built by three nested Grads, for the
-// MLP and the convolutional energy; and Jet's order-2 coefficients equal
-// Jet2's.
+// MLP energy with each activation and the convolutional energy; and Jet's
+// order-2 coefficients equal Jet2's.
 func TestSeriesParamGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(63, 64))
-	var convPs []*tensor.Tensor
-	for _, p := range convEnergyParams(rng, tensor.Float64) {
-		convPs = append(convPs, p.T())
-	}
-	models := []struct {
-		name string
-		ps   []*tensor.Tensor
-		f    func([]*ad.Value) func(*ad.Value) *ad.Value
-		d    int
-	}{
-		{"mlp-softplus", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActSoftplus, p) }, 3},
-		{"mlp-elu", deltaMLPParams(rng, 3, 6), func(p []*ad.Value) func(*ad.Value) *ad.Value { return deltaMLP(tensor.ActELU, p) }, 3},
-		{"conv", convPs, convEnergy, 2 * 7 * 7},
-	}
-	for _, m := range models {
+	for _, m := range paramModels(rng) {
 		t.Run(m.name, func(t *testing.T) {
 			x := tensor.RandN(tensor.Float64, rng, 4, m.d)
 			v := tensor.RandN(tensor.Float64, rng, 4, m.d)
-			vars := func() []*ad.Value {
-				vs := make([]*ad.Value, len(m.ps))
-				for i, p := range m.ps {
-					vs[i] = ad.Var(p)
-				}
-				return vs
-			}
+			vars := m.vars
 			pj := vars()
 			_, d := ad.Jet(m.f(pj), ad.Const(x), ad.Const(v), 3)
 			lj := ad.Mean(d[2])
