@@ -450,5 +450,5 @@ func jetBatch(p any, out *Value, in []*Value, jIn []*jet, k int) *jet {
 		rows, joints[i] = r, j.joint
 	}
 	d, jo := applyBatch(pr, p, out, joints, rows)
-	return &jet{d: d, second: rows == 2*k && k > 0 && jIn[0].second, joint: jo}
+	return &jet{d: d, second: rows == 2*k, joint: jo}
 }

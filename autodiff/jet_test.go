@@ -143,17 +143,13 @@ func TestJetBinary(t *testing.T) {
 	}
 }
 
-// TestJetShapeOps covers the linear primitives (each between two
-// non-linear ones) and MatMul with both factors moving, Solve and the image
-// primitives.
-func TestJetShapeOps(t *testing.T) {
+// shapeOpCases are the linear primitives (each between two non-linear
+// ones), MatMul with both factors moving, the image primitives and Solve,
+// for the Taylor-mode tests (Jet, of any order, has no rule for Solve).
+var shapeOpCases = func() []shapeOpCase {
 	sq := func(v *ad.Value) *ad.Value { return ad.Mul(v, ad.Tanh(v)) }
 	win := tensor.Window{KH: 3, KW: 3, Stride: 2, Pad: 1}
-	cases := []struct {
-		name   string
-		shapes [][]int
-		f      func(xs []*ad.Value) *ad.Value
-	}{
+	return []shapeOpCase{
 		{"Sum", [][]int{{3, 4}}, func(x []*ad.Value) *ad.Value { return sq(ad.Sum(sq(x[0]))) }},
 		{"SumAxis0", [][]int{{3, 4}}, func(x []*ad.Value) *ad.Value { return sq(ad.SumAxis(sq(x[0]), 0)) }},
 		{"SumAxis1", [][]int{{2, 3, 4}}, func(x []*ad.Value) *ad.Value { return sq(ad.SumAxis(sq(x[0]), 1)) }},
@@ -202,7 +198,17 @@ func TestJetShapeOps(t *testing.T) {
 			return ad.Solve(ad.Add(ad.MatMul(p[0], p[0], true, false), ad.Const(eye)), p[1])
 		}},
 	}
-	for _, c := range cases {
+}()
+
+type shapeOpCase struct {
+	name   string
+	shapes [][]int
+	f      func(xs []*ad.Value) *ad.Value
+}
+
+// TestJetShapeOps runs Jet2 over shapeOpCases.
+func TestJetShapeOps(t *testing.T) {
+	for _, c := range shapeOpCases {
 		for _, k := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/K=%d", c.name, k), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(35, 36))

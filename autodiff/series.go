@@ -333,7 +333,7 @@ func tanhSeries(y0 *Value, sa series) series {
 		if m == 0 {
 			return oneMinusSq(y0)
 		}
-		return negNil(selfProduct(y0, ys, m))
+		return subNil(nil, selfProduct(y0, ys, m))
 	})
 }
 
@@ -346,12 +346,4 @@ func eluSeries(y0 *Value, pos *tensor.Tensor, alpha float64, sa series) series {
 		}
 		return mulNil(neg, ys[m-1])
 	})
-}
-
-// negNil returns −a, nil when a is nil (zero).
-func negNil(a *Value) *Value {
-	if a == nil {
-		return nil
-	}
-	return Neg(a)
 }

@@ -158,11 +158,11 @@ func seriesActDeriv(p any, out *Value, in []*Value, sIn []series) series {
 			if m == 0 {
 				return oneMinus(out)
 			}
-			return negNil(ds[m-1])
+			return subNil(nil, ds[m-1])
 		})
 	case tensor.ActTanh, tensor.ActSigmoid:
 		for k := 1; k <= len(sy); k++ {
-			ds[k-1] = negNil(selfProduct(y, sy, k))
+			ds[k-1] = subNil(nil, selfProduct(y, sy, k))
 			if act == tensor.ActSigmoid {
 				ds[k-1] = addDiff(sy[k-1], ds[k-1])
 			}
