@@ -44,6 +44,12 @@ func jetAct(y *Value, z *jet, act tensor.Act, k int, only1 bool) *jet {
 // activation kernels (a few multiplications per element and direction).
 const jetGrain = 1 << 12
 
+// jetBlock is the number of base elements whose φ′, φ″ (and, backward, the
+// slopes) the kernels compute at once, on the stack, before running over
+// the K directions: each direction's block is then a contiguous loop, not
+// a stride-N walk per element.
+const jetBlock = 256
+
 // jetActForward writes y1 = φ′z1 (the first K blocks of out) and, when out
 // has 2K blocks, y2 = φ″z1² + φ′z2, for the base outputs y with φ′ = d1
 // and z the K first-order blocks of the pre-activation coefficients, then,
@@ -51,20 +57,37 @@ const jetGrain = 1 << 12
 // jetElem's, term by term.
 func jetActForward[T float32 | float64](out, y, d1, z []T, act tensor.Act, k int, second bool) {
 	nw := len(y)
-	both := len(out) == 2*k*nw
-	parallel.For(nw, max(1, jetGrain/k), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			p := d1[j]
-			p2 := p * slopeOne(act, y[j], p) // φ″
-			for i := j; i < k*nw; i += nw {
-				z1 := z[i]
-				out[i] = p * z1
-				if both {
-					y2 := p2 * (z1 * z1)
-					if second {
-						y2 += p * z[k*nw+i]
+	kn := k * nw
+	both := len(out) == 2*kn
+	parallel.For(nw, max(jetBlock, jetGrain/k), func(lo, hi int) {
+		var p2b [jetBlock]T
+		for b0 := lo; b0 < hi; b0 += jetBlock {
+			b1 := min(b0+jetBlock, hi)
+			p := d1[b0:b1]
+			p2 := p2b[:len(p)]
+			if both {
+				for j, pj := range p {
+					p2[j] = pj * slopeOne(act, y[b0+j], pj) // φ″
+				}
+			}
+			for i := range k {
+				off := i*nw + b0
+				z1, y1 := z[off:off+len(p)], out[off:off+len(p)]
+				for j, pj := range p {
+					y1[j] = pj * z1[j]
+				}
+				if !both {
+					continue
+				}
+				y2 := out[kn+off : kn+off+len(p)]
+				for j, pj := range p2 {
+					y2[j] = pj * (z1[j] * z1[j])
+				}
+				if second {
+					z2 := z[kn+off : kn+off+len(p)]
+					for j, pj := range p {
+						y2[j] += pj * z2[j]
 					}
-					out[k*nw+i] = y2
 				}
 			}
 		}
@@ -104,42 +127,75 @@ func slopeDerivOne[T float32 | float64](act tensor.Act, s T) T {
 // pass (the formulas of the recorded rule in jetActP, term by term): from
 // the cotangent g of the output (K blocks, or 2K without only1) it writes
 // z's cotangent gz (nil: not needed; len(z) elements) and y's gy (nil: not
-// needed), summed over the directions.
-func jetActBackward[T float32 | float64](gz, gy, g, y, d1, z []T, act tensor.Act, k int, only1 bool) {
+// needed), summed over the directions in their order. With g0 (the
+// cotangent of a fused layer's base output, or nil) it writes
+// (g0 + gy)·φ′ instead of gy: the base rows' pre-activation cotangent of
+// the joint Dense node (see denseJetVJP), in the same pass.
+func jetActBackward[T float32 | float64](gz, gy, g0, g, y, d1, z []T, act tensor.Act, k int, only1 bool) {
 	nw := len(y)
 	second := len(z) == 2*k*nw
 	kn := k * nw
-	parallel.For(nw, max(1, jetGrain/k), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			p := d1[j]
-			s := slopeOne(act, y[j], p)
-			p2 := p * s
-			dd2 := s*s + p*slopeDerivOne(act, s)
-			var acc T
-			for i := j; i < kn; i += nw {
-				g1, z1 := g[i], z[i]
+	parallel.For(nw, max(jetBlock, jetGrain/k), func(lo, hi int) {
+		var sb, p2b, ddb, accb [jetBlock]T
+		for b0 := lo; b0 < hi; b0 += jetBlock {
+			b1 := min(b0+jetBlock, hi)
+			p := d1[b0:b1]
+			n := len(p)
+			s, p2, dd2, acc := sb[:n], p2b[:n], ddb[:n], accb[:n]
+			for j, pj := range p {
+				sj := slopeOne(act, y[b0+j], pj)
+				s[j], p2[j] = sj, pj*sj
+				dd2[j] = sj*sj + pj*slopeDerivOne(act, sj)
+				acc[j] = 0
+			}
+			for i := range k {
+				off := i*nw + b0
+				g1, z1 := g[off:off+n], z[off:off+n]
 				if only1 {
 					if gz != nil {
-						gz[i] = g1 * p
+						gz1 := gz[off : off+n]
+						for j, pj := range p {
+							gz1[j] = g1[j] * pj
+						}
 					}
-					acc += g1 * z1 * s
+					for j, sj := range s {
+						acc[j] += g1[j] * z1[j] * sj
+					}
 					continue
 				}
-				g2 := g[kn+i]
+				g2 := g[kn+off : kn+off+n]
 				if gz != nil {
-					gz[i] = g1*p + (g2*p2*z1)*2
+					gz1 := gz[off : off+n]
+					for j, pj := range p {
+						gz1[j] = g1[j]*pj + (g2[j]*p2[j]*z1[j])*2
+					}
 					if second {
-						gz[kn+i] = g2 * p
+						gz2 := gz[kn+off : kn+off+n]
+						for j, pj := range p {
+							gz2[j] = g2[j] * pj
+						}
 					}
 				}
-				t := g1 * z1
 				if second {
-					t += g2 * z[kn+i]
+					z2 := z[kn+off : kn+off+n]
+					for j, sj := range s {
+						acc[j] += (g1[j]*z1[j]+g2[j]*z2[j])*sj + g2[j]*(z1[j]*z1[j])*dd2[j]
+					}
+				} else {
+					for j, sj := range s {
+						acc[j] += (g1[j]*z1[j])*sj + g2[j]*(z1[j]*z1[j])*dd2[j]
+					}
 				}
-				acc += t*s + g2*(z1*z1)*dd2
 			}
-			if gy != nil {
-				gy[j] = acc
+			switch {
+			case gy == nil:
+			case g0 != nil:
+				g0b, gyb := g0[b0:b1], gy[b0:b1]
+				for j, pj := range p {
+					gyb[j] = (g0b[j] + acc[j]) * pj
+				}
+			default:
+				copy(gy[b0:b1], acc)
 			}
 		}
 	})
@@ -241,7 +297,7 @@ func jetActVJP(p jetActParams, g, y, zs *Value, need []bool) []*Value {
 		if gy != nil {
 			gys = gy.Float32s()
 		}
-		jetActBackward(gzs, gys, g.t.Float32s(), y.t.Float32s(), d1.Float32s(), zs.t.Float32s(), p.act, p.k, p.only1)
+		jetActBackward(gzs, gys, nil, g.t.Float32s(), y.t.Float32s(), d1.Float32s(), zs.t.Float32s(), p.act, p.k, p.only1)
 	} else {
 		var gzs, gys []float64
 		if gz != nil {
@@ -250,7 +306,7 @@ func jetActVJP(p jetActParams, g, y, zs *Value, need []bool) []*Value {
 		if gy != nil {
 			gys = gy.Float64s()
 		}
-		jetActBackward(gzs, gys, g.t.Float64s(), y.t.Float64s(), d1.Float64s(), zs.t.Float64s(), p.act, p.k, p.only1)
+		jetActBackward(gzs, gys, nil, g.t.Float64s(), y.t.Float64s(), d1.Float64s(), zs.t.Float64s(), p.act, p.k, p.only1)
 	}
 	putBuffer(d1)
 	if gz != nil {

@@ -152,9 +152,5 @@ func denseJetPreGrad(p denseJetParams, g, out, z *tensor.Tensor) *tensor.Tensor 
 // denseJetBase writes gp = [(g0 + ḡ_y)·φ′; G_Z] (see denseJetVJP).
 func denseJetBase[T float32 | float64](gp, g0, gc, y, d1, z []T, p denseJetParams) {
 	nw := len(y)
-	gy := gp[:nw]
-	jetActBackward(gp[nw:], gy, gc, y, d1, z, p.act, p.k, p.rOut == p.k)
-	for i := range gy {
-		gy[i] = (g0[i] + gy[i]) * d1[i]
-	}
+	jetActBackward(gp[nw:], gp[:nw], g0, gc, y, d1, z, p.act, p.k, p.rOut == p.k)
 }
