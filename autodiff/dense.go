@@ -192,13 +192,16 @@ func denseJoint(l layerMap, j, w, b *Value, base *tensor.Tensor, act tensor.Act,
 	if j.Dim(0) != (k+1)*nIn || l.rows(j) != (k+1)*n || base.Dim(1) != nout {
 		panic(fmt.Sprintf("autodiff: internal error: denseJoint of %v with weight %v, base %v, K = %d", j.Shape(), w.Shape(), base.Shape(), k))
 	}
-	out := tensor.Zeros(base.DType(), (k+1)*n, nout)
+	// Every row of out is written below: the base copied, the difference
+	// rows by the layer map, the skipped ones cleared.
+	out := tensor.Uninit(base.DType(), (k+1)*n, nout)
 	// rows is the number of difference rows that can be nonzero: in central
 	// mode the S rows of the first layer are zeros (S = 0 at x), and their
 	// products are skipped, forward and (first order) backward.
 	rows, rowsIn := k*n, k*nIn
 	if pairs > 0 && isZero(tensor.SliceRows(j.t, (pairs+1)*nIn, (k+1)*nIn)) {
 		rows, rowsIn = pairs*n, pairs*nIn
+		clearRows(tensor.SliceRows(out, n+rows, (k+1)*n))
 	}
 	var aux *deltaAux
 	if out.DType() == tensor.Float32 {

@@ -48,7 +48,7 @@ func denseJet(j, w, b *Value, base *Value, act tensor.Act, k int, only1 bool) *j
 	case act == tensor.ActNone:
 		rOut = rIn
 	}
-	out := tensor.Zeros(base.DType(), (1+rOut)*n, nout)
+	out := tensor.Uninit(base.DType(), (1+rOut)*n, nout) // the base copied, the rest by the GEMM or jetActForward
 	copyInto(tensor.SliceRows(out, 0, n), base.t)
 	coef := tensor.SliceRows(j.t, n, (1+rIn)*n)
 	inputs := []*Value{j, w}
@@ -58,7 +58,7 @@ func denseJet(j, w, b *Value, base *Value, act tensor.Act, k int, only1 bool) *j
 	if act == tensor.ActNone {
 		layerMap{}.forwardInto(tensor.SliceRows(out, n, (1+rOut)*n), tensor.SliceRows(coef, 0, rOut*n), w.t)
 	} else {
-		z := tensor.Zeros(base.DType(), rIn*n, nout)
+		z := tensor.Uninit(base.DType(), rIn*n, nout)
 		layerMap{}.forwardInto(z, coef, w.t)
 		d1 := tensor.ActDerivFromOutput(base.t, act)
 		rest := tensor.SliceRows(out, n, (1+rOut)*n)
@@ -74,6 +74,15 @@ func denseJet(j, w, b *Value, base *Value, act tensor.Act, k int, only1 bool) *j
 	jo := opWith(out, &denseJetP, p, inputs...)
 	d := Reshape(SliceRows(jo, n, (1+rOut)*n), rOut, n, nout)
 	return &jet{d: d, second: rOut == 2*k, only1: only1, joint: jo}
+}
+
+// clearRows sets every element of t (a row view) to zero.
+func clearRows(t *tensor.Tensor) {
+	if t.DType() == tensor.Float32 {
+		clear(t.Float32s())
+	} else {
+		clear(t.Float64s())
+	}
 }
 
 // copyInto copies src into dst (same dtype and size).

@@ -129,6 +129,13 @@ func Full(dt DType, v float64, shape ...int) *Tensor {
 // Scalar returns a rank-0 tensor holding v.
 func Scalar(dt DType, v float64) *Tensor { return Full(dt, v) }
 
+// Uninit returns a tensor of the given shape whose elements are
+// unspecified (recycled storage, not cleared), for a kernel that writes
+// every element before any is read: clearing a buffer that is overwritten
+// anyway is a pass over memory for nothing. Under the tests' poisoned pool
+// its elements read NaN, so an element left unwritten shows.
+func Uninit(dt DType, shape ...int) *Tensor { return allocUninit(dt, shape) }
+
 // ZerosLike returns zeros with the dtype and shape of t.
 func ZerosLike(t *Tensor) *Tensor { return alloc(t.dtype, t.shape) }
 
