@@ -402,7 +402,7 @@ func actPairForward[T float32 | float64](d, y, sv, ev []T, act tensor.Act, pairs
 // pairPreGrad is denseJoint's first-order backward kernel in central mode
 // (the formulas of pairPreGradRecorded).
 func pairPreGrad(g, out *tensor.Tensor, n, pairs int, act tensor.Act, aux *deltaAux) *tensor.Tensor {
-	gp := tensor.ZerosLike(g)
+	gp := tensor.Uninit(g.DType(), g.Shape()...) // pairGrad writes every row
 	w := g.Dim(1)
 	if g.DType() == tensor.Float32 {
 		var s, e []float32
@@ -692,7 +692,7 @@ func deltaOne[T float32 | float64](act tensor.Act, yj, s, e, dl T, m *scalarMath
 // cotangent g and output out ([(K+1)·N, w] each, base rows first) to the
 // pre-activation cotangent.
 func jointPreGrad(g, out *tensor.Tensor, n int, act tensor.Act, aux *deltaAux) *tensor.Tensor {
-	gp := tensor.ZerosLike(g)
+	gp := tensor.Uninit(g.DType(), g.Shape()...) // jointGrad writes every row
 	w := g.Dim(1)
 	if g.DType() == tensor.Float32 {
 		var s, e []float32

@@ -29,7 +29,7 @@ func jetAct(y *Value, z *jet, act tensor.Act, k int, only1 bool) *jet {
 	if only1 {
 		rows = k
 	}
-	out := tensor.Zeros(y.DType(), withK(rows, y.Shape())...)
+	out := tensor.Uninit(y.DType(), withK(rows, y.Shape())...) // jetActForward writes every block
 	if y.DType() == tensor.Float32 {
 		jetActForward(out.Float32s(), y.t.Float32s(), d1.Float32s(), z.d.t.Float32s(), act, k, z.second)
 	} else {
