@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/rundir"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -44,7 +45,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *in == "" {
 		return usageError{"-in is required"}
 	}
-	inExt := outExt(*in)
+	inExt := samplerun.Ext(*in)
 	if inExt != ".csv" && inExt != ".npy" {
 		return usageError{fmt.Sprintf("-in %s: want a .csv or .npy file", *in)}
 	}
@@ -63,15 +64,15 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		return err
 	}
 	if m.IsScore() {
-		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.Spec.Kind)
+		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.Path, m.Spec.Kind)
 	}
-	dt := m.meta.DType
+	dt := m.Meta.DType
 	if dt == 0 {
 		dt = tensor.Float32
 	}
 	var x *tensor.Tensor
 	if inExt == ".csv" {
-		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.Columns})
+		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.Transform.Columns})
 		if err != nil {
 			return err
 		}
@@ -90,21 +91,21 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if x, err = data.FiniteAs(*in, x, dt); err != nil {
 		return err
 	}
-	if m.tr.Kind == data.TransformLogit {
+	if m.Transform.Kind == data.TransformLogit {
 		if err := data.CheckUnit(*in, x); err != nil {
 			return err
 		}
 	}
-	y, _ := m.tr.Apply(x)
-	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
+	y, _ := m.Transform.Apply(x)
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.Transform.Kind, m.Path), y); err != nil {
 		return err
 	}
 	e := m.Energies(y)
-	if err := checkFiniteEnergies(m.path, *in, e); err != nil {
+	if err := checkFiniteEnergies(m.Path, *in, e); err != nil {
 		return err
 	}
 
-	if outExt(*outPath) == ".npy" {
+	if samplerun.Ext(*outPath) == ".npy" {
 		return tensor.SaveNpy(*outPath, tensor.WrapFloat64(e, len(e)))
 	}
 	var b strings.Builder

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -90,12 +91,12 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		return err
 	}
 	if *dataFlag == "" {
-		if m.trainData == nil {
-			return usageError{fmt.Sprintf("%s records no training data: give -data", m.path)}
+		if m.TrainData == nil {
+			return usageError{fmt.Sprintf("%s records no training data: give -data", m.Path)}
 		}
-		ds = *m.trainData
+		ds = *m.TrainData
 	}
-	dt := m.meta.DType
+	dt := m.Meta.DType
 	if dt == 0 {
 		dt = tensor.Float32
 	}
@@ -108,7 +109,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := evalrun.Result{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
+	res := evalrun.Result{Checkpoint: m.Path, Model: m.Meta.Model, Objective: m.Meta.Objective, Step: m.Meta.Step,
 		Data: ds.String(), Rows: x.Dim(0), Split: label}
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
@@ -121,7 +122,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 	}
 	err = evalrun.Run(evalrun.Config{
-		Model: m.Model, Transform: m.tr, EnergyMean: m.energyMean, Data: ds, X: x, LogDet: logDet,
+		Model: m.Model, Transform: m.Transform, EnergyMean: m.EnergyMean, Data: ds, X: x, LogDet: logDet,
 		Batch: *batch, Grid: *grid, ISSamples: *isSamples, ProposalStd: *propStd, Rand: rng, Progress: errw,
 		OOD: oodRows,
 	}, &res)
@@ -171,10 +172,10 @@ func cmdEval(args []string, out, errw io.Writer) error {
 // those of choice), checks their width and maps them into the model's space;
 // it returns them with the transform's per-row log-determinant. MNIST is
 // fetched if missing, with progress on errw.
-func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
+func evalRows(m *rundir.Model, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
 	var cols []string
 	if s.Kind == "csv" {
-		cols = m.tr.Columns
+		cols = m.Transform.Columns
 	}
 	ds, err := data.Load(s, dt, false, cols, nil, errw)
 	if err != nil {
@@ -189,7 +190,7 @@ func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, ch
 	if err := data.CheckDim(s.String(), raw, m.Spec.Dim); err != nil {
 		return nil, nil, err
 	}
-	if m.tr.Kind == data.TransformLogit {
+	if m.Transform.Kind == data.TransformLogit {
 		if err := data.CheckUnit(s.String(), raw); err != nil {
 			return nil, nil, err
 		}
@@ -198,14 +199,14 @@ func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, ch
 	if s.Kind == "mnist" {
 		r = rng
 	}
-	x, ld := m.tr.Prepare(raw, r)
-	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
+	x, ld := m.Transform.Prepare(raw, r)
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.Transform.Kind, m.Path), x); err != nil {
 		return nil, nil, err
 	}
 	if !m.IsScore() {
 		// Finite parameters can still overflow (a DKEF α of 1e308): every
 		// figure eval prints would then be NaN, so say where instead.
-		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
+		if err := checkFiniteEnergies(m.Path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -99,11 +100,11 @@ func writeIDCSV(t *testing.T, dir, name string, n int) {
 // eval takes from the model's training file with -split name.
 func evalIDs(t *testing.T, run, name string) []int {
 	t.Helper()
-	m, err := loadModel(run)
+	m, err := rundir.LoadModel(run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := parseDataSpec(m.meta.Extra[nn.ExtraData])
+	ds, err := parseDataSpec(m.Meta.Extra[nn.ExtraData])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +112,11 @@ func evalIDs(t *testing.T, run, name string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, _, err := evalRows(m, ds, m.meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c, io.Discard)
+	x, _, err := evalRows(m, ds, m.Meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := m.tr.Invert(x).ToFloat64()
+	v := m.Transform.Invert(x).ToFloat64()
 	var ids []int
 	for i := 0; i < len(v); i += x.Dim(1) {
 		ids = append(ids, int(math.Round(v[i])))

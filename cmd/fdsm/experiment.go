@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"io"
 	"sort"
 	"strings"
@@ -62,25 +64,21 @@ func cmdExperiment(args []string, out, errw io.Writer) error {
 	return e.run(args[1:], out, errw)
 }
 
-// parseObjectiveList parses a comma-separated list of objective names for
-// flag name, each one of allowed, without repeats.
-func parseObjectiveList(flagName, list string, allowed []string) ([]string, error) {
-	var out []string
-	for _, n := range strings.Split(list, ",") {
-		n = strings.TrimSpace(n)
-		found := false
-		for _, a := range allowed {
-			found = found || a == n
-		}
-		if !found {
-			return nil, usageError{fmt.Sprintf("-%s: unknown objective %q (want some of %s)", flagName, n, strings.Join(allowed, ","))}
-		}
-		for _, o := range out {
-			if o == n {
-				return nil, usageError{fmt.Sprintf("-%s: %q twice", flagName, n)}
-			}
-		}
-		out = append(out, n)
+// splitList splits a comma-separated flag value into its trimmed items.
+func splitList(s string) []string {
+	items := strings.Split(s, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
 	}
-	return out, nil
+	return items
+}
+
+// configError turns an experiment's *experiment.ConfigError into a usage
+// error: its Usage names the flag at fault.
+func configError(err error) error {
+	var ce *experiment.ConfigError
+	if errors.As(err, &ce) {
+		return usageError{ce.Usage}
+	}
+	return err
 }

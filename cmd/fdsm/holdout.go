@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"path/filepath"
 
 	"github.com/fdsm/fdsm/data"
@@ -74,7 +75,7 @@ func (c rowChoice) apply(file string, x *tensor.Tensor) (*tensor.Tensor, error) 
 // data s of model m: the rows to take, their label and, when the rows are
 // the ones the model was trained on though held-out ones were asked for by
 // default, a warning saying so.
-func evalChoice(m *loaded, s data.Spec, name string, given bool) (c rowChoice, label, warning string, err error) {
+func evalChoice(m *rundir.Model, s data.Spec, name string, given bool) (c rowChoice, label, warning string, err error) {
 	switch name {
 	case splitHeldOut, splitTrain, splitAll:
 	default:
@@ -98,8 +99,8 @@ func evalChoice(m *loaded, s data.Spec, name string, given bool) (c rowChoice, l
 	// The split applies to the file the model was trained on, whose path
 	// train recorded absolute.
 	var stored data.Spec
-	if m.trainData != nil {
-		stored = *m.trainData
+	if m.TrainData != nil {
+		stored = *m.TrainData
 	}
 	abs, _ := filepath.Abs(s.Arg)
 	if stored.Kind != "csv" || filepath.Clean(stored.Arg) != abs {
@@ -108,15 +109,15 @@ func evalChoice(m *loaded, s data.Spec, name string, given bool) (c rowChoice, l
 		}
 		return c, splitAll, "", nil
 	}
-	if m.split == nil || m.split.Frac == 0 {
+	if m.Split == nil || m.Split.Frac == 0 {
 		// Every row was trained on.
 		switch {
 		case name == splitTrain:
 			return c, splitTrain, "", nil
 		case given:
-			return c, "", "", fmt.Errorf("%s: the model was trained on every row of %s (no -holdout): there are no held-out rows; give -split train or all", m.path, s.Arg)
+			return c, "", "", fmt.Errorf("%s: the model was trained on every row of %s (no -holdout): there are no held-out rows; give -split train or all", m.Path, s.Arg)
 		}
-		return c, splitTrain, fmt.Sprintf("%s holds out no rows of %s: these are the rows it was trained on", m.path, s.Arg), nil
+		return c, splitTrain, fmt.Sprintf("%s holds out no rows of %s: these are the rows it was trained on", m.Path, s.Arg), nil
 	}
-	return rowChoice{split: m.split, held: name == splitHeldOut}, name, "", nil
+	return rowChoice{split: m.Split, held: name == splitHeldOut}, name, "", nil
 }

@@ -14,33 +14,6 @@ import (
 	"github.com/fdsm/fdsm/tensor"
 )
 
-// loaded is a model rebuilt from a checkpoint, with what the checkpoint says
-// about the data it was trained on.
-type loaded struct {
-	*sm.Model
-	path     string // the checkpoint file
-	meta     nn.Metadata
-	ckptMeta // what the metadata says about the data, validated
-}
-
-// loadModel rebuilds the model a checkpoint (file or directory) holds from
-// its metadata alone. Parameters and numbers in the metadata must be finite.
-func loadModel(ckpt string) (*loaded, error) {
-	path, err := rundir.CheckpointPath(ckpt)
-	if err != nil {
-		return nil, err
-	}
-	m, ck, err := sm.LoadModel(path)
-	if err != nil {
-		return nil, err
-	}
-	cm, err := parseCheckpointMeta(path, ck.Meta, m.Spec)
-	if err != nil {
-		return nil, err
-	}
-	return &loaded{Model: m, path: path, meta: ck.Meta, ckptMeta: cm}, nil
-}
-
 // addModelFlags registers the model flags shared by train and demo.
 type modelFlags struct {
 	fs                      *flag.FlagSet
@@ -199,7 +172,7 @@ func describeMLP(kind string, mlp *nn.MLP) string {
 // checkpoint records and a state_dict does not is as the flags say: no
 // training data (eval needs -data), no objective or step, the transform of
 // -transform (none unless given).
-func (f *weightFlags) load() (*loaded, error) {
+func (f *weightFlags) load() (*rundir.Model, error) {
 	m, dt, err := f.build()
 	if err != nil {
 		return nil, err
@@ -209,7 +182,7 @@ func (f *weightFlags) load() (*loaded, error) {
 		return nil, err
 	}
 	meta := nn.Metadata{Model: describeMLP(m.Spec.Kind, m.Module.(*nn.MLP)), DType: dt, Extra: map[string]string{}}
-	return &loaded{Model: m, path: *f.path, meta: meta, ckptMeta: ckptMeta{tr: tr}}, nil
+	return &rundir.Model{Model: m, Path: *f.path, Meta: meta, Transform: tr}, nil
 }
 
 // transformFor reads -transform, -mean, -std and -columns for a model of d
@@ -284,7 +257,7 @@ func readVector(name, s string, d int) ([]float64, error) {
 
 // openModel loads the model of -ckpt or of -model (exactly one is given) for
 // sample, eval and energy.
-func openModel(ckpt string, f *weightFlags) (*loaded, error) {
+func openModel(ckpt string, f *weightFlags) (*rundir.Model, error) {
 	switch {
 	case ckpt != "" && *f.path != "":
 		return nil, usageError{"-ckpt and -model are alternatives: give one (a checkpoint of fdsm train, or a state_dict)"}
@@ -294,7 +267,7 @@ func openModel(ckpt string, f *weightFlags) (*loaded, error) {
 		if g := f.given(); len(g) > 0 {
 			return nil, usageError{fmt.Sprintf("%s: only with -model (a checkpoint records its own architecture and data transform)", strings.Join(g, ", "))}
 		}
-		return loadModel(ckpt)
+		return rundir.LoadModel(ckpt)
 	}
 	return f.load()
 }
