@@ -21,6 +21,7 @@ type ConfigError struct {
 	Usage string
 }
 
+// Error names the config, the field and what is wrong with it.
 func (e *ConfigError) Error() string { return "experiment: " + e.Field + ": " + e.Usage }
 
 // checker collects the first bound a config breaks. Each check names the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/rundir"
 	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
@@ -101,7 +102,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 		return err
 	}
 	e := m.Energies(y)
-	if err := checkFiniteEnergies(m.Path, *in, e); err != nil {
+	if err := evalrun.CheckFiniteEnergies(m.Path, *in, e); err != nil {
 		return err
 	}
 

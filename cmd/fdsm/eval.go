@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/jsonout"
-	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -57,7 +56,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	wf := addWeightFlags(fs, true)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
 	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table's chosen rows, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
-	splitName := fs.String("split", splitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
+	splitName := fs.String("split", evalrun.SplitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
 	ood := fs.String("ood", "", "out-of-distribution data (same forms as -data) for the AUROC")
 	batch := fs.Int("batch", 500, "rows per batch of the exact SM loss")
 	grid := fs.Int("grid", 300, "2-D: grid points per axis for the quadrature of log Z")
@@ -101,11 +100,11 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		dt = tensor.Float32
 	}
 	rng := rand.New(rand.NewPCG(*seed, 8))
-	choice, label, warning, err := evalChoice(m, ds, *splitName, splitGiven)
+	choice, label, warning, err := evalrun.Choose(m, ds, *splitName, splitGiven)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	x, logDet, err := evalRows(m, ds, dt, *rows, rng, choice, errw)
+	x, logDet, err := evalrun.Rows(m, ds, dt, *rows, rng, choice, errw)
 	if err != nil {
 		return err
 	}
@@ -117,7 +116,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	var oodRows func() (string, *tensor.Tensor, error)
 	if *ood != "" {
 		oodRows = func() (string, *tensor.Tensor, error) {
-			xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
+			xo, _, err := evalrun.Rows(m, oodSpec, dt, *rows, rng, evalrun.RowChoice{}, errw)
 			return oodSpec.String(), xo, err
 		}
 	}
@@ -166,49 +165,4 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "AUROC          %.4f against %s (%d rows)\n", *res.AUROC, res.OOD, res.OODRows)
 	}
 	return nil
-}
-
-// evalRows loads up to n rows of data set s for model m (of a CSV table,
-// those of choice), checks their width and maps them into the model's space;
-// it returns them with the transform's per-row log-determinant. MNIST is
-// fetched if missing, with progress on errw.
-func evalRows(m *rundir.Model, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
-	var cols []string
-	if s.Kind == "csv" {
-		cols = m.Transform.Columns
-	}
-	ds, err := data.Load(s, dt, false, cols, nil, errw)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ds.X != nil && s.Kind == "csv" {
-		if ds.X, err = choice.apply(s.Arg, ds.X); err != nil {
-			return nil, nil, err
-		}
-	}
-	raw := ds.Rows(dt, rng, n)
-	if err := data.CheckDim(s.String(), raw, m.Spec.Dim); err != nil {
-		return nil, nil, err
-	}
-	if m.Transform.Kind == data.TransformLogit {
-		if err := data.CheckUnit(s.String(), raw); err != nil {
-			return nil, nil, err
-		}
-	}
-	var r *rand.Rand
-	if s.Kind == "mnist" {
-		r = rng
-	}
-	x, ld := m.Transform.Prepare(raw, r)
-	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.Transform.Kind, m.Path), x); err != nil {
-		return nil, nil, err
-	}
-	if !m.IsScore() {
-		// Finite parameters can still overflow (a DKEF α of 1e308): every
-		// figure eval prints would then be NaN, so say where instead.
-		if err := checkFiniteEnergies(m.Path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
-			return nil, nil, err
-		}
-	}
-	return x, ld, nil
 }

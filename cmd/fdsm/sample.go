@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -100,13 +99,4 @@ func cmdSample(args []string, out, errw io.Writer) error {
 		Model: m.Model, Transform: m.Transform, Path: m.Path, Meta: m.Meta, TrainData: m.TrainData,
 		Plan: plan, N: count, Init: *initName, Seed: *seed, Out: *outPath, Ext: ext, Progress: errw,
 	}, out)
-}
-
-// flagError turns a samplerun.FlagError into a usage error.
-func flagError(err error) error {
-	var fe samplerun.FlagError
-	if errors.As(err, &fe) {
-		return usageError{fe.Msg}
-	}
-	return err
 }

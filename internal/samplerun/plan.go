@@ -13,14 +13,9 @@ import (
 	"github.com/fdsm/fdsm/sm"
 )
 
-// A FlagError is a mistake in the sampler flags: fdsm sample's exit
-// status 2.
-type FlagError struct{ Msg string }
-
-func (e FlagError) Error() string { return e.Msg }
-
 // Settings are the sampler flags of fdsm sample, which a checkpoint can
-// record under the same names (sm.SampleSettings).
+// record under the same names (sm.SampleSettings): each field is the flag
+// of its name (StepSize: -step-size).
 type Settings struct {
 	Sampler, Sigmas, Temperature string
 	Annealed, Denoise, Exact     bool
@@ -47,47 +42,47 @@ func (s *Settings) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&s.Exact, "exact", s.Exact, "nice only: draw exact samples by inverting the flow, instead of Langevin dynamics")
 }
 
-// Plan validates the settings; errors are FlagErrors.
+// Plan validates the settings; errors are rundir.FlagErrors.
 func (s Settings) Plan() (sm.SamplerPlan, error) {
 	p := sm.SamplerPlan{Kind: s.Sampler, Steps: s.Steps, StepSize: s.StepSize, Denoise: s.Denoise, Sigma: s.Sigma}
 	if s.Annealed {
 		if p.Kind != "langevin" && p.Kind != "annealed" {
-			return p, FlagError{fmt.Sprintf("-annealed is -sampler annealed, not -sampler %s: give one", p.Kind)}
+			return p, rundir.Flagf("-annealed is -sampler annealed, not -sampler %s: give one", p.Kind)
 		}
 		p.Kind = "annealed"
 	}
 	switch p.Kind {
 	case "langevin", "annealed", "walk-jump":
 	default:
-		return p, FlagError{fmt.Sprintf("-sampler %q: want langevin, annealed or walk-jump", p.Kind)}
+		return p, rundir.Flagf("-sampler %q: want langevin, annealed or walk-jump", p.Kind)
 	}
 	if s.Exact {
 		if s.Annealed {
-			return p, FlagError{"-exact and -annealed are alternatives: give one"}
+			return p, rundir.Flagf("-exact and -annealed are alternatives: give one")
 		}
 		if p.Kind != "langevin" {
-			return p, FlagError{fmt.Sprintf("-exact and -sampler %s are alternatives: give one", p.Kind)}
+			return p, rundir.Flagf("-exact and -sampler %s are alternatives: give one", p.Kind)
 		}
 		p.Kind = "exact"
 	}
 	if p.Steps < 1 || !(p.StepSize > 0) || math.IsInf(p.StepSize, 0) {
-		return p, FlagError{"-steps must be at least 1 and -step-size positive"}
+		return p, rundir.Flagf("-steps must be at least 1 and -step-size positive")
 	}
 	if !(p.Sigma >= 0) || math.IsInf(p.Sigma, 0) {
-		return p, FlagError{fmt.Sprintf("-sigma %g: want a finite noise level > 0 (0: the model's)", p.Sigma)}
+		return p, rundir.Flagf("-sigma %g: want a finite noise level > 0 (0: the model's)", p.Sigma)
 	}
 	if p.Kind == "annealed" {
 		var err error
 		if p.Levels, err = parseSigmas(s.Sigmas); err != nil {
-			return p, FlagError{err.Error()}
+			return p, rundir.FlagError{Msg: err.Error()}
 		}
 	}
 	var err error
 	if p.TMax, p.TMin, err = sm.ParseTemperature(s.Temperature); err != nil {
-		return p, FlagError{"-temperature " + err.Error()}
+		return p, rundir.FlagError{Msg: "-temperature " + err.Error()}
 	}
 	if p.TMax > 0 && p.Kind != "langevin" && p.Kind != "walk-jump" {
-		return p, FlagError{fmt.Sprintf("-temperature is for -sampler langevin or walk-jump, not %s", p.Kind)}
+		return p, rundir.Flagf("-temperature is for -sampler langevin or walk-jump, not %s", p.Kind)
 	}
 	return p, nil
 }
@@ -97,7 +92,7 @@ func (s Settings) Plan() (sm.SamplerPlan, error) {
 // records, when -sampler, -annealed and -exact are not given (flags given
 // win), and σ with the model's; it validates the result. An error in a
 // recorded setting names the checkpoint and its key; a mistake in the flags
-// is a FlagError.
+// is a rundir.FlagError.
 func ResolvePlan(fs *flag.FlagSet, s *Settings, m *rundir.Model) (sm.SamplerPlan, error) {
 	plan, err := s.Plan()
 	if err != nil {
@@ -128,7 +123,7 @@ func ResolvePlan(fs *flag.FlagSet, s *Settings, m *rundir.Model) (sm.SamplerPlan
 			if plan.Kind == "walk-jump" {
 				what = "-sampler walk-jump"
 			}
-			return plan, FlagError{fmt.Sprintf("%s needs -sigma: the checkpoint %s (objective %s) records no noise level", what, m.Path, m.Meta.Objective)}
+			return plan, rundir.Flagf("%s needs -sigma: the checkpoint %s (objective %s) records no noise level", what, m.Path, m.Meta.Objective)
 		}
 	}
 	return plan, nil
