@@ -30,14 +30,14 @@ trained on (others are ignored). The energy is that of the model's space, so
 it differs from −log p(x) in the data's units by log Z and, under a
 transform, by the transform's log-determinant.
 
-` + weightHelp + `
+` + rundir.WeightHelp + `
 
 Flags:`
 
 func cmdEnergy(args []string, out, errw io.Writer) error {
 	fs := newFlags("energy", energySynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
-	wf := addWeightFlags(fs, true)
+	wf := rundir.AddWeightFlags(fs, true)
 	in := fs.String("in", "", "input rows: a .csv file with a header, or a 2-D .npy array [N, d] (required)")
 	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output; never the -in file or the checkpoint)")
 	if err := parse(fs, args); err != nil {
@@ -54,15 +54,15 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *ckpt != "" {
 		inputs = append(inputs, *ckpt, filepath.Join(*ckpt, nn.CheckpointName))
 	}
-	if *wf.path != "" {
-		inputs = append(inputs, *wf.path)
+	if wf.Path() != "" {
+		inputs = append(inputs, wf.Path())
 	}
 	if err := rundir.RefuseInputAsOutput(*outPath, inputs...); err != nil {
 		return err
 	}
-	m, err := openModel(*ckpt, wf)
+	m, err := rundir.OpenModel(*ckpt, wf)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	if m.IsScore() {
 		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.Path, m.Spec.Kind)

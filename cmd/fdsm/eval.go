@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -43,7 +44,7 @@ importance-sampling effective sample size below ` + strconv.Itoa(sm.MinESS) + ` 
 standard error then rest on a few weights: try another -proposal-std or more
 -is-samples).
 
-` + weightHelp + `
+` + rundir.WeightHelp + `
 With -model, -data is required (of a CSV, all rows: no split is recorded),
 MNIST pixels are dequantised as for a model trained on MNIST, and the
 AUROC's reference energy is the mean energy of the -data rows.
@@ -53,7 +54,7 @@ Flags:`
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
-	wf := addWeightFlags(fs, true)
+	wf := rundir.AddWeightFlags(fs, true)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
 	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table's chosen rows, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
 	splitName := fs.String("split", evalrun.SplitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
@@ -85,9 +86,9 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 	}
 
-	m, err := openModel(*ckpt, wf)
+	m, err := rundir.OpenModel(*ckpt, wf)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	if *dataFlag == "" {
 		if m.TrainData == nil {
@@ -137,7 +138,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		jsonout.WarnNonFinite(errw, "eval", nulled)
 		return err
 	}
-	if *wf.path != "" { // a state_dict records no objective or step
+	if wf.Path() != "" { // a state_dict records no objective or step
 		fmt.Fprintf(out, "model          %s (%s)\n", res.Checkpoint, res.Model)
 	} else {
 		fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 
 	"github.com/fdsm/fdsm/internal/samplerun"
@@ -42,7 +43,7 @@ the others: langevin, 500 steps of 0.01), and sample uses those settings
 unless -sampler (or -annealed, -exact) is given; flags given override single
 settings. A NICE model can also be sampled exactly (-exact).
 
-` + weightHelp + `
+` + rundir.WeightHelp + `
 With -model, -init auto starts from N(0, I): give -init uniform for pixels.
 
 Flags:`
@@ -50,7 +51,7 @@ Flags:`
 func cmdSample(args []string, out, errw io.Writer) error {
 	fs := newFlags("sample", sampleSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
-	wf := addWeightFlags(fs, true)
+	wf := rundir.AddWeightFlags(fs, true)
 	n := fs.Int("n", 0, "number of samples (0: 64 images when d = 784, 1000 otherwise)")
 	st := samplerun.DefaultSettings()
 	st.RegisterFlags(fs)
@@ -76,9 +77,9 @@ func cmdSample(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-out %s: want a .png, .npy or .csv file", *outPath)}
 	}
 
-	m, err := openModel(*ckpt, wf)
+	m, err := rundir.OpenModel(*ckpt, wf)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	plan, err := samplerun.ResolvePlan(fs, &st, m)
 	if err != nil {
