@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
@@ -38,37 +39,76 @@ type demoRun struct {
 	model           *nn.MLP
 }
 
-// DemoConfig holds the settings of Demo; the fields are the flags of
-// `fdsm demo`, whose defaults cmd/fdsm gives.
+// DemoConfig holds the settings of Demo. DefaultDemoConfig gives those of
+// `fdsm demo`, RegisterFlags its flags.
 type DemoConfig struct {
-	Toy          string    // -toy: the distribution, a toy with a known density: 8gaussians, 2gaussians, rings or checkerboard
-	Width        int       // -width: hidden width of the 2-w-w-1 MLP
-	Steps        int       // -steps: training steps per objective
-	Batch        int       // -batch: rows per step
-	LR           float64   // -lr: Adam learning rate, annealed by a cosine to lr/100
-	Seed         uint64    // -seed: seed of the initialisation, the data, the minibatches and the objectives' randomness
-	JSON         bool      // -json: print JSON lines instead of the table: one object per objective, then one with the true log-likelihood and the files written, then one per objective of the high-dimensional comparison ("kind": "highdim")
-	Sigma        float64   // -sigma: DSM noise level σ (the DSM-trained models fit the data convolved with N(0, σ²I))
-	Quick        bool      // -quick (not in -h, for the tests): small grids, few samples
+	Toy          string    // the distribution, a toy with a known density
+	Width        int       // hidden width of the 2-w-w-1 MLP
+	Steps        int       // training steps per objective
+	Batch        int       // rows per step
+	LR           float64   // Adam learning rate, annealed by a cosine to LR/100
+	Seed         uint64    // seed of the initialisation, the data, the minibatches and the objectives' randomness
+	JSON         bool      // print JSON lines instead of the tables
+	Sigma        float64   // DSM noise level σ
+	Quick        bool      // small grids, few samples (for tests; -quick, not in -h)
+	HighDim      bool      // after the 2-D table, time the four objectives on a 784-512-512-1 MLP energy
 	HighDimSteps int       // steps per objective of the high-dimensional comparison
+	MNIST        string    // MNIST directory for it (synthetic data of the same shape when MNIST is not there)
 	Out          string    // the output directory ("": ./fdsm-out/demo); refused if it holds files, unless Force
 	Force        bool      // write into Out even when it holds files
-	HighDim      bool      // -highdim: after the 2-D table, time the four objectives on a 784-512-512-1 MLP energy
-	MNIST        string    // -mnist: MNIST directory for the high-dimensional comparison (synthetic data of the same shape when MNIST is not there)
 	Progress     io.Writer // progress and per-run lines (nil: none)
 }
 
-// Demo runs `fdsm demo` with the settings of c (which it does not
-// validate beyond the toy: cmd/fdsm checks its flags), writing its report
-// (the tables, or JSON lines if c.JSON) to out and the figures into c.Out.
+// DefaultDemoConfig returns the defaults of `fdsm demo`.
+func DefaultDemoConfig() DemoConfig {
+	// 40 high-dimensional steps: a few dozen, enough for a stable median,
+	// about 2 s on two idle cores.
+	return DemoConfig{Toy: "8gaussians", Width: 64, Steps: 600, Batch: 128, LR: 1e-2, Seed: 1, Sigma: 0.2,
+		HighDim: true, HighDimSteps: 40, MNIST: data.DefaultDir("mnist")}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm demo` but -quick, with c's
+// values as their defaults.
+func (c *DemoConfig) RegisterFlags(fs *flag.FlagSet) {
+	outFlags(fs, &c.Out, &c.Force, "demo", "the pictures")
+	fs.StringVar(&c.Toy, "toy", c.Toy, "the distribution, a toy with a known density: 8gaussians, 2gaussians, rings or checkerboard")
+	fs.IntVar(&c.Width, "width", c.Width, "hidden width of the 2-w-w-1 MLP")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per objective")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate, annealed by a cosine to lr/100")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initialisation, the data, the minibatches and the objectives' randomness")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print JSON lines instead of the table: one object per objective, then one with the true log-likelihood and the files written, then one per objective of the high-dimensional comparison (\"kind\": \"highdim\")")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "DSM noise level σ (the DSM-trained models fit the data convolved with N(0, σ²I))")
+	fs.BoolVar(&c.HighDim, "highdim", c.HighDim, "after the 2-D table, time the four objectives on a 784-512-512-1 MLP energy (batch 128, float32), where FD's speed-up shows")
+	fs.IntVar(&c.HighDimSteps, "highdim-steps", c.HighDimSteps, "training steps per objective of the high-dimensional comparison")
+	fs.StringVar(&c.MNIST, "mnist", c.MNIST, "MNIST directory for the high-dimensional comparison (synthetic data of the same shape when MNIST is not there; fetch it with 'fdsm data mnist')")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c DemoConfig) Validate() error {
+	k := checker{config: "DemoConfig"}
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.within("Batch", "batch", c.Batch, 1, 1<<16)
+	// Infinite σ and lr are let through, as fdsm demo always has.
+	k.check(c.Sigma > 0, "Sigma", "-sigma %g: want a positive noise level", c.Sigma)
+	k.check(c.LR > 0, "LR", "-lr %g: want a positive learning rate", c.LR)
+	k.atLeast("HighDimSteps", "highdim-steps", c.HighDimSteps, 1)
+	k.check(knownDensity(c.Toy), "Toy", "-toy %q: want a toy with a known density: 8gaussians, 2gaussians, rings or checkerboard", c.Toy)
+	return k.result()
+}
+
+// Demo runs `fdsm demo` with the settings of c, once Validate accepts
+// them, writing its report (the tables, or JSON lines if c.JSON) to out and
+// the figures into c.Out.
 func Demo(c DemoConfig, out io.Writer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	errw := progressWriter(c.Progress)
 	hdSteps := c.HighDimSteps
-	toy, err := data.NewToy(c.Toy)
-	dens, ok := toy.(data.Density)
-	if err != nil || !ok {
-		return fmt.Errorf("toy %q: want a toy with a known density (8gaussians, 2gaussians, rings, checkerboard)", c.Toy)
-	}
+	toy, _ := data.NewToy(c.Toy)
+	dens := toy.(data.Density)
 	outDir, err := rundir.PrepareOutDir(c.Out, "demo", c.Force)
 	if err != nil {
 		return err

@@ -16,15 +16,20 @@
 //     wall-clock time, its samples scored by FID-MNIST.
 //   - Demo: SSM, FD-SSM, DSM and FD-DSM on one 2-D toy, then timed at d = 784.
 //
-// Each takes a config struct whose fields are the flags of `fdsm experiment
-// NAME` (`fdsm demo` for Demo), and writes its report to an io.Writer:
+// Each takes a config struct, whose Default…Config function gives the
+// defaults of `fdsm experiment NAME` (`fdsm demo` for Demo) and whose
+// RegisterFlags method defines that command's flags on a flag.FlagSet, and
+// writes its report to an io.Writer:
 //
-//	err := experiment.Toys(experiment.ToysConfig{Toys: []string{"rings"},
-//		Objectives: []string{"ssm", "fd-ssm"}, Steps: 200, Width: 32, Batch: 128,
-//		LR: 1e-2, Sigma: 0.1, Panel: 80, Grid: 100, Seed: 1, Out: dir}, os.Stdout)
+//	c := experiment.DefaultToysConfig()
+//	c.Toys, c.Objectives, c.Steps, c.Out = []string{"rings"}, []string{"ssm", "fd-ssm"}, 200, dir
+//	err := experiment.Toys(c, os.Stdout)
 //
-// The configs are taken as given: cmd/fdsm validates its flags and gives
-// the defaults (EXPERIMENTS.md records the commands, sizes and results).
+// Each validates its config first (the Validate methods) and returns a
+// *ConfigError naming the first field out of bounds, and the flag that
+// sets it, before it reads data or writes a file; the command relies on
+// these checks for its flags. EXPERIMENTS.md records the commands, sizes
+// and results.
 //
 // The experiments live under bench because bench is where fdsm compares SM
 // with FD-SM; they are a package rather than part of cmd/fdsm so that a

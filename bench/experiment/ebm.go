@@ -2,9 +2,11 @@ package experiment
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/numeric"
 	"github.com/fdsm/fdsm/internal/rundir"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -29,46 +31,93 @@ func EBMObjectives() []string {
 	return []string{"mdsm", "fd-mdsm", "dsm", "fd-dsm", "ssm", "fd-ssm", "taylor-ssm", "sm"}
 }
 
-// EBMConfig holds the settings of EBM; the fields are the flags of
-// `fdsm experiment ebm`, whose defaults cmd/fdsm gives.
+// EBMConfig holds the settings of EBM. DefaultEBMConfig gives those of
+// `fdsm experiment ebm`, RegisterFlags its flags.
 type EBMConfig struct {
-	MNIST           string    // -mnist: MNIST directory (fetched if missing)
-	Minutes         float64   // -minutes: training time per objective in minutes (0: run -steps)
-	Steps           int       // -steps: training steps per objective (with -minutes: the cap)
-	Width           int       // -width: hidden width of the softplus MLP energy 784-w-…-w-1 (at least 784, so that the score can span every direction)
-	Depth           int       // -depth: hidden layers of the MLP energy
-	Batch           int       // -batch: rows per step
-	LR              float64   // -lr: Adam learning rate, annealed by a cosine to lr/10 over the budget (of time with -minutes, else of steps)
-	Sigma           float64   // -sigma: DSM and FD-DSM noise level σ (pixels in [0, 1])
-	N               int       // -n: samples drawn from each model and scored
-	WalkSteps       int       // -walk-steps: DSM, FD-DSM: Langevin steps of the walk (0: fdsm train's default, 1000)
-	WalkSize        float64   // -walk-size: DSM, FD-DSM: the walk's step size (0: fdsm train's default, 0.5·σ²)
-	WalkTemperature string    // -walk-temperature: DSM, FD-DSM: the walk's temperature, as fdsm sample's -temperature: none (T = 1), mdsm or mdsm:TMAX,TMIN
-	SMRows          int       // -sm-rows: test images for the exact SM loss of the table
-	CurveRows       int       // -curve-rows: test images for the learning curve's exact SM loss
-	Points          int       // -points: points of each learning curve
-	Parallel        bool      // -parallel: train the objectives at the same time (false: one after the other)
-	Seed            uint64    // -seed: seed of the initialisation, minibatches, noise and samples
-	JSON            bool      // -json: print one JSON object instead of the table
+	MNIST           string    // MNIST directory (fetched if missing)
+	Minutes         float64   // training time per objective in minutes (0: run Steps)
+	Steps           int       // training steps per objective (with Minutes: the cap)
+	Width           int       // hidden width of the softplus MLP energy 784-w-…-w-1 (at least 784, so that the score can span every direction)
+	Depth           int       // hidden layers of the MLP energy
+	Batch           int       // rows per step
+	LR              float64   // Adam learning rate, annealed by a cosine to LR/10 over the budget (of time with Minutes, else of steps)
+	Sigma           float64   // DSM and FD-DSM noise level σ (pixels in [0, 1])
+	N               int       // samples drawn from each model and scored
+	WalkSteps       int       // DSM, FD-DSM: Langevin steps of the walk (0: fdsm train's default, 1000)
+	WalkSize        float64   // DSM, FD-DSM: the walk's step size (0: fdsm train's default, 0.5·σ²)
+	WalkTemperature string    // DSM, FD-DSM: the walk's temperature, as fdsm sample's -temperature: none, mdsm or mdsm:TMAX,TMIN
+	SMRows          int       // test images for the exact SM loss of the table
+	CurveRows       int       // test images for the learning curve's exact SM loss
+	Points          int       // points of each learning curve
+	Parallel        bool      // train the objectives at the same time (false: one after the other)
+	Seed            uint64    // seed of the initialisation, minibatches, noise and samples
+	JSON            bool      // print one JSON object instead of the table
 	Objectives      []string  // the objectives, some of EBMObjectives, in table order
 	Out             string    // the output directory ("": ./fdsm-out/ebm); refused if it holds files, unless Force
 	Force           bool      // write into Out even when it holds files
 	Progress        io.Writer // progress and per-run lines (nil: none)
-	// Sample draws n samples of the checkpoint ckpt into file (.npy or
-	// .png) as 'fdsm sample -ckpt CKPT -n N -seed S -out FILE' does, and
-	// writes that command's one-line report to said. cmd/fdsm passes its
-	// sample command, so that the table reports what a user reproduces
-	// with it.
-	Sample func(ckpt string, n int, seed uint64, file string, said, progress io.Writer) error
 }
 
-// EBM runs the experiment `fdsm experiment ebm` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// DefaultEBMConfig returns the defaults of `fdsm experiment ebm`.
+func DefaultEBMConfig() EBMConfig {
+	return EBMConfig{MNIST: data.DefaultDir("mnist"), Minutes: 30, Steps: 1_000_000, Width: 1024, Depth: 2, Batch: 128, LR: 1e-3,
+		Sigma: 0.3, N: 1000, WalkTemperature: "none", SMRows: 100, CurveRows: 10, Points: 10, Parallel: true, Seed: 1,
+		Objectives: []string{"dsm", "fd-dsm"}}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm experiment ebm` that set
+// c's scalar fields, with c's values as their defaults (the command reads
+// -objectives as a list itself).
+func (c *EBMConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MNIST, "mnist", c.MNIST, "MNIST directory (fetched if missing)")
+	fs.Float64Var(&c.Minutes, "minutes", c.Minutes, "training time per objective in minutes (0: run -steps)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per objective (with -minutes: the cap)")
+	fs.IntVar(&c.Width, "width", c.Width, "hidden width of the softplus MLP energy 784-w-…-w-1 (at least 784, so that the score can span every direction)")
+	fs.IntVar(&c.Depth, "depth", c.Depth, "hidden layers of the MLP energy")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate, annealed by a cosine to lr/10 over the budget (of time with -minutes, else of steps)")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "DSM and FD-DSM noise level σ (pixels in [0, 1])")
+	fs.IntVar(&c.N, "n", c.N, "samples drawn from each model and scored")
+	fs.IntVar(&c.WalkSteps, "walk-steps", c.WalkSteps, "DSM, FD-DSM: Langevin steps of the walk (0: fdsm train's default, 1000)")
+	fs.Float64Var(&c.WalkSize, "walk-size", c.WalkSize, "DSM, FD-DSM: the walk's step size (0: fdsm train's default, 0.5·σ²)")
+	fs.StringVar(&c.WalkTemperature, "walk-temperature", c.WalkTemperature, "DSM, FD-DSM: the walk's temperature, as fdsm sample's -temperature: none (T = 1), mdsm or mdsm:TMAX,TMIN")
+	fs.IntVar(&c.SMRows, "sm-rows", c.SMRows, "test images for the exact SM loss of the table")
+	fs.IntVar(&c.CurveRows, "curve-rows", c.CurveRows, "test images for the learning curve's exact SM loss")
+	fs.IntVar(&c.Points, "points", c.Points, "points of each learning curve")
+	fs.BoolVar(&c.Parallel, "parallel", c.Parallel, "train the objectives at the same time (false: one after the other)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initialisation, minibatches, noise and samples")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of the table")
+	outFlags(fs, &c.Out, &c.Force, "ebm", "the checkpoints, sample grids and learning-curve.svg")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c EBMConfig) Validate() error {
+	k := checker{config: "EBMConfig"}
+	k.objectives(c.Objectives, EBMObjectives())
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.minutes(c.Minutes)
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.within("Depth", "depth", c.Depth, 1, 8)
+	k.within("Batch", "batch", c.Batch, 1, 1<<14)
+	k.learningRate(c.LR)
+	k.noiseLevel(c.Sigma)
+	k.check(c.N >= 2 && c.N <= 1<<16, "N", "-n %d: want 2…%d samples (the Fréchet distance needs a covariance)", c.N, 1<<16)
+	k.check(c.WalkSteps >= 0, "WalkSteps", "-walk-steps and -walk-size must be ≥ 0 (0: the default)")
+	k.check(c.WalkSize >= 0 && !math.IsInf(c.WalkSize, 0), "WalkSize", "-walk-steps and -walk-size must be ≥ 0 (0: the default)")
+	k.evalRows(c.SMRows, c.CurveRows, c.Points)
+	// As fdsm sample will read it from the checkpoints.
+	if _, _, err := sm.ParseTemperature(c.WalkTemperature); err != nil {
+		k.fail("WalkTemperature", "-walk-temperature %v", err)
+	}
+	return k.result()
+}
+
+// EBM runs the experiment `fdsm experiment ebm` with the settings of c,
+// once Validate accepts them, writing its report (a markdown table, or one
+// JSON object if c.JSON) to out and the figures into c.Out.
 func EBM(c EBMConfig, out io.Writer) error {
-	if c.Sample == nil {
-		return fmt.Errorf("experiment ebm: EBMConfig.Sample is nil: it draws the samples the table scores")
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
@@ -211,15 +260,16 @@ func EBM(c EBMConfig, out io.Writer) error {
 			return err
 		}
 
-		// The samples, drawn by fdsm sample itself from the checkpoint with
-		// no flag but -n: what the table reports is what a user reproduces.
+		// The samples, drawn as fdsm sample draws them from the checkpoint
+		// with no flag but -n: what the table reports is what a user
+		// reproduces.
 		fmt.Fprintf(logw, "  sampling %d images (%.0f s so far)\n", c.N, time.Since(start).Seconds())
 		npy := filepath.Join(outDir, "samples-"+name+".npy")
-		var said bytes.Buffer
-		if err := c.Sample(r.ckpt, c.N, c.Seed, npy, &said, logw); err != nil {
+		plan, err := samplerun.FromCheckpoint(r.ckpt, c.N, c.Seed, npy, logw)
+		if err != nil {
 			return err
 		}
-		r.sampler = samplerText(said.String(), c.N, r.ckpt, npy)
+		r.sampler = plan.String()
 		b, err := os.ReadFile(npy)
 		if err != nil {
 			return err
@@ -231,7 +281,7 @@ func EBM(c EBMConfig, out io.Writer) error {
 		os.Remove(npy) // 3 MB per thousand samples: the checkpoint makes them again
 		r.q = classifier.Measure(x)
 		r.pic = filepath.Join(outDir, "samples-"+name+".png")
-		if err := c.Sample(r.ckpt, 64, c.Seed, r.pic, io.Discard, logw); err != nil {
+		if _, err := samplerun.FromCheckpoint(r.ckpt, 64, c.Seed, r.pic, logw); err != nil {
 			return err
 		}
 		fmt.Fprintf(logw, "  %s; exact SM loss %.4g, %.2f ms/step, %d steps\n", r.q, r.exact, r.st.MsPerStep, r.st.Steps)
@@ -310,17 +360,6 @@ func EBM(c EBMConfig, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nWrote %s (%.0f s in all).\n", strings.Join(files, ", "), time.Since(start).Seconds())
 	return nil
-}
-
-// samplerText is the sampler's description in the line fdsm sample
-// prints, "wrote N samples of CKPT to FILE (HOW)": HOW.
-func samplerText(line string, n int, ckpt, file string) string {
-	line = strings.TrimSpace(line)
-	head := fmt.Sprintf("wrote %d samples of %s to %s (", n, ckpt, file)
-	if strings.HasPrefix(line, head) && strings.HasSuffix(line, ")") {
-		return line[len(head) : len(line)-1]
-	}
-	return line
 }
 
 // prefixWriter writes whole lines to w, each behind prefix, under mu: the

@@ -9,20 +9,21 @@ import (
 	"github.com/fdsm/fdsm/bench/experiment"
 )
 
-// Run the toys experiment from Go with a tiny config: SSM and FD-SSM on the
-// rings, 20 steps each. The report (a markdown table of log-likelihoods
-// and times) goes to the writer; the density images into Out.
+// Run the toys experiment from Go: the command's defaults, cut down to SSM
+// and FD-SSM on the rings, 20 steps each. The report (a markdown table of
+// log-likelihoods and times) goes to the writer; the density images into
+// Out.
 func ExampleToys() {
 	dir, err := os.MkdirTemp("", "toys")
 	if err != nil {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	err = experiment.Toys(experiment.ToysConfig{
-		Toys: []string{"rings"}, Objectives: []string{"ssm", "fd-ssm"},
-		Steps: 20, Width: 8, Batch: 64, LR: 1e-2, Sigma: 0.1, Panel: 16, Grid: 20, Seed: 1,
-		Out: dir, Force: true,
-	}, io.Discard)
+	c := experiment.DefaultToysConfig()
+	c.Toys, c.Objectives = []string{"rings"}, []string{"ssm", "fd-ssm"}
+	c.Steps, c.Width, c.Batch, c.Panel, c.Grid = 20, 8, 64, 16, 20
+	c.Out, c.Force = dir, true
+	err = experiment.Toys(c, io.Discard)
 	if err != nil {
 		panic(err)
 	}

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
@@ -22,34 +23,80 @@ func NICEObjectives() []string {
 	return []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle", "fd-dsm", "mdsm", "fd-mdsm", "taylor-ssm", "taylor-dsm"}
 }
 
-// NICEConfig holds the settings of NICE; the fields are the flags of
-// `fdsm experiment nice`, whose defaults cmd/fdsm gives.
+// NICEConfig holds the settings of NICE. DefaultNICEConfig gives those of
+// `fdsm experiment nice`, RegisterFlags its flags.
 type NICEConfig struct {
-	MNIST      string    // -mnist: MNIST directory (fetched if missing)
-	Steps      int       // -steps: training steps per objective (with -minutes: the cap)
-	Minutes    float64   // -minutes: training time per objective in minutes (0: run -steps)
-	Width      int       // -width: hidden width of each coupling network (the paper's NICE: 1000)
-	Depth      int       // -depth: hidden layers of each coupling network (the paper's NICE: 5)
-	Couplings  int       // -couplings: coupling layers (the paper's NICE: 4)
-	Batch      int       // -batch: rows per step
-	LR         float64   // -lr: Adam learning rate (constant)
-	Sigma      float64   // -sigma: DSM noise level σ, in logit space
-	SMRows     int       // -sm-rows: test images for the exact SM loss
-	CurveRows  int       // -curve-rows: test images for the learning curve's log-likelihood
-	Points     int       // -points: points of each learning curve
-	Seed       uint64    // -seed: seed of the initialisation, minibatches, dequantisation and objectives' randomness
-	JSON       bool      // -json: print one JSON object instead of the table
+	MNIST      string    // MNIST directory (fetched if missing)
+	Steps      int       // training steps per objective (with Minutes: the cap)
+	Minutes    float64   // training time per objective in minutes (0: run Steps)
+	Width      int       // hidden width of each coupling network
+	Depth      int       // hidden layers of each coupling network
+	Couplings  int       // coupling layers
+	Batch      int       // rows per step
+	LR         float64   // Adam learning rate (constant)
+	Sigma      float64   // DSM noise level σ, in logit space
+	SMRows     int       // test images for the exact SM loss
+	CurveRows  int       // test images for the learning curve's log-likelihood
+	Points     int       // points of each learning curve
+	Seed       uint64    // seed of the initialisation, minibatches, dequantisation and objectives' randomness
+	JSON       bool      // print one JSON object instead of the table
 	Objectives []string  // the objectives, some of NICEObjectives, in table order
 	Out        string    // the output directory ("": ./fdsm-out/nice); refused if it holds files, unless Force
 	Force      bool      // write into Out even when it holds files
 	Progress   io.Writer // progress and per-run lines (nil: none)
 }
 
-// NICE runs the experiment `fdsm experiment nice` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// DefaultNICEConfig returns the defaults of `fdsm experiment nice`.
+func DefaultNICEConfig() NICEConfig {
+	return NICEConfig{MNIST: data.DefaultDir("mnist"), Steps: 1000, Width: 256, Depth: 2, Couplings: 4, Batch: 128, LR: 1e-3,
+		Sigma: sm.DefaultSigma, SMRows: 100, CurveRows: 1000, Points: 25, Seed: 1,
+		Objectives: []string{"ssm", "ssm-vr", "dsm", "fd-ssm", "mle"}}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm experiment nice` that set
+// c's scalar fields, with c's values as their defaults (the command reads
+// -objectives as a list itself).
+func (c *NICEConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MNIST, "mnist", c.MNIST, "MNIST directory (fetched if missing)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per objective (with -minutes: the cap)")
+	fs.Float64Var(&c.Minutes, "minutes", c.Minutes, "training time per objective in minutes (0: run -steps)")
+	fs.IntVar(&c.Width, "width", c.Width, "hidden width of each coupling network (the paper's NICE: 1000)")
+	fs.IntVar(&c.Depth, "depth", c.Depth, "hidden layers of each coupling network (the paper's NICE: 5)")
+	fs.IntVar(&c.Couplings, "couplings", c.Couplings, "coupling layers (the paper's NICE: 4)")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate (constant)")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "DSM noise level σ, in logit space")
+	fs.IntVar(&c.SMRows, "sm-rows", c.SMRows, "test images for the exact SM loss")
+	fs.IntVar(&c.CurveRows, "curve-rows", c.CurveRows, "test images for the learning curve's log-likelihood")
+	fs.IntVar(&c.Points, "points", c.Points, "points of each learning curve")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initialisation, minibatches, dequantisation and objectives' randomness")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of the table")
+	outFlags(fs, &c.Out, &c.Force, "nice", "learning-curve.svg")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c NICEConfig) Validate() error {
+	k := checker{config: "NICEConfig"}
+	k.objectives(c.Objectives, NICEObjectives())
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.minutes(c.Minutes)
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.within("Depth", "depth", c.Depth, 1, 16)
+	k.within("Couplings", "couplings", c.Couplings, 1, nn.MaxModelCouplings)
+	k.within("Batch", "batch", c.Batch, 1, 1<<14)
+	k.learningRate(c.LR)
+	k.noiseLevel(c.Sigma)
+	k.evalRows(c.SMRows, c.CurveRows, c.Points)
+	return k.result()
+}
+
+// NICE runs the experiment `fdsm experiment nice` with the settings of c,
+// once Validate accepts them, writing its report (a markdown table, or one
+// JSON object if c.JSON) to out and the figures into c.Out.
 func NICE(c NICEConfig, out io.Writer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
 	start := time.Now()

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/numeric"
 	"github.com/fdsm/fdsm/internal/rundir"
@@ -27,21 +28,21 @@ func OODObjectives() []string {
 	return []string{"dsm", "fd-dsm", "sliced-dsm", "ssm", "fd-ssm", "mdsm", "fd-mdsm"}
 }
 
-// OODConfig holds the settings of OOD; the fields are the flags of
-// `fdsm experiment ood`, whose defaults cmd/fdsm gives.
+// OODConfig holds the settings of OOD. DefaultOODConfig gives those of
+// `fdsm experiment ood`, RegisterFlags its flags.
 type OODConfig struct {
-	MNIST       string    // -mnist: MNIST directory (fetched if missing)
-	Steps       int       // -steps: training steps per objective
-	Projections int       // -m: projections per sample of the objectives that draw them (sliced-dsm, fd-dsm, ssm, fd-ssm, fd-mdsm); DSM and MDSM draw none and ignore it
-	Points      int       // -points: evaluations of the AUROC curve after the one before training
-	CurveRows   int       // -curve-rows: images of the test set and of each OOD set in the AUROC curve
-	Width       int       // -width: hidden width of the 784-w-w-1 softplus MLP energy
-	Batch       int       // -batch: rows per step
-	LR          float64   // -lr: Adam learning rate, annealed by a cosine to lr/10
-	Sigma       float64   // -sigma: DSM noise level σ (pixels in [0, 1])
-	Rows        int       // -rows: images in the in-distribution test set and in each OOD set
-	Seed        uint64    // -seed: seed of the initialisation, minibatches, noise and OOD sets
-	JSON        bool      // -json: print one JSON object instead of the tables
+	MNIST       string    // MNIST directory (fetched if missing)
+	Steps       int       // training steps per objective
+	Projections int       // projections per sample of the objectives that draw them (sliced-dsm, fd-dsm, ssm, fd-ssm, fd-mdsm)
+	Points      int       // evaluations of the AUROC curve after the one before training
+	CurveRows   int       // images of the test set and of each OOD set in the AUROC curve
+	Width       int       // hidden width of the 784-w-w-1 softplus MLP energy
+	Batch       int       // rows per step
+	LR          float64   // Adam learning rate, annealed by a cosine to LR/10
+	Sigma       float64   // DSM noise level σ (pixels in [0, 1])
+	Rows        int       // images in the in-distribution test set and in each OOD set
+	Seed        uint64    // seed of the initialisation, minibatches, noise and OOD sets
+	JSON        bool      // print one JSON object instead of the tables
 	Objectives  []string  // the objectives, some of OODObjectives, in table order
 	In          []uint8   // the in-distribution digits
 	Out         string    // the output directory ("": ./fdsm-out/ood); refused if it holds files, unless Force
@@ -49,11 +50,59 @@ type OODConfig struct {
 	Progress    io.Writer // progress and per-run lines (nil: none)
 }
 
-// OOD runs the experiment `fdsm experiment ood` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// DefaultOODConfig returns the defaults of `fdsm experiment ood`.
+func DefaultOODConfig() OODConfig {
+	return OODConfig{MNIST: data.DefaultDir("mnist"), Steps: 2000, Projections: 1, Points: 20, CurveRows: 500, Width: 512,
+		Batch: 128, LR: 1e-3, Sigma: sm.DefaultSigma, Rows: 2000, Seed: 1,
+		Objectives: []string{"dsm", "fd-dsm"}, In: []uint8{0, 1, 2, 3, 4}}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm experiment ood` that set
+// c's scalar fields, with c's values as their defaults (the command reads
+// -objectives and -in as lists itself).
+func (c *OODConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MNIST, "mnist", c.MNIST, "MNIST directory (fetched if missing)")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per objective")
+	fs.IntVar(&c.Projections, "m", c.Projections, "projections per sample of the objectives that draw them (sliced-dsm, fd-dsm, ssm, fd-ssm, fd-mdsm); DSM and MDSM draw none and ignore it")
+	fs.IntVar(&c.Points, "points", c.Points, "evaluations of the AUROC curve after the one before training")
+	fs.IntVar(&c.CurveRows, "curve-rows", c.CurveRows, "images of the test set and of each OOD set in the AUROC curve")
+	fs.IntVar(&c.Width, "width", c.Width, "hidden width of the 784-w-w-1 softplus MLP energy")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate, annealed by a cosine to lr/10")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "DSM noise level σ (pixels in [0, 1])")
+	fs.IntVar(&c.Rows, "rows", c.Rows, "images in the in-distribution test set and in each OOD set")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initialisation, minibatches, noise and OOD sets")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of the tables")
+	outFlags(fs, &c.Out, &c.Force, "ood", "ood-sets.png")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c OODConfig) Validate() error {
+	k := checker{config: "OODConfig"}
+	k.check(len(c.In) > 0, "In", "-in: no digits given")
+	for i, v := range c.In {
+		k.check(v <= 9 && !slices.Contains(c.In[:i], v), "In", "-in %q: want distinct digits 0…9, comma-separated", digitList(c.In))
+	}
+	k.objectives(c.Objectives, OODObjectives())
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.within("Batch", "batch", c.Batch, 1, 1<<14)
+	k.learningRate(c.LR)
+	k.noiseLevel(c.Sigma)
+	k.atLeast("Rows", "rows", c.Rows, 1)
+	k.check(c.Projections >= 1 && c.Projections <= 1024, "Projections", "-m %d: want 1…1024 projections per sample", c.Projections)
+	k.atLeast("Points", "points", c.Points, 1)
+	k.atLeast("CurveRows", "curve-rows", c.CurveRows, 1)
+	return k.result()
+}
+
+// OOD runs the experiment `fdsm experiment ood` with the settings of c,
+// once Validate accepts them, writing its report (a markdown table, or one
+// JSON object if c.JSON) to out and the figures into c.Out.
 func OOD(c OODConfig, out io.Writer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
 	inDigits := c.In

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
@@ -23,18 +24,18 @@ func ToyObjectives() []string {
 	return []string{"sm", "ssm", "ssm-vr", "dsm", "mdsm", "fd-ssm", "fd-dsm", "fd-mdsm"}
 }
 
-// ToysConfig holds the settings of Toys; the fields are the flags of
-// `fdsm experiment toys`, whose defaults cmd/fdsm gives.
+// ToysConfig holds the settings of Toys. DefaultToysConfig gives those of
+// `fdsm experiment toys`, RegisterFlags its flags.
 type ToysConfig struct {
-	Steps      int       // -steps: training steps per objective
-	Width      int       // -width: hidden width of the 2-w-w-1 MLP
-	Batch      int       // -batch: rows per step
-	LR         float64   // -lr: Adam learning rate, annealed by a cosine to lr/100 (as fdsm demo)
-	Sigma      float64   // -sigma: DSM and FD-DSM noise level σ
-	Panel      int       // -panel: pixels per side of each density panel (its map, inside the axes)
-	Grid       int       // -grid: grid points per axis for the quadrature of log Z
-	Seed       uint64    // -seed: seed of the data, initialisation, minibatches and objectives' randomness
-	JSON       bool      // -json: print one JSON object instead of the table
+	Steps      int       // training steps per objective
+	Width      int       // hidden width of the 2-w-w-1 MLP
+	Batch      int       // rows per step
+	LR         float64   // Adam learning rate, annealed by a cosine to LR/100
+	Sigma      float64   // DSM and FD-DSM noise level σ
+	Panel      int       // pixels per side of each density panel
+	Grid       int       // grid points per axis for the quadrature of log Z
+	Seed       uint64    // seed of the data, initialisation, minibatches and objectives' randomness
+	JSON       bool      // print one JSON object instead of the table
 	Objectives []string  // the objectives, some of ToyObjectives, in table order
 	Toys       []string  // the distributions, toys of data with a known density
 	Out        string    // the output directory ("": ./fdsm-out/toys); refused if it holds files, unless Force
@@ -42,22 +43,67 @@ type ToysConfig struct {
 	Progress   io.Writer // progress and per-run lines (nil: none)
 }
 
-// Toys runs the experiment `fdsm experiment toys` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// DefaultToysConfig returns the defaults of `fdsm experiment toys`.
+func DefaultToysConfig() ToysConfig {
+	return ToysConfig{Steps: 1000, Width: 64, Batch: 128, LR: 1e-2, Sigma: sm.DefaultSigma, Panel: 160, Grid: 200, Seed: 1,
+		Objectives: ToyObjectives(), Toys: []string{"8gaussians", "rings", "checkerboard"}}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm experiment toys` that set
+// c's scalar fields, with c's values as their defaults (the command reads
+// -objectives and -toys as lists itself).
+func (c *ToysConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per objective")
+	fs.IntVar(&c.Width, "width", c.Width, "hidden width of the 2-w-w-1 MLP")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate, annealed by a cosine to lr/100 (as fdsm demo)")
+	fs.Float64Var(&c.Sigma, "sigma", c.Sigma, "DSM and FD-DSM noise level σ")
+	fs.IntVar(&c.Panel, "panel", c.Panel, "pixels per side of each density panel (its map, inside the axes)")
+	fs.IntVar(&c.Grid, "grid", c.Grid, "grid points per axis for the quadrature of log Z")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the data, initialisation, minibatches and objectives' randomness")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of the table")
+	outFlags(fs, &c.Out, &c.Force, "toys", "the density images")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c ToysConfig) Validate() error {
+	k := checker{config: "ToysConfig"}
+	k.objectives(c.Objectives, ToyObjectives())
+	k.check(len(c.Toys) > 0, "Toys", "-toys: none given")
+	for _, name := range c.Toys {
+		k.check(knownDensity(name), "Toys", "-toys: %q is not a toy with a known density (want some of 8gaussians, 2gaussians, rings, checkerboard)", name)
+	}
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.within("Batch", "batch", c.Batch, 1, 1<<16)
+	k.learningRate(c.LR)
+	k.noiseLevel(c.Sigma)
+	k.within("Panel", "panel", c.Panel, 8, 1000)
+	k.within("Grid", "grid", c.Grid, 2, 4000)
+	return k.result()
+}
+
+// knownDensity reports whether name is a toy of data with a known density.
+func knownDensity(name string) bool {
+	t, err := data.NewToy(name)
+	_, ok := t.(data.Density)
+	return err == nil && ok
+}
+
+// Toys runs the experiment `fdsm experiment toys` with the settings of c,
+// once Validate accepts them, writing its report (a markdown table, or one
+// JSON object if c.JSON) to out and the figures into c.Out.
 func Toys(c ToysConfig, out io.Writer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
 	toys := c.Toys
 	var dens []data.Density
 	for _, name := range toys {
-		t, err := data.NewToy(name)
-		dn, ok := t.(data.Density)
-		if err != nil || !ok {
-			return fmt.Errorf("toy %q: want a toy with a known density (8gaussians, 2gaussians, rings, checkerboard)", name)
-		}
-		dens = append(dens, dn)
+		t, _ := data.NewToy(name)
+		dens = append(dens, t.(data.Density))
 	}
 	outDir, err := rundir.PrepareOutDir(c.Out, "toys", c.Force)
 	if err != nil {

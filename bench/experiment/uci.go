@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"github.com/fdsm/fdsm/internal/numeric"
 	"io"
@@ -33,31 +34,73 @@ var uciFiles = map[string]string{"red": "winequality-red.csv", "white": "winequa
 // UCIObjectives returns the objectives the uci experiment accepts.
 func UCIObjectives() []string { return []string{"ssm", "ssm-vr", "fd-ssm", "sm", "dsm", "fd-dsm"} }
 
-// UCIConfig holds the settings of UCI; the fields are the flags of
-// `fdsm experiment uci`, whose defaults cmd/fdsm gives.
+// UCIConfig holds the settings of UCI. DefaultUCIConfig gives those of
+// `fdsm experiment uci`, RegisterFlags its flags.
 type UCIConfig struct {
-	Dir        string       // -dir: directory holding winequality-red.csv and winequality-white.csv, comma-separated (EXPERIMENTS.md: The UCI data)
-	Seeds      int          // -seeds: number of seeds (data split, initialisation and minibatches each)
-	Seed       uint64       // -seed: first seed; the runs use seed, seed+1, …
-	Steps      int          // -steps: training steps per run
-	Batch      int          // -batch: rows per step, for the loss and again for fitting α
-	LR         float64      // -lr: Adam learning rate, annealed by a cosine to lr/10
-	Inducing   int          // -inducing: DKEF inducing points
-	Width      int          // -width: width of the two hidden layers of DKEF's feature network
-	ISSamples  int          // -is-samples: importance samples for log Z (the paper's code draws 10⁶)
-	JSON       bool         // -json: print one JSON object instead of the tables
+	Dir        string       // directory holding winequality-red.csv and winequality-white.csv
+	Seeds      int          // number of seeds (data split, initialisation and minibatches each)
+	Seed       uint64       // first seed; the runs use Seed, Seed+1, …
+	Steps      int          // training steps per run
+	Batch      int          // rows per step, for the loss and again for fitting α
+	LR         float64      // Adam learning rate, annealed by a cosine to LR/10
+	Inducing   int          // DKEF inducing points
+	Width      int          // width of the two hidden layers of DKEF's feature network
+	ISSamples  int          // importance samples for log Z
+	JSON       bool         // print one JSON object instead of the tables
 	Objectives []string     // the objectives, some of UCIObjectives, in table order
-	Tables     []string     // the wine tables: red, white or both
+	Tables     []string     // the wine tables: some of red and white
 	DType      tensor.DType // the dtype of the model and data
 	FDMode     sm.FDMode    // how the FD objectives evaluate their stencils
 	Progress   io.Writer    // progress and per-run lines (nil: none)
 }
 
-// UCI runs the experiment `fdsm experiment uci` with the settings of c
-// (which it does not validate: cmd/fdsm checks its flags), writing its
-// report (a markdown table, or one JSON object if c.JSON) to out and the
-// figures into c.Out.
+// DefaultUCIConfig returns the defaults of `fdsm experiment uci`.
+func DefaultUCIConfig() UCIConfig {
+	return UCIConfig{Dir: data.DefaultDir("uci"), Seeds: 3, Seed: 1, Steps: 500, Batch: 100, LR: 1e-2, Inducing: 100, Width: 30,
+		ISSamples: 100000, Objectives: []string{"ssm", "ssm-vr", "fd-ssm"}, Tables: []string{"red", "white"}, DType: tensor.Float32}
+}
+
+// RegisterFlags defines on fs the flags of `fdsm experiment uci` that set
+// c's scalar fields, with c's values as their defaults (the command reads
+// -objectives, -data, -dtype and -fd-mode itself).
+func (c *UCIConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Dir, "dir", c.Dir, "directory holding winequality-red.csv and winequality-white.csv, comma-separated (EXPERIMENTS.md: The UCI data)")
+	fs.IntVar(&c.Seeds, "seeds", c.Seeds, "number of seeds (data split, initialisation and minibatches each)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "first seed; the runs use seed, seed+1, …")
+	fs.IntVar(&c.Steps, "steps", c.Steps, "training steps per run")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "rows per step, for the loss and again for fitting α")
+	fs.Float64Var(&c.LR, "lr", c.LR, "Adam learning rate, annealed by a cosine to lr/10")
+	fs.IntVar(&c.Inducing, "inducing", c.Inducing, "DKEF inducing points")
+	fs.IntVar(&c.Width, "width", c.Width, "width of the two hidden layers of DKEF's feature network")
+	fs.IntVar(&c.ISSamples, "is-samples", c.ISSamples, "importance samples for log Z (the paper's code draws 10⁶)")
+	fs.BoolVar(&c.JSON, "json", c.JSON, "print one JSON object instead of the tables")
+}
+
+// Validate returns a *ConfigError for the first field of c out of bounds.
+func (c UCIConfig) Validate() error {
+	k := checker{config: "UCIConfig"}
+	k.check(len(c.Tables) > 0, "Tables", "-data: no table given (want red, white or both)")
+	for _, t := range c.Tables {
+		k.check(uciFiles[t] != "", "Tables", "-data %q: want red, white or both", t)
+	}
+	k.objectives(c.Objectives, UCIObjectives())
+	k.within("Seeds", "seeds", c.Seeds, 1, 100)
+	k.atLeast("Steps", "steps", c.Steps, 1)
+	k.within("Batch", "batch", c.Batch, 2, 1<<16)
+	k.learningRate(c.LR)
+	k.within("Inducing", "inducing", c.Inducing, 1, nn.MaxModelInducing)
+	k.within("Width", "width", c.Width, 1, 4096)
+	k.atLeast("ISSamples", "is-samples", c.ISSamples, 2)
+	return k.result()
+}
+
+// UCI runs the experiment `fdsm experiment uci` with the settings of c,
+// once Validate accepts them, writing its report (markdown tables, or one
+// JSON object if c.JSON) to out.
 func UCI(c UCIConfig, out io.Writer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	errw := progressWriter(c.Progress)
 	list := c.Objectives
 	tables := c.Tables

@@ -29,11 +29,13 @@
 //
 // The command is flag parsing, validation and printing over the packages
 // that do the work: the experiments and the demo are functions of a config
-// in bench/experiment, the data forms, transforms and held-out split are in
+// in bench/experiment, which validates it and defines its flags
+// (RegisterFlags); the data forms, transforms and held-out split are in
 // data, the model wrapper and sampler plans in sm; what only the command
-// line wants (run-directory locks and refusals, metrics logs, the drivers of
-// train, eval and sample) is in internal/rundir, internal/trainrun,
-// internal/evalrun and internal/samplerun.
+// line wants (run-directory locks and refusals, metrics logs, the model of
+// -ckpt or -model, train's optimisation flags, the sampler flags, the
+// drivers of train, eval and sample) is in internal/rundir,
+// internal/trainrun, internal/evalrun and internal/samplerun.
 //
 // Output written with -json is one JSON object per line. JSON cannot hold
 // NaN or an infinity, so such a value is written as null, and a warning on

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/rundir"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -28,14 +30,14 @@ trained on (others are ignored). The energy is that of the model's space, so
 it differs from −log p(x) in the data's units by log Z and, under a
 transform, by the transform's log-determinant.
 
-` + weightHelp + `
+` + rundir.WeightHelp + `
 
 Flags:`
 
 func cmdEnergy(args []string, out, errw io.Writer) error {
 	fs := newFlags("energy", energySynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
-	wf := addWeightFlags(fs, true)
+	wf := rundir.AddWeightFlags(fs, true)
 	in := fs.String("in", "", "input rows: a .csv file with a header, or a 2-D .npy array [N, d] (required)")
 	outPath := fs.String("out", "", "output: a .npy file, or any other name for text, one energy per line (empty: standard output; never the -in file or the checkpoint)")
 	if err := parse(fs, args); err != nil {
@@ -44,7 +46,7 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *in == "" {
 		return usageError{"-in is required"}
 	}
-	inExt := outExt(*in)
+	inExt := samplerun.Ext(*in)
 	if inExt != ".csv" && inExt != ".npy" {
 		return usageError{fmt.Sprintf("-in %s: want a .csv or .npy file", *in)}
 	}
@@ -52,26 +54,26 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if *ckpt != "" {
 		inputs = append(inputs, *ckpt, filepath.Join(*ckpt, nn.CheckpointName))
 	}
-	if *wf.path != "" {
-		inputs = append(inputs, *wf.path)
+	if wf.Path() != "" {
+		inputs = append(inputs, wf.Path())
 	}
 	if err := rundir.RefuseInputAsOutput(*outPath, inputs...); err != nil {
 		return err
 	}
-	m, err := openModel(*ckpt, wf)
+	m, err := rundir.OpenModel(*ckpt, wf)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	if m.IsScore() {
-		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.path, m.Spec.Kind)
+		return fmt.Errorf("%s: the model is a score network (%s), which has no energy: score rows with `fdsm eval -ood` instead", m.Path, m.Spec.Kind)
 	}
-	dt := m.meta.DType
+	dt := m.Meta.DType
 	if dt == 0 {
 		dt = tensor.Float32
 	}
 	var x *tensor.Tensor
 	if inExt == ".csv" {
-		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.tr.Columns})
+		t, err := data.LoadCSV(*in, &data.CSVOptions{Columns: m.Transform.Columns})
 		if err != nil {
 			return err
 		}
@@ -90,21 +92,21 @@ func cmdEnergy(args []string, out, errw io.Writer) error {
 	if x, err = data.FiniteAs(*in, x, dt); err != nil {
 		return err
 	}
-	if m.tr.Kind == data.TransformLogit {
+	if m.Transform.Kind == data.TransformLogit {
 		if err := data.CheckUnit(*in, x); err != nil {
 			return err
 		}
 	}
-	y, _ := m.tr.Apply(x)
-	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.tr.Kind, m.path), y); err != nil {
+	y, _ := m.Transform.Apply(x)
+	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", *in, m.Transform.Kind, m.Path), y); err != nil {
 		return err
 	}
 	e := m.Energies(y)
-	if err := checkFiniteEnergies(m.path, *in, e); err != nil {
+	if err := evalrun.CheckFiniteEnergies(m.Path, *in, e); err != nil {
 		return err
 	}
 
-	if outExt(*outPath) == ".npy" {
+	if samplerun.Ext(*outPath) == ".npy" {
 		return tensor.SaveNpy(*outPath, tensor.WrapFloat64(e, len(e)))
 	}
 	var b strings.Builder

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/evalrun"
 	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -43,7 +44,7 @@ importance-sampling effective sample size below ` + strconv.Itoa(sm.MinESS) + ` 
 standard error then rest on a few weights: try another -proposal-std or more
 -is-samples).
 
-` + weightHelp + `
+` + rundir.WeightHelp + `
 With -model, -data is required (of a CSV, all rows: no split is recorded),
 MNIST pixels are dequantised as for a model trained on MNIST, and the
 AUROC's reference energy is the mean energy of the -data rows.
@@ -53,10 +54,10 @@ Flags:`
 func cmdEval(args []string, out, errw io.Writer) error {
 	fs := newFlags("eval", evalSynopsis, errw)
 	ckpt := fs.String("ckpt", "", "checkpoint: a file, or the -out directory of fdsm train (this or -model)")
-	wf := addWeightFlags(fs, true)
+	wf := rundir.AddWeightFlags(fs, true)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (default: the training data's spec; for mnist its test set)")
 	rows := fs.Int("rows", 2000, "rows to evaluate: the first N of a table's chosen rows, N fresh samples of a toy (0: all of a table, 10000 of a toy)")
-	splitName := fs.String("split", splitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
+	splitName := fs.String("split", evalrun.SplitHeldOut, "csv, on the file the model was trained on: held-out (the rows train held out), train (the rows it trained on) or all")
 	ood := fs.String("ood", "", "out-of-distribution data (same forms as -data) for the AUROC")
 	batch := fs.Int("batch", 500, "rows per batch of the exact SM loss")
 	grid := fs.Int("grid", 300, "2-D: grid points per axis for the quadrature of log Z")
@@ -85,30 +86,30 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		}
 	}
 
-	m, err := openModel(*ckpt, wf)
+	m, err := rundir.OpenModel(*ckpt, wf)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	if *dataFlag == "" {
-		if m.trainData == nil {
-			return usageError{fmt.Sprintf("%s records no training data: give -data", m.path)}
+		if m.TrainData == nil {
+			return usageError{fmt.Sprintf("%s records no training data: give -data", m.Path)}
 		}
-		ds = *m.trainData
+		ds = *m.TrainData
 	}
-	dt := m.meta.DType
+	dt := m.Meta.DType
 	if dt == 0 {
 		dt = tensor.Float32
 	}
 	rng := rand.New(rand.NewPCG(*seed, 8))
-	choice, label, warning, err := evalChoice(m, ds, *splitName, splitGiven)
+	choice, label, warning, err := evalrun.Choose(m, ds, *splitName, splitGiven)
+	if err != nil {
+		return flagError(err)
+	}
+	x, logDet, err := evalrun.Rows(m, ds, dt, *rows, rng, choice, errw)
 	if err != nil {
 		return err
 	}
-	x, logDet, err := evalRows(m, ds, dt, *rows, rng, choice, errw)
-	if err != nil {
-		return err
-	}
-	res := evalrun.Result{Checkpoint: m.path, Model: m.meta.Model, Objective: m.meta.Objective, Step: m.meta.Step,
+	res := evalrun.Result{Checkpoint: m.Path, Model: m.Meta.Model, Objective: m.Meta.Objective, Step: m.Meta.Step,
 		Data: ds.String(), Rows: x.Dim(0), Split: label}
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
@@ -116,12 +117,12 @@ func cmdEval(args []string, out, errw io.Writer) error {
 	var oodRows func() (string, *tensor.Tensor, error)
 	if *ood != "" {
 		oodRows = func() (string, *tensor.Tensor, error) {
-			xo, _, err := evalRows(m, oodSpec, dt, *rows, rng, rowChoice{}, errw)
+			xo, _, err := evalrun.Rows(m, oodSpec, dt, *rows, rng, evalrun.RowChoice{}, errw)
 			return oodSpec.String(), xo, err
 		}
 	}
 	err = evalrun.Run(evalrun.Config{
-		Model: m.Model, Transform: m.tr, EnergyMean: m.energyMean, Data: ds, X: x, LogDet: logDet,
+		Model: m.Model, Transform: m.Transform, EnergyMean: m.EnergyMean, Data: ds, X: x, LogDet: logDet,
 		Batch: *batch, Grid: *grid, ISSamples: *isSamples, ProposalStd: *propStd, Rand: rng, Progress: errw,
 		OOD: oodRows,
 	}, &res)
@@ -137,7 +138,7 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		jsonout.WarnNonFinite(errw, "eval", nulled)
 		return err
 	}
-	if *wf.path != "" { // a state_dict records no objective or step
+	if wf.Path() != "" { // a state_dict records no objective or step
 		fmt.Fprintf(out, "model          %s (%s)\n", res.Checkpoint, res.Model)
 	} else {
 		fmt.Fprintf(out, "checkpoint     %s (%s, %s, step %d)\n", res.Checkpoint, res.Model, res.Objective, res.Step)
@@ -165,49 +166,4 @@ func cmdEval(args []string, out, errw io.Writer) error {
 		fmt.Fprintf(out, "AUROC          %.4f against %s (%d rows)\n", *res.AUROC, res.OOD, res.OODRows)
 	}
 	return nil
-}
-
-// evalRows loads up to n rows of data set s for model m (of a CSV table,
-// those of choice), checks their width and maps them into the model's space;
-// it returns them with the transform's per-row log-determinant. MNIST is
-// fetched if missing, with progress on errw.
-func evalRows(m *loaded, s data.Spec, dt tensor.DType, n int, rng *rand.Rand, choice rowChoice, errw io.Writer) (*tensor.Tensor, []float64, error) {
-	var cols []string
-	if s.Kind == "csv" {
-		cols = m.tr.Columns
-	}
-	ds, err := data.Load(s, dt, false, cols, nil, errw)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ds.X != nil && s.Kind == "csv" {
-		if ds.X, err = choice.apply(s.Arg, ds.X); err != nil {
-			return nil, nil, err
-		}
-	}
-	raw := ds.Rows(dt, rng, n)
-	if err := data.CheckDim(s.String(), raw, m.Spec.Dim); err != nil {
-		return nil, nil, err
-	}
-	if m.tr.Kind == data.TransformLogit {
-		if err := data.CheckUnit(s.String(), raw); err != nil {
-			return nil, nil, err
-		}
-	}
-	var r *rand.Rand
-	if s.Kind == "mnist" {
-		r = rng
-	}
-	x, ld := m.tr.Prepare(raw, r)
-	if err := data.CheckFiniteRows(fmt.Sprintf("%s (after the %s transform of %s)", s, m.tr.Kind, m.path), x); err != nil {
-		return nil, nil, err
-	}
-	if !m.IsScore() {
-		// Finite parameters can still overflow (a DKEF α of 1e308): every
-		// figure eval prints would then be NaN, so say where instead.
-		if err := checkFiniteEnergies(m.path, "the evaluation rows of "+s.String(), m.Energies(x)); err != nil {
-			return nil, nil, err
-		}
-	}
-	return x, ld, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/evalrun"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -99,23 +101,23 @@ func writeIDCSV(t *testing.T, dir, name string, n int) {
 // eval takes from the model's training file with -split name.
 func evalIDs(t *testing.T, run, name string) []int {
 	t.Helper()
-	m, err := loadModel(run)
+	m, err := rundir.LoadModel(run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := parseDataSpec(m.meta.Extra[nn.ExtraData])
+	ds, err := parseDataSpec(m.Meta.Extra[nn.ExtraData])
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _, _, err := evalChoice(m, ds, name, true)
+	c, _, _, err := evalrun.Choose(m, ds, name, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, _, err := evalRows(m, ds, m.meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c, io.Discard)
+	x, _, err := evalrun.Rows(m, ds, m.Meta.DType, 0, rand.New(rand.NewPCG(1, 1)), c, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := m.tr.Invert(x).ToFloat64()
+	v := m.Transform.Invert(x).ToFloat64()
 	var ids []int
 	for i := 0; i < len(v); i += x.Dim(1) {
 		ids = append(ids, int(math.Round(v[i])))
@@ -147,7 +149,7 @@ func TestHoldout(t *testing.T) {
 		t.Errorf("recorded split %v", ck.Meta.Extra)
 	}
 
-	held, train := evalIDs(t, run, splitHeldOut), evalIDs(t, run, splitTrain)
+	held, train := evalIDs(t, run, evalrun.SplitHeldOut), evalIDs(t, run, evalrun.SplitTrain)
 	seen := map[int]int{}
 	for _, id := range append(slices.Clone(held), train...) {
 		seen[id]++
@@ -178,10 +180,10 @@ func TestHoldout(t *testing.T) {
 		split string
 		rows  float64
 	}{
-		{nil, splitHeldOut, 5},
-		{[]string{"-split", "train"}, splitTrain, 45},
-		{[]string{"-split", "all"}, splitAll, 50},
-		{[]string{"-data", "csv:" + filepath.Join(dir, "id.csv")}, splitHeldOut, 5},
+		{nil, evalrun.SplitHeldOut, 5},
+		{[]string{"-split", "train"}, evalrun.SplitTrain, 45},
+		{[]string{"-split", "all"}, evalrun.SplitAll, 50},
+		{[]string{"-data", "csv:" + filepath.Join(dir, "id.csv")}, evalrun.SplitHeldOut, 5},
 	} {
 		ev, r := evalJSON(t, other, append([]string{"-ckpt", run, "-is-samples", "100"}, c.args...)...)
 		if ev["split"] != c.split || ev["rows"] != c.rows {
@@ -217,7 +219,7 @@ func TestHoldoutResume(t *testing.T) {
 	writeIDCSV(t, dir, "id.csv", 40)
 	ok(t, dir, "train", "-data", "csv:id.csv", "-holdout", "0.25", "-width", "4", "-steps", "3", "-batch", "8", "-out", "run")
 	run := filepath.Join(dir, "run")
-	before := evalIDs(t, run, splitHeldOut)
+	before := evalIDs(t, run, evalrun.SplitHeldOut)
 	// -data must be given again on resume (a checkpoint does not choose the
 	// files fdsm opens); from another directory, by its absolute path.
 	ok(t, t.TempDir(), "train", "-out", run, "-resume", "-data", "csv:"+filepath.Join(dir, "id.csv"), "-steps", "5")
@@ -225,7 +227,7 @@ func TestHoldoutResume(t *testing.T) {
 	if err != nil || ck.Meta.Step != 5 || ck.Meta.Extra[data.MetaHoldout] != "0.25" {
 		t.Fatalf("resumed checkpoint: %v, step %d, holdout %q", err, ck.Meta.Step, ck.Meta.Extra[data.MetaHoldout])
 	}
-	if after := evalIDs(t, run, splitHeldOut); !slices.Equal(before, after) || len(after) != 10 {
+	if after := evalIDs(t, run, evalrun.SplitHeldOut); !slices.Equal(before, after) || len(after) != 10 {
 		t.Errorf("held-out ids %v before -resume, %v after; want the same 10", before, after)
 	}
 	fails(t, dir, []string{"-holdout 0.5", "0.25"}, "train", "-out", "run", "-resume", "-data", "csv:id.csv", "-steps", "7", "-holdout", "0.5")
@@ -272,7 +274,7 @@ func TestHoldoutErrors(t *testing.T) {
 	ok(t, dir, "train", "-data", "csv:id.csv", "-holdout", "0", "-width", "4", "-steps", "2", "-batch", "8", "-out", "all")
 	ev, r := evalJSON(t, dir, "-ckpt", "all", "-is-samples", "100")
 	warns, _ := ev["warnings"].([]any)
-	if ev["split"] != splitTrain || ev["rows"] != 20.0 || !strings.Contains(fmt.Sprint(warns), "rows it was trained on") ||
+	if ev["split"] != evalrun.SplitTrain || ev["rows"] != 20.0 || !strings.Contains(fmt.Sprint(warns), "rows it was trained on") ||
 		!strings.Contains(r.stderr, "warning: ") {
 		t.Errorf("-holdout 0: want the 20 training rows and a warning:\n%v", r)
 	}
@@ -282,7 +284,7 @@ func TestHoldoutErrors(t *testing.T) {
 	writeIDCSV(t, dir, "other.csv", 20)
 	usage(t, dir, "not the file the model was trained on", "eval", "-ckpt", "all", "-data", "csv:other.csv", "-split", "train")
 	ev, _ = evalJSON(t, dir, "-ckpt", "all", "-data", "csv:other.csv", "-is-samples", "100")
-	if ev["split"] != splitAll || ev["rows"] != 20.0 {
+	if ev["split"] != evalrun.SplitAll || ev["rows"] != 20.0 {
 		t.Errorf("another file: split %v, %v rows; want all 20", ev["split"], ev["rows"])
 	}
 	ok(t, dir, "train", "-data", "toy:moons", "-width", "4", "-steps", "2", "-batch", "8", "-out", "toy")

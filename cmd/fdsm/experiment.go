@@ -1,9 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"github.com/fdsm/fdsm/bench/experiment"
 	"io"
-	"sort"
 	"strings"
 )
 
@@ -12,10 +13,7 @@ func init() {
 }
 
 // experiments maps a NAME of fdsm experiment to its command and summary.
-var experiments = map[string]struct {
-	summary string
-	run     func(args []string, out, errw io.Writer) error
-}{
+var experiments = map[string]command{
 	"uci":  {"DKEF on the UCI wine data by SSM, SSM-VR and FD-SSM: test log-likelihood, exact SM loss, ms/step", expUCI},
 	"nice": {"NICE on MNIST by SSM, SSM-VR, DSM, FD-SSM and MLE: exact test log-likelihood, SM loss, ms/step, memory, learning curve", expNICE},
 	"ood":  {"MNIST energy trained by DSM and FD-DSM: AUROC against OOD sets made from MNIST", expOOD},
@@ -24,25 +22,18 @@ var experiments = map[string]struct {
 }
 
 func experimentUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: fdsm experiment NAME [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Reruns an experiment of Pang et al. (NeurIPS 2020) at a size a CPU finishes in")
-	fmt.Fprintln(w, "minutes. Results go to standard output as a markdown table (-json for one JSON")
-	fmt.Fprintln(w, "object), figures into -out DIR (default ./fdsm-out/NAME; a directory that")
-	fmt.Fprintln(w, "holds files is refused unless -force), progress to standard error.")
-	fmt.Fprintln(w, "EXPERIMENTS.md records the commands, sizes and results.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Experiments:")
-	names := make([]string, 0, len(experiments))
-	for n := range experiments {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-5s %s\n", n, experiments[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'fdsm experiment NAME -h' for an experiment's flags.")
+	fmt.Fprint(w, `Usage: fdsm experiment NAME [flags]
+
+Reruns an experiment of Pang et al. (NeurIPS 2020) at a size a CPU finishes in
+minutes. Results go to standard output as a markdown table (-json for one JSON
+object), figures into -out DIR (default ./fdsm-out/NAME; a directory that
+holds files is refused unless -force), progress to standard error.
+EXPERIMENTS.md records the commands, sizes and results.
+
+Experiments:
+`)
+	printIndex(w, experiments, 5)
+	fmt.Fprint(w, "\nRun 'fdsm experiment NAME -h' for an experiment's flags.\n")
 }
 
 func cmdExperiment(args []string, out, errw io.Writer) error {
@@ -62,25 +53,21 @@ func cmdExperiment(args []string, out, errw io.Writer) error {
 	return e.run(args[1:], out, errw)
 }
 
-// parseObjectiveList parses a comma-separated list of objective names for
-// flag name, each one of allowed, without repeats.
-func parseObjectiveList(flagName, list string, allowed []string) ([]string, error) {
-	var out []string
-	for _, n := range strings.Split(list, ",") {
-		n = strings.TrimSpace(n)
-		found := false
-		for _, a := range allowed {
-			found = found || a == n
-		}
-		if !found {
-			return nil, usageError{fmt.Sprintf("-%s: unknown objective %q (want some of %s)", flagName, n, strings.Join(allowed, ","))}
-		}
-		for _, o := range out {
-			if o == n {
-				return nil, usageError{fmt.Sprintf("-%s: %q twice", flagName, n)}
-			}
-		}
-		out = append(out, n)
+// splitList splits a comma-separated flag value into its trimmed items.
+func splitList(s string) []string {
+	items := strings.Split(s, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
 	}
-	return out, nil
+	return items
+}
+
+// configError turns an experiment's *experiment.ConfigError into a usage
+// error: its Usage names the flag at fault.
+func configError(err error) error {
+	var ce *experiment.ConfigError
+	if errors.As(err, &ce) {
+		return usageError{ce.Usage}
+	}
+	return err
 }

@@ -183,6 +183,21 @@ func TestExperimentNICE(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "out", "learning-curve.svg")); err != nil || st.Size() == 0 {
 		t.Errorf("no learning curve: %v", err)
 	}
+	// Training does something: MLE, which ascends the exact log-likelihood,
+	// raises that of the curve's test images over 20 steps.
+	r = ok(t, dir, "experiment", "nice", "-mnist", "mnist", "-steps", "20", "-width", "8", "-depth", "1", "-couplings", "2",
+		"-batch", "8", "-sm-rows", "2", "-curve-rows", "10", "-points", "2", "-objectives", "mle", "-out", "out", "-force", "-json")
+	var res struct {
+		Rows []struct {
+			Curve []float64 `json:"curve_loglik_nats"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res.Rows) != 1 {
+		t.Fatalf("-json: %v\n%v", err, r)
+	}
+	if c := res.Rows[0].Curve; len(c) < 2 || !(c[len(c)-1] > c[0]) {
+		t.Errorf("MLE's test log-likelihood along training %v: want the last above the first", c)
+	}
 }
 
 func TestExperimentOOD(t *testing.T) {

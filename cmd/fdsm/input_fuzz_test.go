@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -70,7 +71,7 @@ func fuzzCheckpoints(f *testing.F, dir string) []fuzzCheckpoint {
 }
 
 // FuzzCheckpointMeta edits the extra metadata of checkpoints fdsm train
-// wrote, saves them and loads them as the commands do (loadModel), then runs
+// wrote, saves them and loads them as the commands do (rundir.LoadModel), then runs
 // energy, sample and eval on those that load. edits is lines KEY=VALUE,
 // each setting extra.KEY (KEY alone removes it); which picks the checkpoint
 // of fuzzCheckpoints.
@@ -127,7 +128,7 @@ func FuzzCheckpointMeta(f *testing.F) {
 		if err := tensor.SaveSafetensors(path, base.ts, md); err != nil {
 			return // metadata no checkpoint can hold (a key or value not UTF-8)
 		}
-		if _, err := loadModel(path); err != nil {
+		if _, err := rundir.LoadModel(path); err != nil {
 			if !strings.Contains(err.Error(), path) {
 				t.Fatalf("%s, edits %q: the error does not name the checkpoint: %v", base.name, edits, err)
 			}

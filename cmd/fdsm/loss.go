@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -22,7 +23,7 @@ func init() {
 
 func cmdLoss(args []string, out, errw io.Writer) error {
 	fs := newFlags("loss", "loss -model M.safetensors -objective NAME -x X.npy [flags]", errw)
-	wf := addWeightFlags(fs, false)
+	wf := rundir.AddWeightFlags(fs, false)
 	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
 	xPath := fs.String("x", "", "the batch, a .npy array [B, d]")
 	vPath := fs.String("v", "", "projections, a .npy array [M·B, d] (gradient-based objectives use them as given; FD ones rescale each row to their sphere radius)")
@@ -40,7 +41,7 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *wf.path == "" || *xPath == "" {
+	if wf.Path() == "" || *xPath == "" {
 		return usageError{"-model and -x are required"}
 	}
 	obj, err := sm.Lookup(*objName)
@@ -71,11 +72,11 @@ func cmdLoss(args []string, out, errw io.Writer) error {
 		return usageError{fmt.Sprintf("-m %d: want 1…%d projections per sample", *m, 1<<12)}
 	}
 
-	net, dt, err := wf.build()
+	net, dt, err := wf.Build()
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	modelPath := *wf.path
+	modelPath := wf.Path()
 	x, err := loadBatch(*xPath, dt)
 	if err != nil {
 		return err

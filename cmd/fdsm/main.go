@@ -4,9 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fdsm/fdsm/internal/rundir"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +28,16 @@ func register(name, summary string, run func(args []string, out, errw io.Writer)
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// flagError turns a rundir.FlagError, a flag mistake found by a package
+// the command calls, into a usage error.
+func flagError(err error) error {
+	var fe rundir.FlagError
+	if errors.As(err, &fe) {
+		return usageError{fe.Msg}
+	}
+	return err
+}
 
 // helpText is a command's answer to -h: its usage, which run prints on
 // standard output (exit status 0). It matches flag.ErrHelp.
@@ -99,21 +111,22 @@ func safeArg(args []string, i int) string {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "fdsm: finite-difference score matching.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: fdsm <command> [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	fmt.Fprint(w, `fdsm: finite-difference score matching.
+
+Usage: fdsm <command> [flags]
+
+Commands:
+`)
+	printIndex(w, commands, 10)
+	fmt.Fprint(w, "\nRun 'fdsm <command> -h' for a command's flags.\n")
+}
+
+// printIndex lists the commands (or experiments) of cmds in name order, one
+// a line: the name padded to width, then its summary.
+func printIndex(w io.Writer, cmds map[string]command, width int) {
+	for _, n := range slices.Sorted(maps.Keys(cmds)) {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, cmds[n].summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'fdsm <command> -h' for a command's flags.")
 }
 
 // newFlags returns a flag set that reports errors instead of exiting and

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/fdsm/fdsm/bench/experiment"
+	"github.com/fdsm/fdsm/internal/evalrun"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -421,7 +422,7 @@ func TestCSV(t *testing.T) {
 	var ev map[string]any
 	json.Unmarshal([]byte(res.stdout), &ev)
 	// By default the 30 rows (-holdout 0.1 of 300) train held out.
-	if _, ok := ev["loglik_stderr"].(float64); !ok || ev["rows"] != 30.0 || ev["split"] != splitHeldOut {
+	if _, ok := ev["loglik_stderr"].(float64); !ok || ev["rows"] != 30.0 || ev["split"] != evalrun.SplitHeldOut {
 		t.Errorf("eval by importance sampling:\n%v", res)
 	}
 	// The energy command selects the training columns by name.
@@ -567,7 +568,7 @@ func TestMNIST(t *testing.T) {
 	res := ok(t, dir, "eval", "-ckpt", "nice", "-rows", "10", "-json")
 	var ev map[string]any
 	json.Unmarshal([]byte(res.stdout), &ev)
-	if ev["loglik_method"] != "exact" || ev["bits_per_dim"] == nil || ev["data"] != "mnist:"+mn || ev["split"] != splitTest {
+	if ev["loglik_method"] != "exact" || ev["bits_per_dim"] == nil || ev["data"] != "mnist:"+mn || ev["split"] != evalrun.SplitTest {
 		t.Errorf("eval on MNIST:\n%v", res)
 	}
 	ok(t, dir, "train", "-data", "mnist:mnist", "-width", "8", "-steps", "2", "-batch", "4", "-objective", "fd-mdsm", "-out", "mlp")

@@ -11,7 +11,7 @@ import (
 
 // TestCheckpointMetaRefused checks that sample, eval and energy refuse the
 // same bad checkpoint metadata alike, exit 1 with an error naming the
-// checkpoint and the key. Before parseCheckpointMeta, extra.data.dequantize
+// checkpoint and the key. Before rundir.LoadModel, extra.data.dequantize
 // took any value, extra.data.columns could name a column twice, sample and
 // energy ignored a bad extra.data, and extra.train.energy_mean,
 // extra.data.holdout and the objective were checked by eval alone, if at

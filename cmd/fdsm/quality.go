@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"github.com/fdsm/fdsm/internal/jsonout"
+	"github.com/fdsm/fdsm/internal/samplerun"
 	"io"
 
 	"github.com/fdsm/fdsm/internal/infile"
@@ -44,7 +45,7 @@ func cmdQuality(args []string, out, errw io.Writer) error {
 	if *in == "" {
 		return usageError{"-in is required"}
 	}
-	if ext := outExt(*in); ext != ".npy" && ext != ".png" {
+	if ext := samplerun.Ext(*in); ext != ".npy" && ext != ".png" {
 		return usageError{fmt.Sprintf("-in %s: want a .npy or .png file", *in)}
 	}
 	f, size, err := infile.Open(*in)

@@ -7,7 +7,6 @@ import (
 	"github.com/fdsm/fdsm/internal/rundir"
 	"github.com/fdsm/fdsm/internal/trainrun"
 	"io"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/fdsm/fdsm/data"
 	"github.com/fdsm/fdsm/nn"
 	"github.com/fdsm/fdsm/sm"
-	"github.com/fdsm/fdsm/tensor"
 )
 
 func init() {
@@ -66,36 +64,13 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	fs := newFlags("train", trainSynopsis, errw)
 	dataFlag := fs.String("data", "", dataFlagHelp()+" (required)")
 	drop := fs.String("drop", "", "csv: comma-separated columns to leave out, e.g. quality")
-	// 10% by default, as issue 17 asked: enough rows to evaluate on, few lost to training.
-	holdout := fs.Float64("holdout", 0.1, "csv: fraction of the rows held out from training for eval, chosen by -seed (0 ≤ f < 1)")
 	trName := fs.String("transform", "auto", "map from the data to the model's space: none, standardize (per column, fitted to the training rows), logit (pixels in [0, 1]) or auto (standardize for csv, logit for mnist under nice, none otherwise); MNIST pixels are always dequantised")
 	mf := addModelFlags(fs)
-	objName := fs.String("objective", "fd-ssm", "objective: "+strings.Join(sm.ObjectiveNames(nil), ", "))
-	nobatch := fs.Bool("nobatch", false, "evaluate the points of an FD stencil in separate model calls instead of one stacked batch (the paper's ablation)")
-	eps := fs.Float64("eps", 0, "finite-difference step ε (0: the objective's default)")
-	sigma := fs.Float64("sigma", sm.DefaultSigma, "DSM noise level σ (dsm, fd-dsm)")
-	mproj := fs.Int("m", 1, "projections per sample (sliced objectives)")
-	proj := fs.String("proj", "rademacher", "projection distribution of ssm and ssm-vr: rademacher, gaussian or sphere")
-	acc := fs.Int("accuracy", 2, "FD stencil accuracy order: 2 (2 or 3 evaluations) or 4 (5 evaluations)")
-	optName := fs.String("optim", "adam", "optimizer: adam, sgd or rmsprop")
-	lr := fs.Float64("lr", 1e-3, "learning rate")
-	momentum := fs.Float64("momentum", 0.9, "sgd: momentum")
-	sched := fs.String("schedule", "constant", "learning-rate schedule: constant or cosine (annealed to -min-lr at the last step)")
-	warmup := fs.Int("warmup", 0, "cosine: steps of linear warm-up")
-	minLR := fs.Float64("min-lr", 0, "cosine: final learning rate")
-	clip := fs.Float64("clip", 0, "clip the global gradient norm to this (0: no clipping)")
-	steps := fs.Int("steps", 1000, "total number of training steps")
-	batch := fs.Int("batch", 128, "rows per step")
-	fitBatch := fs.Int("fit-batch", 0, "dkef: rows of the batch α is fitted on each step (0: -batch)")
-	seed := fs.Uint64("seed", 1, "seed of all randomness: initialisation, batches, noise, projections")
-	dtName := fs.String("dtype", "float32", "float32 or float64")
+	st := trainrun.DefaultSettings()
+	st.RegisterFlags(fs)
 	outDir := fs.String("out", "", "directory for the checkpoint and the metrics log (none if empty)")
-	every := fs.Int("every", 100, "write the checkpoint every this many steps, and at the end (0: at the end only)")
-	logFmt := fs.String("log", "csv", "metrics log in -out: csv, jsonl or none")
-	logEvery := fs.Int("log-every", 10, "log every this many steps, and the last")
 	resume := fs.Bool("resume", false, "continue from the checkpoint in -out")
 	force := fs.Bool("force", false, "start a new run in -out even if it holds another one, whose checkpoint and metrics log are deleted")
-	maxNorm := fs.Float64("max-param-norm", 0, fmt.Sprintf("stop when an update takes the global L2 norm of the parameters past this (0: %g times the initial norm, at least 1, a growth no run that learns comes near; negative: no bound)", nn.DefaultParamNormGrowth))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -174,80 +149,12 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 			fs.Set("data", ds.String())
 		}
 	}
-	obj, err := sm.Lookup(*objName)
+	b, err := st.Build(ds, holdoutGiven)
 	if err != nil {
-		return usageError{fmt.Sprintf("-objective %q: want one of %s", *objName, strings.Join(sm.ObjectiveNames(nil), ", "))}
+		return flagError(err)
 	}
-	dt, err := tensor.ParseDType(*dtName)
-	if err != nil {
-		return usageError{fmt.Sprintf("-dtype %q: want float32 or float64", *dtName)}
-	}
-	projection, err := sm.ParseProjection(*proj)
-	if err != nil {
-		return usageError{fmt.Sprintf("-proj %q: want rademacher, gaussian or sphere", *proj)}
-	}
-	switch {
-	case *acc != 2 && *acc != 4:
-		return usageError{fmt.Sprintf("-accuracy %d: want 2 or 4", *acc)}
-	case *mproj < 1 || *mproj > 1<<12:
-		return usageError{fmt.Sprintf("-m %d: want 1…%d projections per sample", *mproj, 1<<12)}
-	case *batch > 0 && *mproj > (1<<22)/min(*batch, 1<<20):
-		// M·B rows are stacked into one batch: keep it to what memory holds.
-		return usageError{fmt.Sprintf("-m %d with -batch %d: want at most %d rows in all", *mproj, *batch, 1<<22)}
-	case *steps < 1:
-		return usageError{fmt.Sprintf("-steps %d: want at least 1", *steps)}
-	case *batch < 1 || *batch > 1<<20:
-		return usageError{fmt.Sprintf("-batch %d: want 1…%d", *batch, 1<<20)}
-	case *fitBatch < 0 || *fitBatch > 1<<20:
-		return usageError{fmt.Sprintf("-fit-batch %d: want 1…%d (or 0 for -batch)", *fitBatch, 1<<20)}
-	case !(*lr > 0) || math.IsInf(*lr, 0):
-		return usageError{fmt.Sprintf("-lr %g: want a positive learning rate", *lr)}
-	case !(*minLR >= 0) || math.IsInf(*minLR, 0):
-		return usageError{fmt.Sprintf("-min-lr %g: want a finite rate ≥ 0", *minLR)}
-	case *warmup < 0:
-		return usageError{fmt.Sprintf("-warmup %d: want ≥ 0 steps", *warmup)}
-	case *every < 0:
-		return usageError{fmt.Sprintf("-every %d: want ≥ 0 steps (0: at the end only)", *every)}
-	case *logEvery < 1:
-		return usageError{fmt.Sprintf("-log-every %d: want at least 1", *logEvery)}
-	case !(*clip >= 0):
-		return usageError{fmt.Sprintf("-clip %g: want a norm ≥ 0 (0: no clipping)", *clip)}
-	case math.IsNaN(*maxNorm):
-		return usageError{"-max-param-norm NaN: want a number (0: the default bound, negative: none)"}
-	case !(*momentum >= 0 && *momentum < 1):
-		return usageError{fmt.Sprintf("-momentum %g: want 0 ≤ μ < 1", *momentum)}
-	case !(*eps >= 0) || math.IsInf(*eps, 0):
-		return usageError{fmt.Sprintf("-eps %g: want a finite step ≥ 0 (0 for the default)", *eps)}
-	case !(*sigma > 0) || math.IsInf(*sigma, 0):
-		return usageError{fmt.Sprintf("-sigma %g: want a positive finite noise level", *sigma)}
-	case !(*holdout >= 0 && *holdout < 1):
-		return usageError{fmt.Sprintf("-holdout %g: want a fraction 0 ≤ f < 1 of the rows", *holdout)}
-	case holdoutGiven && *holdout != 0 && ds.Kind != "csv":
-		return usageError{fmt.Sprintf("-holdout is for csv data; %s has its own held-out rows (fresh samples of a toy, the MNIST test set)", ds)}
-	case *logFmt != "csv" && *logFmt != "jsonl" && *logFmt != "none":
-		return usageError{fmt.Sprintf("-log %q: want csv, jsonl or none", *logFmt)}
-	}
-	var opt nn.Optimizer
-	switch *optName {
-	case "adam":
-		opt = nn.NewAdam()
-	case "sgd":
-		opt = nn.NewSGD(*momentum)
-	case "rmsprop":
-		opt = nn.NewRMSProp()
-	default:
-		return usageError{fmt.Sprintf("-optim %q: want adam, sgd or rmsprop", *optName)}
-	}
-	var schedule nn.Schedule
-	switch *sched {
-	case "constant":
-		schedule = nn.Constant(*lr)
-	case "cosine":
-		schedule = nn.Cosine(*lr, *minLR, *warmup)
-	default:
-		return usageError{fmt.Sprintf("-schedule %q: want constant or cosine", *sched)}
-	}
-	if *mf.kind != nn.KindDKEF && *fitBatch != 0 {
+	obj, dt := b.Objective, b.DType
+	if *mf.kind != nn.KindDKEF && st.FitBatch != 0 {
 		return usageError{"-fit-batch is for -model dkef"}
 	}
 
@@ -262,7 +169,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	}
 	var sp data.Holdout // CSV: training never sees the held-out rows
 	if ds.Kind == "csv" {
-		if sp, err = trainSplit(ds.Arg, d.X.Dim(0), *holdout, *seed, holdoutGiven, prev, ckpt); err != nil {
+		if sp, err = trainrun.Split(ds.Arg, d.X.Dim(0), st.Holdout, st.Seed, holdoutGiven, prev, ckpt); err != nil {
 			return err
 		}
 		d.X = sp.Pick(d.X, false)
@@ -282,7 +189,7 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		if prev.Meta.Objective != obj.Name {
 			return fmt.Errorf("%s: the checkpoint was trained with -objective %s, not %s", ckpt, prev.Meta.Objective, obj.Name)
 		}
-		if prev.Meta.Step >= *steps {
+		if prev.Meta.Step >= st.Steps {
 			return fmt.Errorf("%s: the checkpoint is at step %d already: give a larger -steps to continue", ckpt, prev.Meta.Step)
 		}
 		if tr, err = data.TransformFromMeta(prev.Meta.Extra, spec.Dim); err != nil {
@@ -290,13 +197,13 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 		}
 		tr.Dequantize = ds.Kind == "mnist"
 	}
-	m := sm.NewModel(spec, dt, rand.New(rand.NewPCG(*seed, 1)))
+	m := sm.NewModel(spec, dt, rand.New(rand.NewPCG(st.Seed, 1)))
 	if err := m.Compatible(obj); err != nil {
 		return usageError{err.Error()}
 	}
-	fitRows := *fitBatch
+	fitRows := st.FitBatch
 	if fitRows == 0 {
-		fitRows = *batch
+		fitRows = st.Batch
 	}
 
 	// Metadata: everything later commands and -resume need.
@@ -310,8 +217,8 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 			extra[nn.ExtraFlagPrefix+f.Name] = f.Value.String()
 		}
 	})
-	sm.RecordSampling(extra, sm.ObjectiveSampling(obj.Name, *sigma)) // the defaults of fdsm sample
-	meta := nn.Metadata{Model: spec.String(), Seed: *seed, Objective: obj.Name, Extra: extra}
+	sm.RecordSampling(extra, sm.ObjectiveSampling(obj.Name, st.Sigma)) // the defaults of fdsm sample
+	meta := nn.Metadata{Model: spec.String(), Seed: st.Seed, Objective: obj.Name, Extra: extra}
 
 	// The run: batches through the transform, the metrics log, nn.Train,
 	// the final touches to the checkpoint.
@@ -328,11 +235,11 @@ func cmdTrain(args []string, out, errw io.Writer) (err error) {
 	if *resume {
 		resumeFrom = ckpt
 	}
-	o := sm.Options{Sigma: *sigma, Eps: *eps, M: *mproj, Projection: projection, NonBatched: *nobatch}
+	o := sm.Options{Sigma: st.Sigma, Eps: st.Eps, M: st.M, Projection: b.Projection, NonBatched: st.NoBatch}
 	res, err := trainrun.Run(trainrun.Config{
-		Data: d, DType: dt, Transform: tr, Model: m, Objective: obj, Options: o, Accuracy4: *acc == 4,
-		Batch: *batch, FitRows: fitRows, Steps: *steps, Seed: *seed, Optimizer: opt, Schedule: schedule, Clip: *clip,
-		MaxParamNorm: *maxNorm, Meta: meta, OutDir: *outDir, Every: *every, LogFormat: *logFmt, LogEvery: *logEvery,
+		Data: d, DType: dt, Transform: tr, Model: m, Objective: obj, Options: o, Accuracy4: st.Accuracy == 4,
+		Batch: st.Batch, FitRows: fitRows, Steps: st.Steps, Seed: st.Seed, Optimizer: b.Optimizer, Schedule: b.Schedule, Clip: st.Clip,
+		MaxParamNorm: st.MaxParamNorm, Meta: meta, OutDir: *outDir, Every: st.Every, LogFormat: st.Log, LogEvery: st.LogEvery,
 		Keep: keep, Resume: resumeFrom, Progress: errw,
 	})
 	if errors.Is(err, nn.ErrParamNorm) {

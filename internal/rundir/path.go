@@ -32,3 +32,13 @@ func UnwrapPathError(err error) error {
 	}
 	return err
 }
+
+// A FlagError is a mistake on the command line, in the words of the flag
+// at fault: fdsm's exit status 2, with a pointer to -h.
+type FlagError struct{ Msg string }
+
+// Error is the message.
+func (e FlagError) Error() string { return e.Msg }
+
+// Flagf returns a FlagError whose message is fmt.Sprintf(format, args...).
+func Flagf(format string, args ...any) error { return FlagError{Msg: fmt.Sprintf(format, args...)} }
