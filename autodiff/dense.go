@@ -201,7 +201,7 @@ func denseJoint(l layerMap, j, w, b *Value, base *tensor.Tensor, act tensor.Act,
 	rows, rowsIn := k*n, k*nIn
 	if pairs > 0 && isZero(tensor.SliceRows(j.t, (pairs+1)*nIn, (k+1)*nIn)) {
 		rows, rowsIn = pairs*n, pairs*nIn
-		clearRows(tensor.SliceRows(out, n+rows, (k+1)*n))
+		tensor.SliceRows(out, n+rows, (k+1)*n).Fill(0)
 	}
 	var aux *deltaAux
 	if out.DType() == tensor.Float32 {

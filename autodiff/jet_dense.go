@@ -76,15 +76,6 @@ func denseJet(j, w, b *Value, base *Value, act tensor.Act, k int, only1 bool) *j
 	return &jet{d: d, second: rOut == 2*k, only1: only1, joint: jo}
 }
 
-// clearRows sets every element of t (a row view) to zero.
-func clearRows(t *tensor.Tensor) {
-	if t.DType() == tensor.Float32 {
-		clear(t.Float32s())
-	} else {
-		clear(t.Float64s())
-	}
-}
-
 // copyInto copies src into dst (same dtype and size).
 func copyInto(dst, src *tensor.Tensor) {
 	if dst.DType() == tensor.Float32 {
